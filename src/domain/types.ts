@@ -1,0 +1,112 @@
+/**
+ * The registry's own vocabulary: what an embedder sees. Kalshi's wire shapes live in
+ * src/kalshi/schemas.ts; src/domain/mapping.ts turns one into the other.
+ *
+ * Units (chosen so that every value Kalshi sends is represented exactly, with no float error):
+ *  - prices (`yesBid`, `yesAsk`, `lastPrice`) are integers in units of $0.0001 — Kalshi's
+ *    4-decimal dollar strings scaled by 10 000: "0.5600" → 5600, "0.0010" → 10. The type alias
+ *    `PriceE4` names that unit.
+ *  - `volume` is an integer in hundredths of a contract — Kalshi's 2-decimal `volume_fp` count
+ *    scaled by 100: "1234.50" → 123450 (`CountE2`). Kalshi allows fractional contracts (0.01).
+ *  - timestamps are integers in microseconds since the Unix epoch (`Micros`), as the seed design
+ *    says; REST's ISO strings and the WebSocket's Unix seconds both convert exactly.
+ */
+import type { MarketStatus } from '../kalshi/schemas.js';
+
+export type { MarketStatus } from '../kalshi/schemas.js';
+export { MARKET_STATUSES } from '../kalshi/schemas.js';
+
+/** A price in units of $0.0001 (so $1.00 = 10 000). Integer. */
+export type PriceE4 = number;
+/** A contract count in hundredths of a contract (so 1 contract = 100). Integer. */
+export type CountE2 = number;
+/** Microseconds since the Unix epoch. Integer (safe up to year 2255). */
+export type Micros = number;
+
+export type MarketType = 'binary' | 'scalar';
+/** Empty until the market is determined. Scalar markets report "scalar" since Jan 2026. */
+export type MarketResult = 'yes' | 'no' | 'scalar' | '';
+
+/**
+ * The market's status in the words of Kalshi's REST `status=` filter (unopened, open, paused,
+ * closed, settled): a coarser view of `marketStatus` that many consumers filter by. It says
+ * nothing about the exchange as a whole: see `ExchangeStatus.tradingActive` for that.
+ */
+export type TradingStatus = 'open' | 'paused' | 'closed' | 'unopened' | 'settled';
+
+/** One market as the registry holds it. Immutable: an update replaces the object. */
+export interface Market {
+  readonly ticker: string;
+  readonly eventTicker: string;
+  readonly title: string;
+  readonly marketStatus: MarketStatus;
+  readonly tradingStatus: TradingStatus;
+  readonly marketType: MarketType;
+  readonly result: MarketResult;
+  readonly yesBid: PriceE4;
+  readonly yesAsk: PriceE4;
+  readonly lastPrice: PriceE4;
+  readonly volume: CountE2;
+  readonly openTs: Micros;
+  readonly closeTs: Micros;
+  readonly expirationTs: Micros;
+  /** Kalshi's `updated_time` (last non-trading metadata change), or when the registry last changed the record. */
+  readonly updatedAt: Micros;
+}
+
+export type MarketChangeType = 'created' | 'status_change' | 'settled';
+
+/**
+ * One validated lifecycle transition. Emitted only after the market-lifecycle statechart
+ * accepted it; rejected transitions are never emitted (see `RejectedTransition`).
+ */
+export type MarketChange =
+  | {
+      readonly ticker: string;
+      readonly eventType: 'created';
+      /** Always `null`: the market was unknown before. */
+      readonly oldStatus: null;
+      readonly newStatus: MarketStatus;
+      readonly market: Market;
+    }
+  | {
+      readonly ticker: string;
+      readonly eventType: 'status_change';
+      readonly oldStatus: MarketStatus;
+      readonly newStatus: MarketStatus;
+      readonly market: Market;
+    }
+  | {
+      readonly ticker: string;
+      readonly eventType: 'settled';
+      readonly oldStatus: MarketStatus;
+      readonly newStatus: 'finalized';
+      /** Absent for settled, as in the seed design: the market's trading life is over. */
+      readonly market?: undefined;
+    };
+
+/** The capacity of the change stream (the seed's `ChangeBufferSize`). */
+export const ChangeBufferSize = 1000;
+
+/** An event as the registry holds it (events have no status of their own on Kalshi). */
+export interface MarketEvent {
+  readonly eventTicker: string;
+  readonly seriesTicker: string;
+  readonly title: string;
+  readonly subTitle: string;
+  readonly mutuallyExclusive: boolean;
+  readonly updatedAt: Micros;
+}
+
+export interface ExchangeStatus {
+  /** False only during maintenance / exchange pause. */
+  readonly exchangeActive: boolean;
+  /** False outside trading hours or during a trading pause. */
+  readonly tradingActive: boolean;
+  /** Estimated end of maintenance, when Kalshi gives one. */
+  readonly estimatedResumeTs: Micros | null;
+  /** When the registry last heard from GET /exchange/status. */
+  readonly observedAt: Micros;
+  /** True when the answer was a 503/5xx maintenance response rather than a normal 200. */
+  readonly maintenance: boolean;
+}
