@@ -1,0 +1,243 @@
+/**
+ * Pure mapping from Kalshi's wire shapes to the registry's domain (types.ts). No I/O, no clock:
+ * callers pass `now` where a default time is needed, so every function is directly testable.
+ */
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import {
+  KalshiEventSchema,
+  KalshiExchangeStatusSchema,
+  KalshiMarketCoreSchema,
+  LifecycleSocketFrameSchema,
+  type KalshiEvent,
+  type KalshiExchangeStatus,
+  type KalshiMarketCore,
+  type LifecycleMsg,
+  type LifecycleSocketFrame,
+  type MarketStatus,
+} from '../kalshi/schemas.js';
+import type { TransitionKey } from '../lifecycle/transition-table.js';
+import { countToE2, dollarsToE4, isoToMicros, secondsToMicros } from './units.js';
+import type { ExchangeStatus, Market, MarketEvent, MarketResult, Micros, TradingStatus } from './types.js';
+
+/** Kalshi's REST filter word for each status (shared/kalshi-api.md §2.2). */
+export const TRADING_STATUS_BY_MARKET_STATUS: Readonly<Record<MarketStatus, TradingStatus>> = {
+  initialized: 'unopened',
+  active: 'open',
+  inactive: 'paused',
+  closed: 'closed',
+  determined: 'closed',
+  disputed: 'closed',
+  amended: 'closed',
+  finalized: 'settled',
+};
+
+export type ParseResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: ValidationError; /** The record's ticker, when one could be read. */ readonly ticker?: string };
+
+function failure(source: string, issues: z.core.$ZodIssue[], raw: unknown, key = 'ticker'): ParseResult<never> {
+  const ticker =
+    typeof raw === 'object' && raw !== null && typeof (raw as Record<string, unknown>)[key] === 'string'
+      ? ((raw as Record<string, unknown>)[key] as string)
+      : undefined;
+  const error = new ValidationError(source, issues);
+  return ticker === undefined ? { ok: false, error } : { ok: false, error, ticker };
+}
+
+function price(dollars: string | undefined, legacyCents: number | undefined): number {
+  if (dollars !== undefined) return dollarsToE4(dollars);
+  if (legacyCents !== undefined) return legacyCents * 100;
+  return 0;
+}
+
+/** Maps a validated REST market record to a `Market`. Returns issues for values that cannot be represented. */
+export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResult<Market> {
+  const issues: z.core.$ZodIssue[] = [];
+  const bad = (path: string, message: string) =>
+    issues.push({ code: 'custom', path: [path], message, input: rec[path] } as z.core.$ZodIssue);
+
+  const yesBid = price(rec.yes_bid_dollars, rec.yes_bid);
+  const yesAsk = price(rec.yes_ask_dollars, rec.yes_ask);
+  const lastPrice = price(rec.last_price_dollars, rec.last_price);
+  const volume = rec.volume_fp !== undefined ? countToE2(rec.volume_fp) : (rec.volume ?? 0) * 100;
+  const openTs = isoToMicros(rec.open_time);
+  const closeTs = isoToMicros(rec.close_time);
+  const expiration = rec.latest_expiration_time ?? rec.expiration_time;
+  const expirationTs = expiration === undefined ? closeTs : isoToMicros(expiration);
+  const updatedAt = rec.updated_time === undefined ? now : isoToMicros(rec.updated_time);
+  if (!Number.isSafeInteger(yesBid)) bad('yes_bid_dollars', 'price out of range');
+  if (!Number.isSafeInteger(yesAsk)) bad('yes_ask_dollars', 'price out of range');
+  if (!Number.isSafeInteger(lastPrice)) bad('last_price_dollars', 'price out of range');
+  if (!Number.isSafeInteger(volume)) bad('volume_fp', 'count out of range');
+  if (issues.length > 0) return failure('GET /markets record', issues, rec);
+
+  return {
+    ok: true,
+    value: {
+      ticker: rec.ticker,
+      eventTicker: rec.event_ticker,
+      title: rec.title ?? rec.yes_sub_title ?? '',
+      marketStatus: rec.status,
+      tradingStatus: TRADING_STATUS_BY_MARKET_STATUS[rec.status],
+      marketType: rec.market_type ?? 'binary',
+      result: (rec.result ?? '') as MarketResult,
+      yesBid,
+      yesAsk,
+      lastPrice,
+      volume,
+      openTs,
+      closeTs,
+      expirationTs,
+      updatedAt,
+    },
+  };
+}
+
+/** Validates and maps one raw REST market record (from a page or GET /markets/{ticker}). */
+export function parseMarketRecord(raw: unknown, now: Micros): ParseResult<Market> {
+  const parsed = KalshiMarketCoreSchema.safeParse(raw);
+  if (!parsed.success) return failure('GET /markets record', parsed.error.issues, raw);
+  return marketFromRecord(parsed.data, now);
+}
+
+/** A market with a new status; keeps `tradingStatus` consistent with it. */
+export function withStatus(market: Market, status: MarketStatus, updatedAt: Micros): Market {
+  return { ...market, marketStatus: status, tradingStatus: TRADING_STATUS_BY_MARKET_STATUS[status], updatedAt };
+}
+
+/**
+ * True when two records of one market carry the same data (every field but `updatedAt`), so
+ * that a reconcile pass can skip unchanged markets without allocating.
+ */
+export function sameMarketData(a: Market, b: Market): boolean {
+  return (
+    a.marketStatus === b.marketStatus &&
+    a.title === b.title &&
+    a.eventTicker === b.eventTicker &&
+    a.marketType === b.marketType &&
+    a.result === b.result &&
+    a.yesBid === b.yesBid &&
+    a.yesAsk === b.yesAsk &&
+    a.lastPrice === b.lastPrice &&
+    a.volume === b.volume &&
+    a.openTs === b.openTs &&
+    a.closeTs === b.closeTs &&
+    a.expirationTs === b.expirationTs
+  );
+}
+
+export function parseEventRecord(raw: unknown): ParseResult<MarketEvent> {
+  const parsed = KalshiEventSchema.safeParse(raw);
+  if (!parsed.success) return failure('GET /events record', parsed.error.issues, raw, 'event_ticker');
+  return { ok: true, value: eventFromRecord(parsed.data) };
+}
+
+export function eventFromRecord(rec: KalshiEvent): MarketEvent {
+  return {
+    eventTicker: rec.event_ticker,
+    seriesTicker: rec.series_ticker,
+    title: rec.title,
+    subTitle: rec.sub_title ?? '',
+    mutuallyExclusive: rec.mutually_exclusive ?? false,
+    updatedAt: rec.last_updated_ts === undefined ? 0 : isoToMicros(rec.last_updated_ts),
+  };
+}
+
+export function parseExchangeStatus(raw: unknown, observedAt: Micros, maintenance: boolean): ParseResult<ExchangeStatus> {
+  const parsed = KalshiExchangeStatusSchema.safeParse(raw);
+  if (!parsed.success) return failure('GET /exchange/status body', parsed.error.issues, raw);
+  return { ok: true, value: exchangeStatusFromBody(parsed.data, observedAt, maintenance) };
+}
+
+export function exchangeStatusFromBody(body: KalshiExchangeStatus, observedAt: Micros, maintenance: boolean): ExchangeStatus {
+  const resume = body.exchange_estimated_resume_time;
+  return {
+    exchangeActive: body.exchange_active,
+    tradingActive: body.trading_active,
+    estimatedResumeTs: resume == null ? null : isoToMicros(resume),
+    observedAt,
+    maintenance,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket
+
+const textDecoder = new TextDecoder();
+
+/** Parses one raw WebSocket frame (text or bytes) into a validated frame. Never throws. */
+export function parseLifecycleFrame(raw: string | Uint8Array): ParseResult<LifecycleSocketFrame> {
+  const text = typeof raw === 'string' ? raw : textDecoder.decode(raw);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    const issue = { code: 'custom', path: [], message: `not JSON (${(err as Error).message})`, input: text.slice(0, 200) };
+    return { ok: false, error: new ValidationError('WebSocket frame', [issue as z.core.$ZodIssue]) };
+  }
+  const parsed = LifecycleSocketFrameSchema.safeParse(json);
+  if (!parsed.success) {
+    const msg = typeof json === 'object' && json !== null ? (json as { msg?: unknown }).msg : undefined;
+    return failure('WebSocket frame', parsed.error.issues, msg, 'market_ticker');
+  }
+  return { ok: true, value: parsed.data };
+}
+
+/** What one `market_lifecycle_v2` message means for the registry. */
+export type LifecycleUpdate =
+  | { readonly kind: 'created'; readonly ticker: string; readonly market: Market }
+  | {
+      readonly kind: 'transition';
+      readonly ticker: string;
+      readonly key: TransitionKey;
+      /** Fields the message sets on the market alongside the transition. */
+      readonly patch: Partial<Pick<Market, 'closeTs' | 'result'>>;
+    }
+  /** Tick-structure or strike changes: no status effect and no field the registry holds. */
+  | { readonly kind: 'metadata'; readonly ticker: string; readonly eventType: 'price_level_structure_updated' | 'metadata_updated' };
+
+/**
+ * Maps a lifecycle message to a registry update. `created` builds a complete `Market` from the
+ * message alone (Kalshi may answer 404 on GET /markets/{ticker} right after it).
+ */
+export function lifecycleUpdateFromMsg(msg: LifecycleMsg, now: Micros): LifecycleUpdate {
+  const ticker = msg.market_ticker;
+  switch (msg.event_type) {
+    case 'created': {
+      const meta = msg.additional_metadata;
+      const closeTs = secondsToMicros(msg.close_ts);
+      const market: Market = {
+        ticker,
+        eventTicker: meta?.event_ticker ?? '',
+        title: meta?.title ?? meta?.name ?? '',
+        marketStatus: 'initialized',
+        tradingStatus: TRADING_STATUS_BY_MARKET_STATUS.initialized,
+        marketType: 'binary',
+        result: '',
+        yesBid: 0,
+        yesAsk: 0,
+        lastPrice: 0,
+        volume: 0,
+        openTs: secondsToMicros(msg.open_ts),
+        closeTs,
+        expirationTs: meta?.expected_expiration_ts === undefined ? closeTs : secondsToMicros(meta.expected_expiration_ts),
+        updatedAt: now,
+      };
+      return { kind: 'created', ticker, market };
+    }
+    case 'activated':
+    case 'deactivated':
+      // `is_deactivated` restates the event type; the event type is authoritative.
+      return { kind: 'transition', ticker, key: msg.event_type, patch: {} };
+    case 'close_date_updated':
+      return { kind: 'transition', ticker, key: 'close_date_updated', patch: { closeTs: secondsToMicros(msg.close_ts) } };
+    case 'determined':
+      return { kind: 'transition', ticker, key: 'determined', patch: msg.result === undefined ? {} : { result: msg.result as MarketResult } };
+    case 'settled':
+      return { kind: 'transition', ticker, key: 'settled', patch: {} };
+    case 'price_level_structure_updated':
+    case 'metadata_updated':
+      return { kind: 'metadata', ticker, eventType: msg.event_type };
+  }
+}
