@@ -1,0 +1,539 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { constants, generateKeyPairSync, verify } from 'node:crypto';
+import { gzipSync, deflateSync } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pino } from 'pino';
+import {
+  ClientClosedError,
+  HttpError,
+  KalshiRestClient,
+  NetworkError,
+  PaginationLoopError,
+  ResponseParseError,
+  TimeoutError,
+  encodeQuery,
+  parseRetryAfter,
+  type KalshiRestClientOptions,
+} from '../../src/kalshi/rest-client.js';
+import { KALSHI_HOSTS } from '../../src/kalshi/hosts.js';
+import type { Clock } from '../../src/kalshi/rate-limiter.js';
+import { OptionsError, ValidationError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
+
+// ---------------------------------------------------------------------------------------------
+// A tiny HTTP server per test, on 127.0.0.1 only.
+
+interface Seen {
+  url: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+
+const servers: Server[] = [];
+const clients: KalshiRestClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(
+    servers.splice(0).map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.closeAllConnections();
+          s.close(() => resolve());
+        }),
+    ),
+  );
+});
+
+async function serve(handler: Handler): Promise<{ base: string; seen: Seen[]; port: number }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    seen.push({ url: req.url ?? '', path: u.pathname, query: u.searchParams, headers: req.headers });
+    handler(req, res, seen.length);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return { base: `http://127.0.0.1:${port}/trade-api/v2`, seen, port };
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(text);
+}
+
+/** Real time for `now`, instant sleeps (recorded) so retry delays can be asserted without waiting. */
+function recordingClock(): Clock & { delays: number[] } {
+  const delays: number[] = [];
+  return {
+    delays,
+    now: () => performance.now(),
+    sleep: async (ms, signal) => {
+      delays.push(ms);
+      await delay(0, undefined, signal ? { signal } : undefined);
+    },
+  };
+}
+
+function client(base: string, extra: Partial<KalshiRestClientOptions> = {}): KalshiRestClient {
+  const c = new KalshiRestClient({
+    baseUrl: base,
+    rateLimit: 'unlimited',
+    maxRetries: 3,
+    timeoutMs: 2_000,
+    backoff: { baseMs: 1, maxMs: 5 },
+    ...extra,
+  });
+  clients.push(c);
+  return c;
+}
+
+const market = (ticker: string): Record<string, unknown> => ({ ticker, event_ticker: 'EV', status: 'active' });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('KalshiRestClient: pagination', () => {
+  it('follows the cursor across pages until it is empty, with limit 1000 by default', async () => {
+    const pages: Record<string, { markets: unknown[]; cursor?: string | null }> = {
+      '': { markets: [market('A'), market('B')], cursor: 'c1' },
+      c1: { markets: [market('C')], cursor: 'c2' },
+      c2: { markets: [market('D')], cursor: '' },
+    };
+    const { base, seen } = await serve((req, res) => {
+      const q = new URL(req.url ?? '', 'http://x').searchParams;
+      json(res, 200, pages[q.get('cursor') ?? ''] ?? { markets: [], cursor: '' });
+    });
+    const c = client(base);
+    const tickers: string[] = [];
+    let bytes = 0;
+    for await (const page of c.marketPages({ status: 'open', mveFilter: 'exclude' })) {
+      for (const r of page.records) tickers.push((r as { ticker: string }).ticker);
+      bytes += page.bytes;
+    }
+    expect(tickers).toEqual(['A', 'B', 'C', 'D']);
+    expect(seen.map((s) => s.path)).toEqual(['/trade-api/v2/markets', '/trade-api/v2/markets', '/trade-api/v2/markets']);
+    expect(seen.map((s) => s.query.get('cursor'))).toEqual([null, 'c1', 'c2']);
+    for (const s of seen) {
+      expect(s.query.get('limit')).toBe('1000');
+      expect(s.query.get('status')).toBe('open');
+      expect(s.query.get('mve_filter')).toBe('exclude');
+    }
+    expect(bytes).toBeGreaterThan(0);
+    expect(c.stats().requests).toBe(3);
+  });
+
+  it('treats a null or absent cursor as the end', async () => {
+    let n = 0;
+    const { base } = await serve((_req, res) => {
+      n++;
+      json(res, 200, n === 1 ? { markets: [market('A')], cursor: 'x' } : { markets: [market('B')] });
+    });
+    const pages = [];
+    for await (const p of client(base).marketPages()) pages.push(p);
+    expect(pages.map((p) => p.cursor)).toEqual(['x', null]);
+
+    const { base: base2 } = await serve((_req, res) => json(res, 200, { markets: [], cursor: null }));
+    const only = await client(base2).getMarketsPage({ limit: 5 });
+    expect(only).toMatchObject({ records: [], cursor: null });
+  });
+
+  it('throws PaginationLoopError when the server repeats a cursor', async () => {
+    const next: Record<string, string> = { '': 'c1', c1: 'c2', c2: 'c1' };
+    const { base, seen } = await serve((req, res) => {
+      const cur = new URL(req.url ?? '', 'http://x').searchParams.get('cursor') ?? '';
+      json(res, 200, { markets: [market(cur || 'first')], cursor: next[cur] });
+    });
+    const got: unknown[] = [];
+    const run = async (): Promise<void> => {
+      for await (const p of client(base).marketPages()) got.push(...p.records);
+    };
+    const err = await run().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PaginationLoopError);
+    expect(err).toMatchObject({ endpoint: '/markets', cursor: 'c1', pageIndex: 2 });
+    expect(got).toHaveLength(2); // the looping page is not yielded
+    expect(seen).toHaveLength(3);
+  });
+
+  it('pages events with limit 200 and rejects limit > 200', async () => {
+    const { base, seen } = await serve((req, res) => {
+      const cur = new URL(req.url ?? '', 'http://x').searchParams.get('cursor');
+      json(res, 200, cur ? { events: [{ event_ticker: 'E2' }], cursor: '' } : { events: [{ event_ticker: 'E1' }], cursor: 'n' });
+    });
+    const c = client(base);
+    const evs: unknown[] = [];
+    for await (const p of c.eventPages({ withNestedMarkets: true, status: 'open' })) evs.push(...p.records);
+    expect(evs).toHaveLength(2);
+    expect(seen[0]?.path).toBe('/trade-api/v2/events');
+    expect(seen[0]?.query.get('limit')).toBe('200');
+    expect(seen[0]?.query.get('with_nested_markets')).toBe('true');
+    await expect(c.getEventsPage({ limit: 201 })).rejects.toBeInstanceOf(ValidationError);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('encodes queries: tickers comma-joined, cursor escaped, unknown keys rejected', async () => {
+    const { base, seen } = await serve((_req, res) => json(res, 200, { markets: [], cursor: '' }));
+    const c = client(base);
+    await c.getMarketsPage({ tickers: ['KX-A', 'FED-23DEC-T3.00'], cursor: 'ab+/=c', seriesTicker: 'KXS', minUpdatedTs: 1700000000 });
+    const url = seen[0]?.url ?? '';
+    expect(url).toContain('tickers=KX-A,FED-23DEC-T3.00');
+    expect(url).toContain('cursor=ab%2B%2F%3Dc');
+    expect(seen[0]?.query.get('cursor')).toBe('ab+/=c');
+    expect(seen[0]?.query.get('series_ticker')).toBe('KXS');
+    expect(seen[0]?.query.get('min_updated_ts')).toBe('1700000000');
+    await expect(c.getMarketsPage({ tickers: ['A,B'] })).rejects.toBeInstanceOf(ValidationError);
+    await expect(c.getMarketsPage({ limit: 0 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(c.getMarketsPage({ bogus: 1 } as never)).rejects.toBeInstanceOf(ValidationError);
+    expect(encodeQuery([['a', undefined], ['b', []], ['c', true]])).toBe('?c=true');
+  });
+});
+
+describe('KalshiRestClient: retries', () => {
+  it('runs many concurrent calls without listener-leak warnings', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const { base } = await serve((_req, res) => setTimeout(() => json(res, 200, { market: market('X') }), 5));
+      const c = client(base, { connections: 4 });
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => c.getMarket(`T-${i}`)));
+      expect(results).toHaveLength(40);
+      await delay(10);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('retries a 429 burst and then succeeds', async () => {
+    const { base, seen } = await serve((_req, res, n) => {
+      if (n <= 3) json(res, 429, { error: 'too many requests' });
+      else json(res, 200, { markets: [market('A')], cursor: '' });
+    });
+    const c = client(base, { maxRetries: 5 });
+    const page = await c.getMarketsPage();
+    expect(page.records).toHaveLength(1);
+    expect(seen).toHaveLength(4);
+    expect(c.stats()).toMatchObject({ requests: 4, retries: 3, rateLimited: 3, serverErrors: 0 });
+  });
+
+  it('retries 5xx and then succeeds, logging every retry with attempt and delay', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) as unknown as Logger;
+    const { base } = await serve((_req, res, n) => {
+      if (n === 1) json(res, 502, '<html>bad gateway</html>');
+      else if (n === 2) json(res, 500, { error: 'internal' });
+      else json(res, 200, { markets: [], cursor: '' });
+    });
+    const c = client(base, { logger });
+    await c.getMarketsPage();
+    expect(c.stats()).toMatchObject({ requests: 3, retries: 2, serverErrors: 2 });
+    const retries = lines.filter((l) => typeof l.msg === 'string' && (l.msg as string).includes('retrying'));
+    expect(retries.map((l) => [l.attempt, l.status])).toEqual([
+      [1, 502],
+      [2, 500],
+    ]);
+    for (const l of retries) expect(typeof l.delayMs).toBe('number');
+  });
+
+  it('gives up after maxRetries with an HttpError carrying status, method, url and a body excerpt', async () => {
+    const { base, seen } = await serve((_req, res) => json(res, 429, { error: 'too many requests' }));
+    const c = client(base, { maxRetries: 2 });
+    const err = await c.getMarketsPage({ status: 'open' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    const h = err as HttpError;
+    expect(h).toMatchObject({ status: 429, method: 'GET', attempts: 3 });
+    expect(h.url).toBe(`${base}/markets?status=open`);
+    expect(h.bodyExcerpt).toContain('too many requests');
+    expect(h.message).toMatch(/rate/i);
+    expect(seen).toHaveLength(3);
+  });
+
+  it('never retries other 4xx', async () => {
+    const { base, seen } = await serve((_req, res) => json(res, 400, { error: { code: 'bad_request' } }));
+    const c = client(base);
+    await expect(c.getMarketsPage()).rejects.toMatchObject({ name: 'HttpError', status: 400, attempts: 1 });
+    expect(seen).toHaveLength(1);
+    expect(c.stats().retries).toBe(0);
+  });
+
+  it('honours Retry-After in seconds and as an HTTP-date', async () => {
+    const clock = recordingClock();
+    const { base } = await serve((_req, res, n) => {
+      if (n === 1) json(res, 503, { error: 'busy' }, { 'retry-after': '2' });
+      else if (n === 2) json(res, 429, { error: 'slow down' }, { 'retry-after': new Date(Date.now() + 3_000).toUTCString() });
+      else json(res, 200, { markets: [], cursor: '' });
+    });
+    const c = client(base, { clock, backoff: { baseMs: 1, maxMs: 1 } });
+    await c.getMarketsPage();
+    expect(clock.delays).toHaveLength(2);
+    expect(clock.delays[0]).toBe(2_000);
+    expect(clock.delays[1]).toBeGreaterThan(1_000);
+    expect(clock.delays[1]).toBeLessThanOrEqual(3_000);
+    expect(parseRetryAfter('1.5')).toBe(1500);
+    expect(parseRetryAfter('garbage')).toBeUndefined();
+    expect(parseRetryAfter(new Date(0).toUTCString(), 5_000)).toBe(0);
+  });
+
+  it('uses exponential backoff with full jitter capped at maxMs', async () => {
+    const clock = recordingClock();
+    const { base } = await serve((_req, res, n) => (n <= 4 ? json(res, 500, {}) : json(res, 200, { markets: [], cursor: '' })));
+    const c = client(base, { clock, maxRetries: 4, backoff: { baseMs: 100, maxMs: 300 }, random: () => 1 });
+    await c.getMarketsPage();
+    expect(clock.delays).toEqual([100, 200, 300, 300]);
+  });
+
+  it('times out a request whose headers never come, retries, then throws TimeoutError', async () => {
+    const { base, seen } = await serve(() => {
+      /* never answer */
+    });
+    const c = client(base, { timeoutMs: 100, maxRetries: 1 });
+    const err = await c.getMarketsPage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err).toMatchObject({ timeoutMs: 100, attempts: 2 });
+    expect(seen).toHaveLength(2);
+    expect(c.stats().timeouts).toBe(2);
+  });
+
+  it('times out a body that stalls after the headers', async () => {
+    const { base } = await serve((_req, res, n) => {
+      if (n === 1) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"markets": [');
+      } else json(res, 200, { markets: [market('A')], cursor: '' });
+    });
+    const c = client(base, { timeoutMs: 150 });
+    const page = await c.getMarketsPage();
+    expect(page.records).toHaveLength(1);
+    expect(c.stats()).toMatchObject({ timeouts: 1, retries: 1 });
+  });
+
+  it('retries a reset connection and then succeeds', async () => {
+    const { base } = await serve((req, res, n) => {
+      if (n === 1) req.socket.destroy();
+      else json(res, 200, { markets: [], cursor: '' });
+    });
+    const c = client(base);
+    await c.getMarketsPage();
+    expect(c.stats()).toMatchObject({ networkErrors: 1, retries: 1 });
+  });
+
+  it('reports ECONNREFUSED as a NetworkError that points at --rest-url', async () => {
+    const { port } = await serve(() => {});
+    await new Promise<void>((resolve) => servers.pop()?.close(() => resolve()));
+    const c = client(`http://127.0.0.1:${port}/trade-api/v2`, { maxRetries: 1 });
+    const err = await c.getMarketsPage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetworkError);
+    expect(err).toMatchObject({ code: 'ECONNREFUSED', attempts: 2 });
+    expect((err as Error).message).toContain('--rest-url');
+  });
+});
+
+describe('KalshiRestClient: abort', () => {
+  it('aborts during a backoff sleep promptly, with no further attempts', async () => {
+    const ctrl = new AbortController();
+    const { base, seen } = await serve((_req, res) => {
+      json(res, 503, { error: 'down' });
+      setImmediate(() => ctrl.abort());
+    });
+    // A 10 s backoff: the test would hit its timeout if the sleep ignored the signal.
+    const c = client(base, { backoff: { baseMs: 10_000, maxMs: 10_000 }, random: () => 1, maxRetries: 5 });
+    await expect(c.getMarketsPage({}, ctrl.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    await delay(30);
+    expect(seen).toHaveLength(1);
+  }, 5_000);
+
+  it('aborts while waiting for a rate-limit token', async () => {
+    const { base, seen } = await serve((_req, res) => json(res, 200, { markets: [], cursor: '' }));
+    const c = client(base, { rateLimit: { refillPerSec: 0.001, capacity: 10 } });
+    await c.getMarketsPage(); // drains the bucket
+    const ctrl = new AbortController();
+    const p = c.getMarketsPage({}, ctrl.signal);
+    const reason = new Error('user cancelled');
+    setImmediate(() => ctrl.abort(reason));
+    await expect(p).rejects.toBe(reason);
+    expect(seen).toHaveLength(1);
+  }, 5_000);
+
+  it('aborts an in-flight request', async () => {
+    const ctrl = new AbortController();
+    const { base } = await serve(() => setImmediate(() => ctrl.abort()));
+    const c = client(base, { timeoutMs: 10_000 });
+    await expect(c.getMarketsPage({}, ctrl.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(c.stats().retries).toBe(0);
+  }, 5_000);
+
+  it('close() cancels calls waiting for tokens with ClientClosedError', async () => {
+    const { base } = await serve((_req, res) => json(res, 200, { markets: [], cursor: '' }));
+    const c = new KalshiRestClient({ baseUrl: base, rateLimit: { refillPerSec: 0.001, capacity: 10 } });
+    await c.getMarketsPage();
+    const p = c.getMarketsPage();
+    setImmediate(() => void c.close());
+    await expect(p).rejects.toBeInstanceOf(ClientClosedError);
+    await c.close();
+  }, 5_000);
+});
+
+describe('KalshiRestClient: bodies', () => {
+  it('asks for gzip and decodes gzip and deflate responses', async () => {
+    const payload = { markets: Array.from({ length: 200 }, (_, i) => market(`KX-${i}`)), cursor: '' };
+    const { base, seen } = await serve((req, res, n) => {
+      const raw = Buffer.from(JSON.stringify(payload));
+      const enc = n === 1 ? 'gzip' : 'deflate';
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': enc });
+      res.end(enc === 'gzip' ? gzipSync(raw) : deflateSync(raw));
+      expect(req.headers['accept-encoding']).toContain('gzip');
+    });
+    const c = client(base);
+    const a = await c.getMarketsPage();
+    const b = await c.getMarketsPage();
+    expect(a.records).toHaveLength(200);
+    expect(b.records).toHaveLength(200);
+    expect(a.bytes).toBeLessThan(a.decodedBytes);
+    const s = c.stats();
+    expect(s.bytesReceived).toBeLessThan(s.bytesDecoded);
+    expect(seen[0]?.headers['accept-encoding']).toMatch(/gzip/);
+  });
+
+  it('throws ResponseParseError on a non-JSON 200 (no retry) and on broken gzip', async () => {
+    const { base, seen } = await serve((_req, res, n) => {
+      if (n === 1) json(res, 200, '<html>not json</html>');
+      else {
+        res.writeHead(200, { 'content-encoding': 'gzip' });
+        res.end('definitely not gzip');
+      }
+    });
+    const c = client(base);
+    const err = await c.getMarketsPage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResponseParseError);
+    expect((err as ResponseParseError).bodyExcerpt).toContain('not json');
+    expect(seen).toHaveLength(1);
+    await expect(c.getMarketsPage()).rejects.toBeInstanceOf(ResponseParseError);
+  });
+
+  it('refuses bodies larger than maxResponseBytes', async () => {
+    const { base } = await serve((_req, res) => json(res, 200, { markets: Array.from({ length: 50 }, (_, i) => market(`T${i}`)), cursor: '' }));
+    const err = await client(base, { maxResponseBytes: 100 }).getMarketsPage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResponseParseError);
+    expect((err as Error).message).toContain('larger than 100 bytes');
+  });
+
+  it('throws ValidationError when the envelope has no markets array', async () => {
+    const { base } = await serve((_req, res) => json(res, 200, { cursor: '' }));
+    const err = await client(base).getMarketsPage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).source).toBe('GET /markets page');
+  });
+
+  it('returns records raw so the caller can quarantine bad ones', async () => {
+    const { base } = await serve((_req, res) => json(res, 200, { markets: [market('A'), { nonsense: true }, 42], cursor: '' }));
+    const page = await client(base).getMarketsPage();
+    expect(page.records).toEqual([market('A'), { nonsense: true }, 42]);
+  });
+});
+
+describe('KalshiRestClient: getMarket', () => {
+  it('returns the record, or null on 404 without retrying', async () => {
+    const { base, seen } = await serve((req, res) => {
+      if (req.url?.endsWith('/FED-23DEC-T3.00')) json(res, 200, { market: market('FED-23DEC-T3.00') });
+      else json(res, 404, { error: { code: 'not_found' } });
+    });
+    const c = client(base);
+    expect(await c.getMarket('FED-23DEC-T3.00')).toEqual(market('FED-23DEC-T3.00'));
+    expect(await c.getMarket('NOPE')).toBeNull();
+    expect(seen.map((s) => s.path)).toEqual(['/trade-api/v2/markets/FED-23DEC-T3.00', '/trade-api/v2/markets/NOPE']);
+  });
+
+  it('retries 404 within retryNotFoundMs (Kalshi 404s just after a created event)', async () => {
+    const { base, seen } = await serve((_req, res, n) => (n <= 2 ? json(res, 404, { error: 'not found' }) : json(res, 200, { market: market('NEW') })));
+    const c = client(base);
+    expect(await c.getMarket('NEW', { retryNotFoundMs: 5_000 })).toEqual(market('NEW'));
+    expect(seen).toHaveLength(3);
+    expect(c.stats().notFoundRetries).toBe(2);
+  });
+
+  it('gives up with null once the 404 window has passed', async () => {
+    let t = 0;
+    const clock: Clock = { now: () => t, sleep: async (ms) => void (t += ms) };
+    const { base, seen } = await serve((_req, res) => json(res, 404, {}));
+    const c = client(base, { clock, backoff: { baseMs: 100, maxMs: 1_000 } });
+    expect(await c.getMarket('GONE', { retryNotFoundMs: 1_000 })).toBeNull();
+    expect(seen.length).toBeGreaterThan(1);
+    expect(t).toBeLessThanOrEqual(1_000);
+  });
+});
+
+describe('KalshiRestClient: exchange status', () => {
+  const maintenance = { exchange_active: false, trading_active: false, exchange_estimated_resume_time: '2026-09-03T09:00:00Z' };
+
+  it('returns a 503 with a status body as a value, without retrying', async () => {
+    const { base, seen } = await serve((_req, res) => json(res, 503, maintenance));
+    const c = client(base);
+    expect(await c.getExchangeStatus()).toEqual({ httpStatus: 503, body: maintenance });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.path).toBe('/trade-api/v2/exchange/status');
+  });
+
+  it('returns 200 bodies, retries a 503 without a status body, and ends with body null', async () => {
+    const { base, seen } = await serve((_req, res, n) => {
+      if (n === 1) json(res, 200, { exchange_active: true, trading_active: true });
+      else json(res, 503, '<html>maintenance</html>');
+    });
+    const c = client(base, { maxRetries: 2 });
+    expect(await c.getExchangeStatus()).toEqual({ httpStatus: 200, body: { exchange_active: true, trading_active: true } });
+    expect(await c.getExchangeStatus()).toEqual({ httpStatus: 503, body: null });
+    expect(seen).toHaveLength(4);
+  });
+
+  it('rejects an invalid 200 body with ValidationError', async () => {
+    const { base } = await serve((_req, res) => json(res, 200, { exchange_active: 'yes' }));
+    await expect(client(base).getExchangeStatus()).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('KalshiRestClient: signing and options', () => {
+  it('signs every request over timestamp + GET + /trade-api/v2/markets (no query)', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { base, seen } = await serve((_req, res) => json(res, 200, { markets: [], cursor: '' }));
+    const c = client(base, { credentials: { keyId: 'key-123', privateKey }, rateLimit: 'basic' });
+    await c.getMarketsPage({ limit: 5, status: 'open' });
+    const h = seen[0]?.headers ?? {};
+    expect(h['kalshi-access-key']).toBe('key-123');
+    const ts = String(h['kalshi-access-timestamp']);
+    expect(ts).toMatch(/^\d{13}$/);
+    const sig = Buffer.from(String(h['kalshi-access-signature']), 'base64');
+    const ok = verify(
+      'sha256',
+      Buffer.from(`${ts}GET/trade-api/v2/markets`),
+      { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+      sig,
+    );
+    expect(ok).toBe(true);
+    expect(h['user-agent']).toMatch(/kalshi-market-registry/);
+  });
+
+  it('sends no auth headers without credentials', async () => {
+    const { base, seen } = await serve((_req, res) => json(res, 200, { markets: [], cursor: '' }));
+    await client(base).getMarketsPage();
+    expect(seen[0]?.headers['kalshi-access-key']).toBeUndefined();
+    expect(seen[0]?.headers['kalshi-access-signature']).toBeUndefined();
+  });
+
+  it('validates options', () => {
+    expect(() => new KalshiRestClient({ baseUrl: 'ftp://x' })).toThrow(ValidationError);
+    expect(() => new KalshiRestClient({ baseUrl: 'not a url' })).toThrow(ValidationError);
+    expect(() => new KalshiRestClient({ baseUrl: KALSHI_HOSTS.prod.rest, maxRetries: -1 })).toThrow(ValidationError);
+    expect(() => new KalshiRestClient({ baseUrl: KALSHI_HOSTS.prod.rest, rateLimit: 'gold' as never })).toThrow(ValidationError);
+    expect(() => new KalshiRestClient({ baseUrl: KALSHI_HOSTS.prod.rest, rateLimit: { refillPerSec: 1, capacity: 5 } })).toThrow(OptionsError);
+    const c = new KalshiRestClient({ baseUrl: `${KALSHI_HOSTS.demo.rest}/` });
+    clients.push(c);
+    expect(c.baseUrl).toBe('https://external-api.demo.kalshi.co/trade-api/v2');
+  });
+});
