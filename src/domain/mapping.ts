@@ -65,7 +65,6 @@ export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResul
   const closeTs = isoToMicros(rec.close_time);
   const expiration = rec.latest_expiration_time ?? rec.expiration_time;
   const expirationTs = expiration === undefined ? closeTs : isoToMicros(expiration);
-  const updatedAt = rec.updated_time === undefined ? now : isoToMicros(rec.updated_time);
   if (!Number.isSafeInteger(yesBid)) bad('yes_bid_dollars', 'price out of range');
   if (!Number.isSafeInteger(yesAsk)) bad('yes_ask_dollars', 'price out of range');
   if (!Number.isSafeInteger(lastPrice)) bad('last_price_dollars', 'price out of range');
@@ -89,7 +88,7 @@ export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResul
       openTs,
       closeTs,
       expirationTs,
-      updatedAt,
+      updatedAt: now,
     },
   };
 }

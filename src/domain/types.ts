@@ -50,7 +50,11 @@ export interface Market {
   readonly openTs: Micros;
   readonly closeTs: Micros;
   readonly expirationTs: Micros;
-  /** Kalshi's `updated_time` (last non-trading metadata change), or when the registry last changed the record. */
+  /**
+   * When the registry last applied a change to this record, by its own clock. (Kalshi's
+   * `updated_time` only tracks non-trading metadata, so it cannot order REST reads against
+   * WebSocket events; the registry's clock can.)
+   */
   readonly updatedAt: Micros;
 }
 

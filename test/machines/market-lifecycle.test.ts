@@ -150,7 +150,7 @@ describe('market-lifecycle statechart', () => {
       // Replay each path through the table: every step must be legal and land where the machine did.
       let status: MarketStatus = 'initialized';
       for (const step of path.steps) {
-        if (step.event.type === 'xstate.init') continue;
+        if ((step.event as { type: string }).type === 'xstate.init') continue;
         const e = step.event as MarketLifecycleEvent;
         const key = e.type === 'status_observed' ? (`observed:${e.status}` as const) : e.type;
         const outcome = applyTransition(status, key);

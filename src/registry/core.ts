@@ -1,0 +1,268 @@
+/**
+ * RegistryCore: the one place where market data enters the cache. Every status change, from
+ * whatever source (initial sync, reconcile, WebSocket, deadline timer), goes through
+ * `applyTransition` (the table derived from the market-lifecycle statechart); accepted changes are
+ * written to the store and published as MarketChange, rejected ones are counted and reported,
+ * never applied, never emitted.
+ *
+ * Methods return `undefined` when they finished synchronously, or a promise when the change
+ * stream applied backpressure; callers await it before feeding more (that is how a slow
+ * consumer slows ingestion without losing changes).
+ */
+import type { Logger } from '../log.js';
+import type { LifecycleUpdate } from '../domain/mapping.js';
+import { sameMarketData, withStatus } from '../domain/mapping.js';
+import type { Market, MarketChange, Micros } from '../domain/types.js';
+import type { MarketStatus } from '../kalshi/schemas.js';
+import { applyTransition, observedKey, type TransitionKey } from '../lifecycle/transition-table.js';
+import { dueTimeEvents, nextDeadline, timeAdjustedStatus } from '../lifecycle/time-rules.js';
+import { MarketStore } from '../store/market-store.js';
+import type { ChangeStream } from './change-stream.js';
+import type { DeadlineScheduler } from './deadline-scheduler.js';
+
+/** Where a piece of market data came from. */
+export type DataSource = 'sync' | 'reconcile' | 'websocket' | 'fetch' | 'deadline';
+
+/** A transition the statechart refused. Reported to `onRejected` listeners and counted. */
+export interface RejectedTransition {
+  readonly ticker: string;
+  readonly status: MarketStatus;
+  readonly event: TransitionKey;
+  readonly source: DataSource;
+  readonly at: Micros;
+}
+
+/** A record or frame that failed validation and was set aside. */
+export interface QuarantinedInput {
+  readonly source: string;
+  readonly reason: string;
+  readonly ticker?: string;
+  readonly at: Micros;
+}
+
+export interface RegistryCounters {
+  /** MarketChanges published. */
+  changes: number;
+  /** Transitions the statechart rejected (never applied). */
+  rejected: number;
+  /** Events for markets already finalized (terminal): ignored, not counted as rejected. */
+  ignoredAfterFinal: number;
+  /** Records/frames that failed validation. */
+  quarantined: number;
+  /** `created` for a market the registry already knew. */
+  duplicateCreates: number;
+  /** REST reads older than the local record (a WebSocket event won the race): status left alone. */
+  staleObservations: number;
+  /** Lifecycle events for tickers the registry did not know (each triggers GET /markets/{ticker}). */
+  unknownTickerEvents: number;
+}
+
+export interface RegistryCoreOptions {
+  readonly store: MarketStore;
+  readonly changes: ChangeStream;
+  readonly now: () => Micros;
+  readonly logger: Logger;
+  /** How many quarantined inputs to keep for inspection. */
+  readonly quarantineKeep?: number;
+}
+
+type Pending = Promise<void> | undefined;
+
+export class RegistryCore {
+  readonly store: MarketStore;
+  readonly changes: ChangeStream;
+  readonly counters: RegistryCounters = {
+    changes: 0,
+    rejected: 0,
+    ignoredAfterFinal: 0,
+    quarantined: 0,
+    duplicateCreates: 0,
+    staleObservations: 0,
+    unknownTickerEvents: 0,
+  };
+  readonly #now: () => Micros;
+  readonly #log: Logger;
+  readonly #quarantine: QuarantinedInput[] = [];
+  readonly #quarantineKeep: number;
+  readonly #rejectedListeners = new Set<(r: RejectedTransition) => void>();
+  readonly #unknownTickerListeners = new Set<(ticker: string) => void>();
+  #scheduler: DeadlineScheduler | null = null;
+
+  constructor(options: RegistryCoreOptions) {
+    this.store = options.store;
+    this.changes = options.changes;
+    this.#now = options.now;
+    this.#log = options.logger;
+    this.#quarantineKeep = options.quarantineKeep ?? 100;
+  }
+
+  now(): Micros {
+    return this.#now();
+  }
+
+  attachScheduler(scheduler: DeadlineScheduler): void {
+    this.#scheduler = scheduler;
+  }
+
+  onRejected(listener: (r: RejectedTransition) => void): () => void {
+    this.#rejectedListeners.add(listener);
+    return () => this.#rejectedListeners.delete(listener);
+  }
+
+  /** Called when a lifecycle event names a market the registry does not know. */
+  onUnknownTicker(listener: (ticker: string) => void): () => void {
+    this.#unknownTickerListeners.add(listener);
+    return () => this.#unknownTickerListeners.delete(listener);
+  }
+
+  quarantined(): readonly QuarantinedInput[] {
+    return this.#quarantine;
+  }
+
+  quarantine(source: string, reason: string, ticker?: string): void {
+    this.counters.quarantined++;
+    const item: QuarantinedInput = ticker === undefined ? { source, reason, at: this.#now() } : { source, reason, ticker, at: this.#now() };
+    this.#quarantine.push(item);
+    if (this.#quarantine.length > this.#quarantineKeep) this.#quarantine.shift();
+    // Warn for the first few, then only at debug: a flood of bad records must not flood the log.
+    if (this.counters.quarantined <= 20) this.#log.warn({ source, ticker, reason }, 'quarantined invalid input');
+    else this.#log.debug({ source, ticker, reason }, 'quarantined invalid input');
+  }
+
+  /**
+   * A market as REST reports it (a sync/reconcile page or GET /markets/{ticker}).
+   * `observedAt` is when the request was sent: a local record changed after that is newer than
+   * this read and keeps its status.
+   */
+  observe(incoming: Market, observedAt: Micros, source: DataSource): Pending {
+    const current = this.store.get(incoming.ticker);
+    const now = this.#now();
+    if (current === undefined) return this.#insert(incoming, now);
+    if (current.updatedAt > observedAt) {
+      this.counters.staleObservations++;
+      return undefined;
+    }
+    // Kalshi's REST view may lag its own clock; apply the time rules to what it reports.
+    const target = timeAdjustedStatus(incoming.marketStatus, incoming.openTs, incoming.closeTs, now);
+    const outcome = target === current.marketStatus ? null : applyTransition(current.marketStatus, observedKey(target));
+    if (outcome === null || outcome.kind !== 'changed') {
+      if (outcome?.kind === 'rejected') this.#reject(current, outcome.key, source, now);
+      // Keep our status, but take the rest of the data (prices, times) from the exchange.
+      const merged = withStatus(incoming, current.marketStatus, now);
+      if (!sameMarketData(current, merged)) this.#write(merged, current);
+      return undefined;
+    }
+    const next = withStatus(incoming, outcome.to, now);
+    this.#write(next, current);
+    return this.#publishTransition(current.marketStatus, next);
+  }
+
+  /** One `market_lifecycle_v2` message, already validated and mapped. */
+  applyLifecycle(update: LifecycleUpdate): Pending {
+    const current = this.store.get(update.ticker);
+    const now = this.#now();
+    switch (update.kind) {
+      case 'created':
+        if (current !== undefined) {
+          this.counters.duplicateCreates++;
+          return undefined;
+        }
+        return this.#insert({ ...update.market, updatedAt: now }, now);
+      case 'metadata':
+        if (current === undefined) this.#unknownTicker(update.ticker);
+        return undefined;
+      case 'transition': {
+        if (current === undefined) {
+          this.#unknownTicker(update.ticker);
+          return undefined;
+        }
+        return this.#transition(current, update.key, update.patch, 'websocket', now);
+      }
+    }
+  }
+
+  /** Applies whatever open/close transitions are due for `ticker` (deadline scheduler). */
+  applyDeadlines(ticker: string): Pending {
+    const current = this.store.get(ticker);
+    if (current === undefined) return undefined;
+    const now = this.#now();
+    const due = dueTimeEvents(current.marketStatus, current.openTs, current.closeTs, now);
+    if (due.length === 0) {
+      this.#arm(current);
+      return undefined;
+    }
+    let market = current;
+    let pending: Pending;
+    for (const key of due) {
+      const result = this.#transition(market, key, {}, 'deadline', now);
+      if (result) pending = pending ? pending.then(() => result) : result;
+      market = this.store.get(ticker) ?? market;
+    }
+    return pending;
+  }
+
+  /** Every (ticker, deadline) before `until`, for the scheduler's sweep. */
+  *deadlinesBefore(until: Micros): Iterable<readonly [string, Micros]> {
+    for (const m of this.store.values()) {
+      const d = nextDeadline(m.marketStatus, m.openTs, m.closeTs);
+      if (d !== null && d < until) yield [m.ticker, d];
+    }
+  }
+
+  #transition(current: Market, key: TransitionKey, patch: Partial<Market>, source: DataSource, now: Micros): Pending {
+    const outcome = applyTransition(current.marketStatus, key);
+    if (outcome.kind === 'rejected') {
+      this.#reject(current, key, source, now);
+      return undefined;
+    }
+    const status = outcome.kind === 'changed' ? outcome.to : current.marketStatus;
+    const next = withStatus({ ...current, ...patch }, status, now);
+    this.#write(next, current);
+    return outcome.kind === 'changed' ? this.#publishTransition(current.marketStatus, next) : undefined;
+  }
+
+  #insert(market: Market, now: Micros): Pending {
+    const stored = market.updatedAt === now ? market : { ...market, updatedAt: now };
+    this.#write(stored, undefined);
+    this.counters.changes++;
+    return this.changes.publish({ ticker: stored.ticker, eventType: 'created', oldStatus: null, newStatus: stored.marketStatus, market: stored });
+  }
+
+  #write(next: Market, previous: Market | undefined): void {
+    this.store.set(next);
+    if (previous === undefined || previous.closeTs !== next.closeTs || previous.openTs !== next.openTs || previous.marketStatus !== next.marketStatus) {
+      this.#arm(next);
+    }
+  }
+
+  #arm(market: Market): void {
+    if (this.#scheduler === null) return;
+    const deadline = nextDeadline(market.marketStatus, market.openTs, market.closeTs);
+    if (deadline !== null) this.#scheduler.arm(market.ticker, deadline);
+  }
+
+  #publishTransition(from: MarketStatus, market: Market): Pending {
+    this.counters.changes++;
+    const change: MarketChange =
+      market.marketStatus === 'finalized'
+        ? { ticker: market.ticker, eventType: 'settled', oldStatus: from, newStatus: 'finalized' }
+        : { ticker: market.ticker, eventType: 'status_change', oldStatus: from, newStatus: market.marketStatus, market };
+    return this.changes.publish(change);
+  }
+
+  #reject(current: Market, key: TransitionKey, source: DataSource, now: Micros): void {
+    if (current.marketStatus === 'finalized') {
+      this.counters.ignoredAfterFinal++;
+      return;
+    }
+    this.counters.rejected++;
+    const rejected: RejectedTransition = { ticker: current.ticker, status: current.marketStatus, event: key, source, at: now };
+    this.#log.warn(rejected, 'rejected illegal transition');
+    for (const listener of this.#rejectedListeners) listener(rejected);
+  }
+
+  #unknownTicker(ticker: string): void {
+    this.counters.unknownTickerEvents++;
+    for (const listener of this.#unknownTickerListeners) listener(ticker);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The lifecycle handler: turns raw `market_lifecycle_v2` frames (from the registry's own
+ * WebSocket or from a source the embedder hands in) into validated registry updates.
+ *
+ * It tracks `seq` per `sid` itself, so gap detection works for any source. A seq gap, a new
+ * `subscribed` frame (a reconnect: Kalshi has no replay) or a terminal error (code 10 or 25)
+ * means events may have been lost, and it asks for a REST reconcile through `onLossSuspected`.
+ */
+import type { Logger } from '../log.js';
+import { lifecycleUpdateFromMsg, parseLifecycleFrame } from '../domain/mapping.js';
+import { TERMINAL_WS_ERROR_CODES, type LifecycleSocketFrame } from '../kalshi/schemas.js';
+import type { RegistryCore } from './core.js';
+
+export type LossReason = 'seq_gap' | 'resubscribed' | 'terminal_error' | 'source_replaced';
+
+export type SeqVerdict = 'next' | 'duplicate' | 'gap' | 'unsequenced';
+
+/** Per-subscription sequence tracking (sids are connection-local, so a new `subscribed` resets). */
+export class SeqTracker {
+  readonly #last = new Map<number, number>();
+
+  reset(sid: number): void {
+    this.#last.delete(sid);
+  }
+
+  clear(): void {
+    this.#last.clear();
+  }
+
+  check(sid: number, seq: number | undefined): SeqVerdict {
+    if (seq === undefined) return 'unsequenced';
+    const last = this.#last.get(sid);
+    if (last !== undefined && seq <= last) return 'duplicate';
+    this.#last.set(sid, seq);
+    return last === undefined || seq === last + 1 ? 'next' : 'gap';
+  }
+}
+
+export interface LifecycleHandlerStats {
+  frames: number;
+  lifecycleMessages: number;
+  eventMessages: number;
+  feeUpdates: number;
+  duplicates: number;
+  gaps: number;
+  subscriptions: number;
+  errors: number;
+  invalid: number;
+}
+
+export interface LifecycleHandlerOptions {
+  readonly core: RegistryCore;
+  readonly logger: Logger;
+  readonly onLossSuspected: (reason: LossReason, detail: string) => void;
+}
+
+export class LifecycleHandler {
+  readonly stats: LifecycleHandlerStats = {
+    frames: 0,
+    lifecycleMessages: 0,
+    eventMessages: 0,
+    feeUpdates: 0,
+    duplicates: 0,
+    gaps: 0,
+    subscriptions: 0,
+    errors: 0,
+    invalid: 0,
+  };
+  readonly #seq = new SeqTracker();
+
+  constructor(private readonly options: LifecycleHandlerOptions) {}
+
+  /** Handles one raw frame. Returns a promise only when the change stream applies backpressure. */
+  handleFrame(raw: string | Uint8Array): Promise<void> | undefined {
+    this.stats.frames++;
+    const parsed = parseLifecycleFrame(raw);
+    if (!parsed.ok) {
+      this.stats.invalid++;
+      this.options.core.quarantine('market_lifecycle_v2 frame', parsed.error.message, parsed.ticker);
+      return undefined;
+    }
+    return this.#handle(parsed.value);
+  }
+
+  /** Reads a source to its end (or until `signal` aborts), applying backpressure by awaiting. */
+  async consume(source: AsyncIterable<string | Uint8Array>, signal?: AbortSignal): Promise<void> {
+    const iterator = source[Symbol.asyncIterator]();
+    const onAbort = () => void iterator.return?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      while (!signal?.aborted) {
+        const { value, done } = await iterator.next();
+        if (done || signal?.aborted) break;
+        const pending = this.handleFrame(value);
+        if (pending) await pending;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Forget sequence state, e.g. when the source is replaced. */
+  resetSequences(): void {
+    this.#seq.clear();
+  }
+
+  #handle(frame: LifecycleSocketFrame): Promise<void> | undefined {
+    const { core } = this.options;
+    switch (frame.type) {
+      case 'market_lifecycle_v2': {
+        if (!this.#sequenced(frame.sid, frame.seq)) return undefined;
+        this.stats.lifecycleMessages++;
+        return core.applyLifecycle(lifecycleUpdateFromMsg(frame.msg, core.now()));
+      }
+      case 'event_lifecycle': {
+        if (!this.#sequenced(frame.sid, frame.seq)) return undefined;
+        this.stats.eventMessages++;
+        const m = frame.msg;
+        core.store.setEvent({
+          eventTicker: m.event_ticker,
+          seriesTicker: m.series_ticker,
+          title: m.title,
+          subTitle: m.subtitle ?? '',
+          mutuallyExclusive: core.store.getEvent(m.event_ticker)?.mutuallyExclusive ?? false,
+          updatedAt: core.now(),
+        });
+        return undefined;
+      }
+      case 'event_fee_update':
+        // Fees are not part of the registry's model; the frame still counts for seq tracking.
+        if (this.#sequenced(frame.sid, frame.seq)) this.stats.feeUpdates++;
+        return undefined;
+      case 'subscribed':
+        this.stats.subscriptions++;
+        this.#seq.reset(frame.msg.sid);
+        // Every subscription after the first means a reconnect or a resubscribe: whatever
+        // happened in between was not delivered.
+        if (this.stats.subscriptions > 1) this.options.onLossSuspected('resubscribed', `sid ${frame.msg.sid}`);
+        return undefined;
+      case 'error':
+        this.stats.errors++;
+        this.options.logger.warn({ code: frame.msg.code, msg: frame.msg.msg, sid: frame.sid }, 'lifecycle channel error');
+        if (TERMINAL_WS_ERROR_CODES.has(frame.msg.code)) this.options.onLossSuspected('terminal_error', `code ${frame.msg.code}`);
+        return undefined;
+      case 'ok':
+        return undefined;
+    }
+  }
+
+  /** False for a duplicate frame (already applied); reports gaps. */
+  #sequenced(sid: number, seq: number | undefined): boolean {
+    const verdict = this.#seq.check(sid, seq);
+    if (verdict === 'duplicate') {
+      this.stats.duplicates++;
+      return false;
+    }
+    if (verdict === 'gap') {
+      this.stats.gaps++;
+      this.options.onLossSuspected('seq_gap', `sid ${sid} jumped to seq ${seq}`);
+    }
+    return true;
+  }
+}

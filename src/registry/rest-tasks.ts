@@ -1,0 +1,176 @@
+/**
+ * The REST work of the registry's child actors, as plain async functions: a market pass (used by
+ * the initial sync and by reconcile), the event sync, and one exchange-status poll. The actors in
+ * machines/ decide when these run; these decide what a run does.
+ */
+import { parseEventRecord, parseExchangeStatus, parseMarketRecord } from '../domain/mapping.js';
+import type { ExchangeStatus, Micros } from '../domain/types.js';
+import type { KalshiRestClient, MarketsQuery } from '../kalshi/rest-client.js';
+import type { RegistryCore } from './core.js';
+
+/** The part of KalshiRestClient the registry uses (so tests can hand in a fake). */
+export type RestApi = Pick<KalshiRestClient, 'marketPages' | 'eventPages' | 'getExchangeStatus' | 'getMarket'>;
+
+export interface MarketPassProgress {
+  readonly pages: number;
+  readonly markets: number;
+  readonly quarantined: number;
+  readonly duplicates: number;
+  readonly bytes: number;
+}
+
+export interface MarketPassResult extends MarketPassProgress {
+  readonly mode: 'full' | 'delta';
+  readonly changes: number;
+  readonly startedAt: Micros;
+  readonly finishedAt: Micros;
+  /** Known, not-yet-finalized markets a full pass did not return (historical cutoff or deletion). */
+  readonly missing: number;
+}
+
+export interface MarketPassOptions {
+  readonly core: RegistryCore;
+  readonly rest: RestApi;
+  readonly source: 'sync' | 'reconcile';
+  /** Delta pass: only markets whose metadata changed since this Unix second (Kalshi's `min_updated_ts`). */
+  readonly minUpdatedTs?: number;
+  readonly pageLimit?: number;
+  readonly signal?: AbortSignal;
+  readonly onPage?: (progress: MarketPassProgress) => void;
+}
+
+/**
+ * Pages through GET /markets and feeds every record to the core. Bad records are quarantined,
+ * the rest of their page is kept; tickers seen twice in one pass (data moving between pages)
+ * are applied once more only if the later copy differs, which `observe` handles.
+ */
+export async function runMarketPass(options: MarketPassOptions): Promise<MarketPassResult> {
+  const { core, rest, source, signal } = options;
+  const delta = options.minUpdatedTs !== undefined;
+  const query: MarketsQuery = delta
+    ? { limit: options.pageLimit ?? 1000, minUpdatedTs: options.minUpdatedTs, mveFilter: 'exclude' }
+    : { limit: options.pageLimit ?? 1000 };
+  const startedAt = core.now();
+  const changesBefore = core.counters.changes;
+  const seen = new Set<string>();
+  let pages = 0;
+  let markets = 0;
+  let quarantined = 0;
+  let duplicates = 0;
+  let bytes = 0;
+
+  const iterator = rest.marketPages(query, signal)[Symbol.asyncIterator]();
+  for (;;) {
+    // A record is as old as the request that fetched it: anything the registry changed after
+    // this instant (a WebSocket event racing the page) is newer and wins.
+    const requestedAt = core.now();
+    const next = await iterator.next();
+    if (next.done) break;
+    const page = next.value;
+    pages++;
+    bytes += page.bytes;
+    const now = core.now();
+    for (const raw of page.records) {
+      const parsed = parseMarketRecord(raw, now);
+      if (!parsed.ok) {
+        quarantined++;
+        core.quarantine('GET /markets record', parsed.error.message, parsed.ticker);
+        continue;
+      }
+      const ticker = parsed.value.ticker;
+      if (seen.has(ticker)) duplicates++;
+      else seen.add(ticker);
+      markets++;
+      const pending = core.observe(parsed.value, requestedAt, source);
+      if (pending) await pending;
+    }
+    options.onPage?.({ pages, markets, quarantined, duplicates, bytes });
+  }
+
+  let missing = 0;
+  if (!delta) {
+    for (const m of core.store.values()) if (m.marketStatus !== 'finalized' && !seen.has(m.ticker)) missing++;
+  }
+  return {
+    mode: delta ? 'delta' : 'full',
+    pages,
+    markets: seen.size,
+    quarantined,
+    duplicates,
+    bytes,
+    changes: core.counters.changes - changesBefore,
+    startedAt,
+    finishedAt: core.now(),
+    missing,
+  };
+}
+
+export interface EventPassResult {
+  readonly pages: number;
+  readonly events: number;
+  readonly quarantined: number;
+}
+
+/** Pages through GET /events (limit 200, Kalshi's maximum) into the event table. */
+export async function runEventPass(
+  core: RegistryCore,
+  rest: RestApi,
+  options: { minUpdatedTs?: number; signal?: AbortSignal } = {},
+): Promise<EventPassResult> {
+  let pages = 0;
+  let events = 0;
+  let quarantined = 0;
+  const query = options.minUpdatedTs === undefined ? { limit: 200 } : { limit: 200, minUpdatedTs: options.minUpdatedTs };
+  for await (const page of rest.eventPages(query, options.signal)) {
+    pages++;
+    for (const raw of page.records) {
+      const parsed = parseEventRecord(raw);
+      if (!parsed.ok) {
+        quarantined++;
+        core.quarantine('GET /events record', parsed.error.message, parsed.ticker);
+        continue;
+      }
+      core.store.setEvent(parsed.value);
+      events++;
+    }
+  }
+  return { pages, events, quarantined };
+}
+
+/**
+ * One GET /exchange/status. A 5xx carrying a status body is maintenance, a state like any
+ * other; a 5xx without one (after the client's retries) means "unreachable" and returns null.
+ */
+export async function pollExchangeStatus(core: RegistryCore, rest: RestApi, signal?: AbortSignal): Promise<ExchangeStatus | null> {
+  const result = await rest.getExchangeStatus(signal);
+  if (result.body === null) return null;
+  const parsed = parseExchangeStatus(result.body, core.now(), result.httpStatus >= 500);
+  if (!parsed.ok) {
+    core.quarantine('GET /exchange/status body', parsed.error.message);
+    return null;
+  }
+  return parsed.value;
+}
+
+/**
+ * GET /markets/{ticker} for a market a lifecycle event named before the registry knew it,
+ * retrying 404s for a while (Kalshi answers 404 just after `created`).
+ */
+export async function fetchUnknownMarket(
+  core: RegistryCore,
+  rest: RestApi,
+  ticker: string,
+  options: { retryNotFoundMs: number; signal?: AbortSignal },
+): Promise<'added' | 'not_found' | 'invalid'> {
+  const requestedAt = core.now();
+  const raw = await rest.getMarket(ticker, { retryNotFoundMs: options.retryNotFoundMs }, options.signal);
+  if (raw === null) return 'not_found';
+  const parsed = parseMarketRecord(raw, core.now());
+  if (!parsed.ok) {
+    core.quarantine('GET /markets/{ticker} record', parsed.error.message, ticker);
+    return 'invalid';
+  }
+  const pending = core.observe(parsed.value, requestedAt, 'fetch');
+  if (pending) await pending;
+  return 'added';
+}
