@@ -119,6 +119,8 @@ export const marketLifecycleMachine = setup({
       description: 'Result challenged (REST only: Kalshi sends no WS event). A new determination amends it.',
       on: {
         determined: { target: 'amended' },
+        // Amendment has no WS event either: a settlement arriving now means it was amended.
+        settled: { target: 'finalized' },
         status_observed: observe('disputed', 'amended', 'finalized'),
       },
     },

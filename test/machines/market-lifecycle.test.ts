@@ -37,6 +37,8 @@ const KALSHI_TABLE: ReadonlyArray<readonly [MarketStatus, LifecycleEventKind, Ma
   ['amended', 'settled', 'finalized'], // #11
   // Not in §8.2 but plausible and documented in the chart: a re-determination during a dispute.
   ['disputed', 'determined', 'amended'],
+  // Amendment (#10) has no WS event, so a settlement of a disputed market implies it happened.
+  ['disputed', 'settled', 'finalized'],
   // Redelivered duplicates: accepted, no change.
   ['active', 'activated', 'active'],
   ['inactive', 'deactivated', 'inactive'],

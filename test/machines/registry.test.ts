@@ -20,10 +20,12 @@ function build(opts: { sync?: () => Promise<InitialSyncOutput>; reconcile?: () =
         return () => log.push('deadlines:stop');
       }),
       initialSync: fromPromise(opts.sync ?? (async () => (log.push('sync'), { markets: 1, pages: 1 }))),
-      shutdown: fromPromise(async () => void log.push('shutdown')),
-      reconcile: periodicTaskMachine.provide({ actors: { task: fromPromise(opts.reconcile ?? (async () => void log.push('reconcile'))) } }),
-      exchangeStatus: periodicTaskMachine.provide({ actors: { task: fromPromise(async () => void log.push('status')) } }),
-      eventSync: periodicTaskMachine.provide({ actors: { task: fromPromise(async () => void log.push('events')) } }),
+      shutdown: fromPromise<void>(async () => {
+        log.push('shutdown');
+      }),
+      reconcile: periodicTaskMachine.provide({ actors: { task: fromPromise<unknown, { name: string }>(opts.reconcile ?? (async () => void log.push('reconcile'))) } }),
+      exchangeStatus: periodicTaskMachine.provide({ actors: { task: fromPromise<unknown, { name: string }>(async () => void log.push('status')) } }),
+      eventSync: periodicTaskMachine.provide({ actors: { task: fromPromise<unknown, { name: string }>(async () => void log.push('events')) } }),
     },
   });
   const clock = new SimulatedClock();
