@@ -116,9 +116,11 @@ export const marketLifecycleMachine = setup({
       },
     },
     disputed: {
-      description: 'Result challenged (REST only: Kalshi sends no WS event). A new determination amends it.',
+      description: 'Result challenged (REST only: Kalshi sends no WS event).',
       on: {
-        determined: { target: 'amended' },
+        // No `determined` here: Kalshi does not document a WS event for re-determination, and a
+        // `determined` arriving now is far more likely a late copy of the original one (read
+        // after REST already showed the dispute); amended is reached through REST.
         // Amendment has no WS event either: a settlement arriving now means it was amended.
         settled: { target: 'finalized' },
         status_observed: observe('disputed', 'amended', 'finalized'),

@@ -23,6 +23,11 @@ export class SeqTracker {
     this.#last.delete(sid);
   }
 
+  /** A new subscription: Kalshi numbers its frames from 1, so anything else is a gap. */
+  begin(sid: number): void {
+    this.#last.set(sid, 0);
+  }
+
   clear(): void {
     this.#last.clear();
   }
@@ -132,7 +137,7 @@ export class LifecycleHandler {
         return undefined;
       case 'subscribed':
         this.stats.subscriptions++;
-        this.#seq.reset(frame.msg.sid);
+        this.#seq.begin(frame.msg.sid);
         // Every subscription after the first means a reconnect or a resubscribe: whatever
         // happened in between was not delivered.
         if (this.stats.subscriptions > 1) this.options.onLossSuspected('resubscribed', `sid ${frame.msg.sid}`);

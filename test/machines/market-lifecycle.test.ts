@@ -35,8 +35,6 @@ const KALSHI_TABLE: ReadonlyArray<readonly [MarketStatus, LifecycleEventKind, Ma
   ['closed', 'determined', 'determined'], // #8
   ['determined', 'settled', 'finalized'], // #11
   ['amended', 'settled', 'finalized'], // #11
-  // Not in §8.2 but plausible and documented in the chart: a re-determination during a dispute.
-  ['disputed', 'determined', 'amended'],
   // Amendment (#10) has no WS event, so a settlement of a disputed market implies it happened.
   ['disputed', 'settled', 'finalized'],
   // Redelivered duplicates: accepted, no change.
@@ -174,7 +172,7 @@ describe('market-lifecycle statechart', () => {
         { type: 'close_time_reached' },
         { type: 'determined' },
         { type: 'status_observed', status: 'disputed' },
-        { type: 'determined' },
+        { type: 'status_observed', status: 'amended' },
         { type: 'settled' },
       ]),
     ).toBe('finalized');

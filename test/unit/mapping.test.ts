@@ -34,7 +34,7 @@ describe('REST market → Market', () => {
       openTs: Date.UTC(2026, 10, 23, 15) * 1000,
       closeTs: Date.UTC(2026, 10, 25, 4, 59) * 1000,
       expirationTs: Date.UTC(2026, 11, 2, 15) * 1000,
-      updatedAt: Date.UTC(2026, 10, 23, 9, 30, 12, 123) * 1000 + 456,
+      updatedAt: NOW,
     });
   });
 
