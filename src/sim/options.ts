@@ -1,0 +1,66 @@
+/** Options of the simulated exchange, validated with zod. */
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
+
+const Range = z.union([
+  z.number().int().min(1),
+  z.object({ min: z.number().int().min(1), max: z.number().int().min(1) }).refine((r) => r.min <= r.max, {
+    message: 'min must be <= max',
+  }),
+]);
+
+const StatusMixSchema = z
+  .partialRecord(z.enum(MARKET_STATUSES), z.number().min(0))
+  .refine((m) => Object.values(m).some((v) => (v ?? 0) > 0), { message: 'statusMix needs at least one positive fraction' });
+
+export const SimExchangeOptionsSchema = z
+  .object({
+    /** Initial number of markets (default 1000). */
+    markets: z.number().int().min(0).max(5_000_000).default(1000),
+    /** PRNG seed: same seed → same markets (tickers, statuses, prices). Times are relative to start. */
+    seed: z.number().int().default(1),
+    host: z
+      .enum(['127.0.0.1', 'localhost', '::1'], { message: 'the sim only listens on loopback (127.0.0.1)' })
+      .default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(0),
+    /** Markets per event (number or {min,max}); default 1–10. */
+    marketsPerEvent: Range.default({ min: 1, max: 10 }),
+    /** Events per series (number or {min,max}); default 1–200. */
+    eventsPerSeries: Range.default({ min: 1, max: 200 }),
+    /** Fractions of the initial markets per status (normalised). */
+    statusMix: StatusMixSchema.optional(),
+    pingIntervalMs: z.number().int().min(10).default(10_000),
+    gzip: z.boolean().default(false),
+    requireAuth: z.boolean().default(false),
+    /** PEM string or KeyObject; when set with requireAuth the RSA-PSS signature is verified. */
+    publicKey: z.union([z.string(), z.custom<KeyObject>((v) => typeof v === 'object' && v !== null)]).optional(),
+    /** GET /markets/{ticker} answers 404 for this long after a runtime-created market. */
+    notFoundAfterCreateMs: z.number().int().min(0).default(0),
+    /** Whether implicit (time-driven) status changes bump updated_time (default false, see README in index.ts). */
+    implicitTransitionsBumpUpdatedTime: z.boolean().default(false),
+    /** bufferedAmount above which a subscriber gets error 25 and loses its subscription. */
+    wsBufferLimitBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'info' in v).optional(),
+  })
+  .strict();
+
+export type SimExchangeOptions = z.input<typeof SimExchangeOptionsSchema>;
+export type ResolvedSimOptions = z.output<typeof SimExchangeOptionsSchema>;
+
+/** Default status mix of the initial markets (roughly what the live exchange looks like). */
+export const DEFAULT_STATUS_MIX: Readonly<Record<MarketStatus, number>> = {
+  initialized: 0.05,
+  active: 0.7,
+  inactive: 0.02,
+  closed: 0.06,
+  determined: 0.04,
+  disputed: 0.005,
+  amended: 0.005,
+  finalized: 0.12,
+};
+
+export function rangeOf(r: number | { min: number; max: number }): { min: number; max: number } {
+  return typeof r === 'number' ? { min: r, max: r } : r;
+}
