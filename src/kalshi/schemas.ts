@@ -332,6 +332,13 @@ export const OkFrameSchema = z.looseObject({
   msg: z.unknown().optional(),
 });
 
+export const UnsubscribedFrameSchema = z.looseObject({
+  type: z.literal('unsubscribed'),
+  id: z.number().int().optional(),
+  sid: z.number().int().positive(),
+  seq: z.number().int().optional(),
+});
+
 export const ErrorFrameSchema = z.looseObject({
   type: z.literal('error'),
   id: z.number().int().optional(),
@@ -346,6 +353,7 @@ export const LifecycleSocketFrameSchema = z.discriminatedUnion('type', [
   EventLifecycleFrameSchema,
   EventFeeUpdateFrameSchema,
   SubscribedFrameSchema,
+  UnsubscribedFrameSchema,
   OkFrameSchema,
   ErrorFrameSchema,
 ]);

@@ -147,6 +147,9 @@ export class LifecycleHandler {
         this.options.logger.warn({ code: frame.msg.code, msg: frame.msg.msg, sid: frame.sid }, 'lifecycle channel error');
         if (TERMINAL_WS_ERROR_CODES.has(frame.msg.code)) this.options.onLossSuspected('terminal_error', `code ${frame.msg.code}`);
         return undefined;
+      case 'unsubscribed':
+        this.#seq.reset(frame.sid);
+        return undefined;
       case 'ok':
         return undefined;
     }
