@@ -216,6 +216,23 @@ export interface RawPage {
   readonly bytes: number;
   /** Size of the decoded JSON text. */
   readonly decodedBytes: number;
+  /** `PageOptions.stamp()` taken just before this page's request was sent (when a stamp was given). */
+  readonly requestedAt?: number;
+}
+
+/** Options of the page iterators (`marketPages`, `eventPages`). */
+export interface PageOptions {
+  /**
+   * Request page k+1 as soon as page k's cursor is known, while the caller still processes page
+   * k (default true): the cursor makes pagination sequential, so this is the only overlap there
+   * is between the exchange serving and the caller validating.
+   */
+  readonly prefetch?: boolean;
+  /**
+   * Called just before each page request is sent; its value comes back as `requestedAt`, so the
+   * caller knows how old each page's data is even though requests run ahead of it.
+   */
+  readonly stamp?: () => number;
 }
 
 export interface ExchangeStatusResult {
@@ -569,8 +586,8 @@ export class KalshiRestClient {
    * Every GET /markets page for `query` (limit default 1000), following the cursor until it is
    * empty/null/absent. Throws PaginationLoopError if a cursor comes back twice.
    */
-  marketPages(query: MarketsQuery = {}, signal?: AbortSignal): AsyncGenerator<RawPage, void, undefined> {
-    return this.#paginate('/markets', query.cursor, (cursor) => this.getMarketsPage({ ...query, limit: query.limit ?? 1000, cursor }, signal));
+  marketPages(query: MarketsQuery = {}, signal?: AbortSignal, options: PageOptions = {}): AsyncGenerator<RawPage, void, undefined> {
+    return this.#paginate('/markets', query.cursor, (cursor) => this.getMarketsPage({ ...query, limit: query.limit ?? 1000, cursor }, signal), options);
   }
 
   /**
@@ -616,8 +633,8 @@ export class KalshiRestClient {
   }
 
   /** Every GET /events page (limit default 200), with the same cursor-loop guard as marketPages. */
-  eventPages(query: EventsQuery = {}, signal?: AbortSignal): AsyncGenerator<RawPage, void, undefined> {
-    return this.#paginate('/events', query.cursor, (cursor) => this.getEventsPage({ ...query, limit: query.limit ?? 200, cursor }, signal));
+  eventPages(query: EventsQuery = {}, signal?: AbortSignal, options: PageOptions = {}): AsyncGenerator<RawPage, void, undefined> {
+    return this.#paginate('/events', query.cursor, (cursor) => this.getEventsPage({ ...query, limit: query.limit ?? 200, cursor }, signal), options);
   }
 
   // ---- exchange status ----------------------------------------------------------------------
@@ -660,20 +677,35 @@ export class KalshiRestClient {
     endpoint: string,
     firstCursor: string | undefined,
     fetchPage: (cursor: string | undefined) => Promise<RawPage>,
+    { prefetch = true, stamp }: PageOptions,
   ): AsyncGenerator<RawPage, void, undefined> {
+    const fetchStamped = async (cursor: string | undefined): Promise<RawPage> => {
+      const requestedAt = stamp?.();
+      const page = await fetchPage(cursor);
+      return requestedAt === undefined ? page : { ...page, requestedAt };
+    };
     const seen = new Set<string>();
     let cursor: string | undefined = firstCursor || undefined;
     if (cursor) seen.add(cursor);
+    let pending = fetchStamped(cursor);
     for (let pageIndex = 0; ; pageIndex++) {
-      const page = await fetchPage(cursor);
+      const page = await pending;
       const next = page.cursor;
       if (next !== null && seen.has(next)) throw new PaginationLoopError(endpoint, next, pageIndex);
+      if (next !== null) {
+        seen.add(next);
+        if (prefetch) {
+          pending = fetchStamped(next);
+          // If the caller stops early the prefetched page is dropped; its failure must not surface.
+          pending.catch(() => {});
+        }
+      }
       yield page;
       if (next === null) return;
-      seen.add(next);
-      cursor = next;
+      if (!prefetch) pending = fetchStamped(next);
     }
   }
+
 
   /** Full jitter: uniform in [0, min(maxMs, baseMs · 2^(n-1))]. */
   #backoffDelay(n: number): number {

@@ -22,7 +22,8 @@ export interface ChangeSubscription extends AsyncIterableIterator<MarketChange> 
 class Subscriber implements ChangeSubscription {
   readonly #buffer: MarketChange[] = [];
   #head = 0;
-  #waiting: ((r: IteratorResult<MarketChange>) => void) | null = null;
+  /** Readers waiting for a change, oldest first (next() may be called again before it settles). */
+  readonly #waiting: ((r: IteratorResult<MarketChange>) => void)[] = [];
   #closed = false;
 
   constructor(
@@ -45,9 +46,8 @@ class Subscriber implements ChangeSubscription {
 
   push(change: MarketChange): void {
     if (this.#closed) return;
-    const waiting = this.#waiting;
-    if (waiting !== null) {
-      this.#waiting = null;
+    const waiting = this.#waiting.shift();
+    if (waiting !== undefined) {
       waiting({ value: change, done: false });
       return;
     }
@@ -67,7 +67,7 @@ class Subscriber implements ChangeSubscription {
     }
     if (this.#closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => {
-      this.#waiting = resolve;
+      this.#waiting.push(resolve);
       // Someone is reading: producers blocked on this subscriber may go on.
       this.onRoom();
     });
@@ -78,14 +78,20 @@ class Subscriber implements ChangeSubscription {
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  #onClosed: (() => void) | null = null;
+
+  /** Runs `fn` once when this subscription closes (used to detach an abort listener). */
+  onClosed(fn: () => void): void {
+    this.#onClosed = fn;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#onClosed?.();
     this.#buffer.length = 0;
     this.#head = 0;
-    const waiting = this.#waiting;
-    this.#waiting = null;
-    waiting?.({ value: undefined, done: true });
+    for (const waiting of this.#waiting.splice(0)) waiting({ value: undefined, done: true });
     this.onClose(this);
   }
 
@@ -134,7 +140,11 @@ export class ChangeStream {
     this.#subscribers.add(sub);
     if (signal) {
       if (signal.aborted) sub.close();
-      else signal.addEventListener('abort', () => sub.close(), { once: true });
+      else {
+        const onAbort = () => sub.close();
+        signal.addEventListener('abort', onAbort, { once: true });
+        sub.onClosed(() => signal.removeEventListener('abort', onAbort));
+      }
     }
     return sub;
   }

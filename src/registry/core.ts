@@ -137,7 +137,11 @@ export class RegistryCore {
   observe(incoming: Market, observedAt: Micros, source: DataSource): Pending {
     const current = this.store.get(incoming.ticker);
     const now = this.#now();
-    if (current === undefined) return this.#insert(incoming, now);
+    if (current === undefined) {
+      // Kalshi's REST view may lag its own clock; a new market gets the time rules too.
+      const status = timeAdjustedStatus(incoming.marketStatus, incoming.openTs, incoming.closeTs, now);
+      return this.#insert(status === incoming.marketStatus ? incoming : withStatus(incoming, status, now), now);
+    }
     if (current.updatedAt > observedAt) {
       this.counters.staleObservations++;
       return undefined;

@@ -82,6 +82,10 @@ export class LifecycleHandler {
     if (!parsed.ok) {
       this.stats.invalid++;
       this.options.core.quarantine('market_lifecycle_v2 frame', parsed.error.message, parsed.ticker);
+      // A frame we cannot use (say a new event type Kalshi added) still used up its seq number:
+      // record it, or the next good frame would look like a gap and cost a full reconcile.
+      const sequence = sequenceOf(raw);
+      if (sequence !== null) this.#sequenced(sequence.sid, sequence.seq);
       return undefined;
     }
     return this.#handle(parsed.value);
@@ -90,17 +94,23 @@ export class LifecycleHandler {
   /** Reads a source to its end (or until `signal` aborts), applying backpressure by awaiting. */
   async consume(source: AsyncIterable<string | Uint8Array>, signal?: AbortSignal): Promise<void> {
     const iterator = source[Symbol.asyncIterator]();
-    const onAbort = () => void iterator.return?.();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // A quiet source may never answer its pending next(): abort must not wait for it.
+    let onAbort: () => void = () => {};
+    const aborted = new Promise<{ done: true; value: undefined }>((resolve) => {
+      onAbort = () => resolve({ done: true, value: undefined });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
     try {
       while (!signal?.aborted) {
-        const { value, done } = await iterator.next();
+        const { value, done } = await Promise.race([iterator.next(), aborted]);
         if (done || signal?.aborted) break;
         const pending = this.handleFrame(value);
         if (pending) await pending;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      // Not awaited: a generator parked in next() only runs return() after that next() settles.
+      if (signal?.aborted) void Promise.resolve(iterator.return?.()).catch(() => {});
     }
   }
 
@@ -167,5 +177,17 @@ export class LifecycleHandler {
       this.options.onLossSuspected('seq_gap', `sid ${sid} jumped to seq ${seq}`);
     }
     return true;
+  }
+}
+
+/** The sid/seq of a frame that failed validation, when its JSON still carries them. */
+function sequenceOf(raw: string | Uint8Array): { sid: number; seq: number } | null {
+  try {
+    const json: unknown = JSON.parse(typeof raw === 'string' ? raw : new TextDecoder().decode(raw));
+    if (typeof json !== 'object' || json === null) return null;
+    const { sid, seq } = json as { sid?: unknown; seq?: unknown };
+    return Number.isInteger(sid) && Number.isInteger(seq) && (seq as number) > 0 ? { sid: sid as number, seq: seq as number } : null;
+  } catch {
+    return null;
   }
 }

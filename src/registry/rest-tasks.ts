@@ -59,14 +59,11 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
   let duplicates = 0;
   let bytes = 0;
 
-  const iterator = rest.marketPages(query, signal)[Symbol.asyncIterator]();
-  for (;;) {
-    // A record is as old as the request that fetched it: anything the registry changed after
-    // this instant (a WebSocket event racing the page) is newer and wins.
-    const requestedAt = core.now();
-    const next = await iterator.next();
-    if (next.done) break;
-    const page = next.value;
+  // A record is as old as the request that fetched it: anything the registry changed after that
+  // instant (a WebSocket event racing the page) is newer and wins. Pages are prefetched, so the
+  // client stamps each request as it sends it.
+  for await (const page of rest.marketPages(query, signal, { stamp: () => core.now() })) {
+    const requestedAt = page.requestedAt ?? startedAt;
     pages++;
     bytes += page.bytes;
     const now = core.now();

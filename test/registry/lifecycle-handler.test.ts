@@ -1,0 +1,488 @@
+/**
+ * LifecycleHandler and SeqTracker: raw `market_lifecycle_v2` frames (text or bytes) → validated
+ * registry updates, with per-sid sequence tracking and loss detection (shared/kalshi-api.md §6.5,
+ * §7). Uses the wire fixtures of test/fixtures/kalshi.ts.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { LifecycleHandler, SeqTracker, type LossReason } from '../../src/registry/lifecycle-handler.js';
+import { RegistryCore } from '../../src/registry/core.js';
+import { ChangeStream } from '../../src/registry/change-stream.js';
+import { MarketStore } from '../../src/store/market-store.js';
+import { silentLogger } from '../../src/log.js';
+import type { MarketChange, Micros } from '../../src/domain/types.js';
+import { lifecycleFrames } from '../fixtures/kalshi.js';
+
+const SEC = 1_000_000;
+const T = 'KXHIGHNY-26NOV24-T52';
+/** After the created fixture's open_ts (1763910000), before its close_ts (1764046740). */
+const WS_NOW = 1_764_000_000 * SEC;
+
+const json = (frame: unknown): string => JSON.stringify(frame);
+const bytes = (frame: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(frame));
+
+/** A fixture frame with other envelope fields (seq, sid, …) or msg fields. */
+function frame(name: keyof typeof lifecycleFrames, envelope: Record<string, unknown> = {}, msg: Record<string, unknown> = {}): string {
+  const f = lifecycleFrames[name] as { msg: unknown };
+  const m = Array.isArray(f.msg) ? f.msg : { ...(f.msg as object), ...msg };
+  return json({ ...f, ...envelope, msg: m });
+}
+
+/** A created frame for another ticker, with a given seq. */
+function createdFor(ticker: string, seq: number | undefined, sid = 13): string {
+  return frame('created', seq === undefined ? { sid, seq: undefined } : { sid, seq }, { market_ticker: ticker });
+}
+
+function setup(capacity = 1000) {
+  let now: Micros = WS_NOW;
+  const store = new MarketStore();
+  const changes = new ChangeStream(capacity);
+  const core = new RegistryCore({ store, changes, now: () => now, logger: silentLogger });
+  const losses: [LossReason, string][] = [];
+  const handler = new LifecycleHandler({ core, logger: silentLogger, onLossSuspected: (reason, detail) => losses.push([reason, detail]) });
+  const emitted: MarketChange[] = [];
+  changes.onChange((c) => emitted.push(c));
+  return { core, store, changes, handler, losses, emitted, setNow: (us: Micros) => void (now = us), now: () => now };
+}
+
+const summary = (c: MarketChange) => `${c.ticker}:${c.eventType}:${c.oldStatus}->${c.newStatus}`;
+
+describe('SeqTracker', () => {
+  it('gives next / duplicate / gap / unsequenced verdicts per sid', () => {
+    const s = new SeqTracker();
+    expect(s.check(1, undefined)).toBe('unsequenced');
+    expect(s.check(1, 5)).toBe('next'); // the first seq seen on a sid starts the count
+    expect(s.check(1, 6)).toBe('next');
+    expect(s.check(1, 6)).toBe('duplicate');
+    expect(s.check(1, 2)).toBe('duplicate');
+    expect(s.check(1, 9)).toBe('gap');
+    expect(s.check(1, 10)).toBe('next'); // a gap moves the mark forward
+    expect(s.check(1, 8)).toBe('duplicate');
+    expect(s.check(1, undefined)).toBe('unsequenced');
+    expect(s.check(1, 11)).toBe('next'); // unsequenced frames do not disturb the count
+    // Other sids are independent.
+    expect(s.check(2, 1)).toBe('next');
+    expect(s.check(2, 2)).toBe('next');
+    expect(s.check(1, 12)).toBe('next');
+  });
+
+  it('begin(sid) starts a new subscription at 0: seq 1 is next, anything higher is a gap', () => {
+    const s = new SeqTracker();
+    s.begin(1);
+    expect(s.check(1, 1)).toBe('next');
+    s.check(1, 40);
+    s.begin(1); // resubscribed: numbering restarts
+    expect(s.check(1, 1)).toBe('next');
+    s.begin(2);
+    expect(s.check(2, 3)).toBe('gap');
+  });
+
+  it('reset(sid) forgets one sid; clear() forgets all', () => {
+    const s = new SeqTracker();
+    s.check(1, 10);
+    s.check(2, 10);
+    s.reset(1);
+    expect(s.check(1, 1)).toBe('next');
+    expect(s.check(2, 1)).toBe('duplicate');
+    s.clear();
+    expect(s.check(1, 1)).toBe('next');
+    expect(s.check(2, 1)).toBe('next');
+  });
+});
+
+describe('LifecycleHandler.handleFrame', () => {
+  it('applies a frame of every type to the core (the full life of a market)', () => {
+    const h = setup();
+    const f = lifecycleFrames;
+    const feed = (raw: string) => expect(h.handler.handleFrame(raw)).toBeUndefined();
+
+    feed(json(f.subscribed));
+    feed(json(f.created));
+    const created = h.store.get(T)!;
+    expect(created).toMatchObject({ marketStatus: 'initialized', openTs: 1_763_910_000 * SEC, closeTs: 1_764_046_740 * SEC, updatedAt: WS_NOW });
+    // open_ts has passed: the deadline scheduler would open it now.
+    h.core.applyDeadlines(T);
+    feed(json(f.activated)); // redelivered-style activated while active: accepted, no change
+    feed(json(f.deactivated));
+    expect(h.store.get(T)!.marketStatus).toBe('inactive');
+    feed(json(f.close_date_updated));
+    expect(h.store.get(T)!.closeTs).toBe(1_764_100_000 * SEC);
+    h.setNow(1_764_100_001 * SEC);
+    h.core.applyDeadlines(T); // the new close time passed
+    feed(json(f.determined));
+    expect(h.store.get(T)!).toMatchObject({ marketStatus: 'determined', result: 'yes' });
+    feed(json(f.settled));
+    feed(json(f.price_level_structure_updated));
+    feed(json(f.metadata_updated));
+    feed(json(f.event_lifecycle));
+    feed(json(f.event_fee_update));
+    feed(json(f.ok));
+    feed(json(f.error));
+
+    expect(h.emitted.map(summary)).toEqual([
+      `${T}:created:null->initialized`,
+      `${T}:status_change:initialized->active`,
+      `${T}:status_change:active->inactive`,
+      `${T}:status_change:inactive->closed`,
+      `${T}:status_change:closed->determined`,
+      `${T}:settled:determined->finalized`,
+    ]);
+    expect(h.store.get(T)!.marketStatus).toBe('finalized');
+    expect(h.store.getEvent('KXQUICKSETTLE-26JAN25H2150')).toEqual({
+      eventTicker: 'KXQUICKSETTLE-26JAN25H2150',
+      seriesTicker: 'KXQUICKSETTLE',
+      title: 'What will 1+1 equal?',
+      subTitle: 'Jan 25 at 21:50',
+      mutuallyExclusive: false,
+      updatedAt: 1_764_100_001 * SEC,
+    });
+    expect(h.handler.stats).toEqual({
+      frames: 13,
+      lifecycleMessages: 8,
+      eventMessages: 1,
+      feeUpdates: 1,
+      duplicates: 0,
+      gaps: 0,
+      subscriptions: 1,
+      errors: 1,
+      invalid: 0,
+    });
+    expect(h.losses).toEqual([]);
+    expect(h.core.counters.rejected).toBe(0);
+    expect(h.core.counters.quarantined).toBe(0);
+  });
+
+  it('accepts frames as bytes (Uint8Array)', () => {
+    const h = setup();
+    h.handler.handleFrame(bytes(lifecycleFrames.subscribed));
+    h.handler.handleFrame(bytes(lifecycleFrames.created));
+    h.handler.handleFrame(bytes({ ...lifecycleFrames.event_lifecycle, seq: 2 }));
+    expect(h.store.get(T)!.marketStatus).toBe('initialized');
+    expect(h.store.getEvent('KXQUICKSETTLE-26JAN25H2150')).toBeDefined();
+    expect(h.handler.stats.lifecycleMessages).toBe(1);
+    expect(h.handler.stats.invalid).toBe(0);
+  });
+
+  it('event_lifecycle keeps what REST said about mutual exclusivity', () => {
+    const h = setup();
+    h.store.setEvent({ eventTicker: 'KXQUICKSETTLE-26JAN25H2150', seriesTicker: 'X', title: 'old', subTitle: '', mutuallyExclusive: true, updatedAt: 1 });
+    h.handler.handleFrame(json(lifecycleFrames.event_lifecycle));
+    expect(h.store.getEvent('KXQUICKSETTLE-26JAN25H2150')).toMatchObject({ title: 'What will 1+1 equal?', mutuallyExclusive: true, seriesTicker: 'KXQUICKSETTLE' });
+  });
+
+  it('event_fee_update (no market_ticker) is counted and does not crash, also with cleared overrides', () => {
+    const h = setup();
+    expect(() => h.handler.handleFrame(json(lifecycleFrames.event_fee_update))).not.toThrow();
+    h.handler.handleFrame(frame('event_fee_update', { seq: 11 }, { fee_type_override: null, fee_multiplier_override: null }));
+    expect(h.handler.stats.feeUpdates).toBe(2);
+    expect(h.handler.stats.invalid).toBe(0);
+    expect(h.core.counters.unknownTickerEvents).toBe(0);
+    expect(h.emitted).toEqual([]);
+  });
+
+  it('a seq gap calls onLossSuspected("seq_gap") and still applies the frame', () => {
+    const h = setup();
+    h.handler.handleFrame(createdFor('A', 1));
+    h.handler.handleFrame(createdFor('B', 3));
+    expect(h.losses).toEqual([['seq_gap', 'sid 13 jumped to seq 3']]);
+    expect(h.handler.stats.gaps).toBe(1);
+    expect(h.store.has('B')).toBe(true);
+    h.handler.handleFrame(createdFor('C', 4));
+    expect(h.losses).toHaveLength(1);
+  });
+
+  it('sequence counts are per sid', () => {
+    const h = setup();
+    h.handler.handleFrame(createdFor('A', 1, 13));
+    h.handler.handleFrame(createdFor('B', 1, 14));
+    h.handler.handleFrame(createdFor('C', 2, 13));
+    h.handler.handleFrame(createdFor('D', 2, 14));
+    expect(h.losses).toEqual([]);
+    expect(h.handler.stats.duplicates).toBe(0);
+    expect(h.store.size).toBe(4);
+  });
+
+  it('one seq counter is shared by the three message types of a sid', () => {
+    const h = setup();
+    h.handler.handleFrame(json(lifecycleFrames.created)); // seq 1
+    h.handler.handleFrame(frame('event_lifecycle', { seq: 2 }));
+    h.handler.handleFrame(frame('event_fee_update', { seq: 3 }));
+    h.handler.handleFrame(createdFor('X', 4));
+    expect(h.losses).toEqual([]);
+    // A replay of seq 2 as another type is a duplicate.
+    h.handler.handleFrame(createdFor('Y', 2));
+    expect(h.store.has('Y')).toBe(false);
+    expect(h.handler.stats.duplicates).toBe(1);
+  });
+
+  it('a duplicate seq is skipped: not applied twice, counted', () => {
+    const h = setup();
+    h.handler.handleFrame(json(lifecycleFrames.created));
+    h.handler.handleFrame(json(lifecycleFrames.created));
+    expect(h.handler.stats.duplicates).toBe(1);
+    expect(h.handler.stats.lifecycleMessages).toBe(1);
+    expect(h.core.counters.duplicateCreates).toBe(0); // never reached the core
+    // Also an older seq after a newer one, even for a different, otherwise valid message.
+    h.handler.handleFrame(createdFor('NEW', 5));
+    h.handler.handleFrame(createdFor('OLD', 4));
+    expect(h.store.has('OLD')).toBe(false);
+    expect(h.handler.stats.duplicates).toBe(2);
+    // A duplicate event_lifecycle / event_fee_update is skipped too.
+    h.handler.handleFrame(frame('event_fee_update', { seq: 5 }));
+    h.handler.handleFrame(frame('event_lifecycle', { seq: 3 }));
+    expect(h.handler.stats.feeUpdates).toBe(0);
+    expect(h.handler.stats.eventMessages).toBe(0);
+    expect(h.store.eventCount).toBe(0);
+    expect(h.handler.stats.duplicates).toBe(4);
+  });
+
+  it('unsequenced lifecycle frames (older spec, no seq) are applied and never flagged', () => {
+    const h = setup();
+    h.handler.handleFrame(createdFor('A', undefined));
+    h.handler.handleFrame(createdFor('B', undefined));
+    expect(h.store.size).toBe(2);
+    expect(h.losses).toEqual([]);
+    expect(h.handler.stats.duplicates).toBe(0);
+  });
+
+  it('a second `subscribed` calls onLossSuspected("resubscribed") and resets that sid', () => {
+    const h = setup();
+    h.handler.handleFrame(json(lifecycleFrames.subscribed));
+    expect(h.losses).toEqual([]);
+    h.handler.handleFrame(createdFor('A', 1));
+    h.handler.handleFrame(createdFor('B', 2));
+    h.handler.handleFrame(json(lifecycleFrames.subscribed)); // reconnect: sid 13 again, seq restarts
+    expect(h.losses).toEqual([['resubscribed', 'sid 13']]);
+    h.handler.handleFrame(createdFor('C', 1));
+    expect(h.store.has('C')).toBe(true);
+    expect(h.handler.stats.duplicates).toBe(0);
+    h.handler.handleFrame(createdFor('D', 2));
+    expect(h.losses).toHaveLength(1);
+    expect(h.handler.stats.subscriptions).toBe(2);
+  });
+
+  it('after `subscribed` the first frame must be seq 1: a later first seq is a gap', () => {
+    const h = setup();
+    h.handler.handleFrame(json(lifecycleFrames.subscribed));
+    h.handler.handleFrame(createdFor('A', 3));
+    expect(h.losses).toEqual([['seq_gap', 'sid 13 jumped to seq 3']]);
+    expect(h.store.has('A')).toBe(true);
+  });
+
+  it('`unsubscribed` forgets the sid without suspecting loss', () => {
+    const h = setup();
+    h.handler.handleFrame(json(lifecycleFrames.subscribed));
+    h.handler.handleFrame(createdFor('A', 1));
+    h.handler.handleFrame(createdFor('B', 2));
+    h.handler.handleFrame(json(lifecycleFrames.unsubscribed));
+    expect(h.losses).toEqual([]);
+    expect(h.core.counters.quarantined).toBe(0);
+    // The sid may be numbered afresh later: seq 1 is not a duplicate.
+    h.handler.handleFrame(createdFor('C', 1));
+    expect(h.store.has('C')).toBe(true);
+    expect(h.handler.stats.duplicates).toBe(0);
+  });
+
+  it('resetSequences() forgets every sid', () => {
+    const h = setup();
+    h.handler.handleFrame(createdFor('A', 7));
+    h.handler.resetSequences();
+    h.handler.handleFrame(createdFor('B', 1));
+    expect(h.store.has('B')).toBe(true);
+    expect(h.losses).toEqual([]);
+  });
+
+  it.each([10, 25])('error code %i (terminal) calls onLossSuspected("terminal_error")', (code) => {
+    const h = setup();
+    h.handler.handleFrame(json({ id: 3, type: 'error', sid: 13, msg: { code, msg: 'terminal' } }));
+    expect(h.losses).toEqual([['terminal_error', `code ${code}`]]);
+    expect(h.handler.stats.errors).toBe(1);
+  });
+
+  it('a non-terminal error (code 8) is counted but not a loss', () => {
+    const h = setup();
+    h.handler.handleFrame(json(lifecycleFrames.error));
+    expect(h.losses).toEqual([]);
+    expect(h.handler.stats.errors).toBe(1);
+    expect(h.core.counters.quarantined).toBe(0);
+  });
+
+  it('malformed JSON, an unknown type and an unknown event_type are quarantined without disturbing good frames', () => {
+    const h = setup();
+    const frames = [
+      createdFor('GOOD-1', undefined),
+      '{"type":"market_lifecycle_v2", not json',
+      createdFor('GOOD-2', undefined),
+      json({ type: 'orderbook_delta', sid: 13, seq: 99, msg: { market_ticker: 'X' } }),
+      createdFor('GOOD-3', undefined),
+      json({ type: 'market_lifecycle_v2', sid: 13, msg: { market_ticker: 'BAD-EVT', event_type: 'fractional_trading_updated' } }),
+      createdFor('GOOD-4', undefined),
+      json({ type: 'market_lifecycle_v2', sid: 13, msg: { market_ticker: 'BAD-TS', event_type: 'created', open_ts: 'soon', close_ts: 1 } }),
+      bytes({ nope: true }),
+      '',
+      createdFor('GOOD-5', undefined),
+    ];
+    for (const f of frames) expect(() => h.handler.handleFrame(f)).not.toThrow();
+    expect([...h.store.tickers()].sort()).toEqual(['GOOD-1', 'GOOD-2', 'GOOD-3', 'GOOD-4', 'GOOD-5']);
+    expect(h.core.counters.quarantined).toBe(6);
+    expect(h.handler.stats.invalid).toBe(6);
+    expect(h.handler.stats.frames).toBe(frames.length);
+    const q = h.core.quarantined();
+    expect(q).toHaveLength(6);
+    for (const item of q) {
+      expect(item.source).toBe('market_lifecycle_v2 frame');
+      expect(item.reason.length).toBeGreaterThan(0);
+      expect(item.at).toBe(WS_NOW);
+    }
+    // The ticker is kept when the message had one.
+    expect(q.map((i) => i.ticker).filter((t) => t !== undefined).sort()).toEqual(['BAD-EVT', 'BAD-TS', 'X']);
+    expect(q[0]!.reason).toMatch(/not JSON/);
+    expect(h.emitted.map((c) => c.ticker)).toEqual(['GOOD-1', 'GOOD-2', 'GOOD-3', 'GOOD-4', 'GOOD-5']);
+  });
+
+  it('a lifecycle event for an unknown ticker reaches onUnknownTicker', () => {
+    const h = setup();
+    const unknown = vi.fn();
+    h.core.onUnknownTicker(unknown);
+    h.handler.handleFrame(json(lifecycleFrames.deactivated));
+    expect(unknown).toHaveBeenCalledWith(T);
+  });
+
+  it('returns the backpressure promise from the change stream', async () => {
+    const h = setup(1);
+    const sub = h.changes.subscribe();
+    expect(h.handler.handleFrame(createdFor('A', 1))).toBeUndefined();
+    const pending = h.handler.handleFrame(createdFor('B', 2));
+    expect(pending).toBeInstanceOf(Promise);
+    expect((await sub.next()).value).toMatchObject({ ticker: 'A' });
+    await pending;
+    expect((await sub.next()).value).toMatchObject({ ticker: 'B' });
+  });
+});
+
+describe('LifecycleHandler.consume', () => {
+  const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('processes every frame of an async generator source in order, text and bytes, then returns', async () => {
+    const h = setup();
+    const tickers = Array.from({ length: 30 }, (_, i) => `M-${i}`);
+    async function* source() {
+      yield json(lifecycleFrames.subscribed);
+      for (let i = 0; i < tickers.length; i++) {
+        if (i % 3 === 0) await tick();
+        else await Promise.resolve();
+        const raw = createdFor(tickers[i]!, i + 1);
+        yield i % 2 === 0 ? raw : new TextEncoder().encode(raw);
+      }
+    }
+    await h.handler.consume(source());
+    expect(h.emitted.map((c) => c.ticker)).toEqual(tickers);
+    expect(h.handler.stats.frames).toBe(tickers.length + 1);
+    expect(h.losses).toEqual([]);
+  });
+
+  it('awaits backpressure: a slow subscriber receives every change, and the source is held back', async () => {
+    const capacity = 2;
+    const h = setup(capacity);
+    const sub = h.changes.subscribe();
+    const N = 200;
+    let yielded = 0;
+    async function* source() {
+      for (let i = 1; i <= N; i++) {
+        yielded++;
+        yield createdFor(`M-${i}`, i);
+      }
+    }
+    const got: string[] = [];
+    let maxLead = 0;
+    const reader = (async () => {
+      for await (const c of sub) {
+        got.push(c.ticker);
+        maxLead = Math.max(maxLead, yielded - got.length);
+        if (got.length === N) break;
+        await tick();
+      }
+    })();
+    await Promise.all([h.handler.consume(source()), reader]);
+    expect(got).toEqual(Array.from({ length: N }, (_, i) => `M-${i + 1}`));
+    // Source frames pulled ahead of the reader: at most a full buffer + one blocked publish + one.
+    expect(maxLead).toBeLessThanOrEqual(capacity + 2);
+    expect(h.changes.blockedPublishes).toBeGreaterThan(0);
+  });
+
+  it('stops on abort and closes the source (its finally runs); no frame after the abort is handled', async () => {
+    const h = setup();
+    const ac = new AbortController();
+    let closed = false;
+    let yielded = 0;
+    async function* source() {
+      try {
+        for (let i = 1; ; i++) {
+          yielded++;
+          yield createdFor(`M-${i}`, i);
+          await Promise.resolve();
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    h.changes.onChange(() => {
+      if (h.emitted.length === 5) ac.abort();
+    });
+    await h.handler.consume(source(), ac.signal);
+    expect(h.emitted.map((c) => c.ticker)).toEqual(['M-1', 'M-2', 'M-3', 'M-4', 'M-5']);
+    expect(h.handler.stats.frames).toBe(5);
+    expect(yielded).toBe(5);
+    expect(closed).toBe(true);
+  });
+
+  it('an already-aborted signal handles nothing', async () => {
+    const h = setup();
+    const ac = new AbortController();
+    ac.abort();
+    async function* source() {
+      yield createdFor('A', 1);
+    }
+    await h.handler.consume(source(), ac.signal);
+    expect(h.handler.stats.frames).toBe(0);
+  });
+
+  it('abort while blocked on backpressure stops after the pending frame', async () => {
+    const h = setup(1);
+    h.changes.subscribe(); // never read: the second publish blocks
+    const ac = new AbortController();
+    async function* source() {
+      for (let i = 1; i <= 10; i++) yield createdFor(`M-${i}`, i);
+    }
+    const consuming = h.handler.consume(source(), ac.signal);
+    await tick();
+    expect(h.handler.stats.frames).toBe(2);
+    ac.abort();
+    h.changes.close(); // releases the blocked publish
+    await consuming;
+    expect(h.handler.stats.frames).toBe(2);
+  });
+
+  it('abort ends consume() even while the source is waiting for its next frame', async () => {
+    const h = setup();
+    const ac = new AbortController();
+    let release: (() => void) | undefined;
+    async function* source() {
+      yield createdFor('A', 1);
+      // A quiet socket: nothing arrives until much later.
+      await new Promise<void>((resolve) => (release = resolve));
+      yield createdFor('B', 2);
+    }
+    let finished = false;
+    const consuming = h.handler.consume(source(), ac.signal).then(() => (finished = true));
+    await tick();
+    expect(h.handler.stats.frames).toBe(1);
+    ac.abort();
+    for (let i = 0; i < 5; i++) await tick();
+    const endedOnAbort = finished;
+    // Unblock the source regardless, so that nothing is left hanging after the test.
+    release?.();
+    await consuming;
+    expect(h.handler.stats.frames).toBe(1); // B is never handled
+    expect(endedOnAbort).toBe(true);
+  });
+});
