@@ -1,0 +1,95 @@
+/** The CLI end to end: a real process, the simulator in the test, NDJSON on stdout. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { startSimExchange, type SimExchange } from '../../src/sim/index.js';
+import { silentLogger } from '../../src/log.js';
+import { firstTickerWithStatus } from './helpers.js';
+
+const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
+
+function runCli(args: string[]): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, KALSHI_API_KEY_ID: '', KALSHI_PRIVATE_KEY_PATH: '' } });
+}
+
+async function finished(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stderr };
+}
+
+let sim: SimExchange;
+beforeAll(async () => {
+  sim = await startSimExchange({ markets: 400, seed: 3, logger: silentLogger });
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+describe('market-registry CLI', () => {
+  it('--json streams changes as NDJSON, stops on SIGINT with exit 0 and writes the snapshot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registry-cli-'));
+    const snapshot = join(dir, 'markets.ndjson');
+    const child = runCli(['--json', '--rest-url', sim.restUrl, '--ws-url', sim.wsUrl, '--snapshot-out', snapshot, '--log-level', 'warn']);
+    const done = finished(child);
+    const lines: Record<string, unknown>[] = [];
+    const target = firstTickerWithStatus(sim, 'active');
+    let deactivated = false;
+    for await (const line of createInterface({ input: child.stdout })) {
+      const obj = JSON.parse(line) as Record<string, unknown>; // every stdout line must be JSON
+      lines.push(obj);
+      if (obj['kind'] === 'synced' && !deactivated) {
+        deactivated = true;
+        // Give the WebSocket a moment to be subscribed, then change the exchange.
+        await new Promise((r) => setTimeout(r, 300));
+        sim.deactivate(target);
+      }
+      if (obj['kind'] === 'change' && obj['ticker'] === target && obj['eventType'] === 'status_change') child.kill('SIGINT');
+    }
+    const { code, stderr } = await done;
+    expect(code, stderr).toBe(0);
+    const synced = lines.find((l) => l['kind'] === 'synced');
+    expect(synced).toMatchObject({ kind: 'synced', markets: 400, active: expect.any(Number), ms: expect.any(Number) });
+    expect(lines.filter((l) => l['kind'] === 'change' && l['eventType'] === 'created')).toHaveLength(400);
+    expect(lines.find((l) => l['kind'] === 'exchange_status')).toMatchObject({ exchangeActive: true, tradingActive: true });
+    expect(lines.find((l) => l['kind'] === 'change' && l['ticker'] === target && l['eventType'] === 'status_change')).toMatchObject({
+      oldStatus: 'active',
+      newStatus: 'inactive',
+      market: { ticker: target, marketStatus: 'inactive', tradingStatus: 'paused' },
+    });
+    const snap = readFileSync(snapshot, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ticker: string; marketStatus: string });
+    expect(snap).toHaveLength(400);
+    expect(snap.find((m) => m.ticker === target)?.marketStatus).toBe('inactive');
+  });
+
+  it.each([
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['--env', 'staging'], /--env takes prod or demo/],
+    [['--rest-url', 'ftp://x'], /--rest-url must be an http\(s\) URL/],
+    [['--reconcile-interval', 'soon', '--rest-url', 'http://127.0.0.1:1/trade-api/v2'], /--reconcile-interval takes a whole number/],
+    [['--key-id', 'abc', '--rest-url', 'http://127.0.0.1:1/trade-api/v2'], /both --key-id and --private-key-file/],
+  ])('rejects bad flags %j with one clear line and exit code 2', async (args, message) => {
+    const { code, stderr } = await finished(runCli(args));
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+  });
+
+  it('says clearly when the REST URL is unreachable, exit code 3', async () => {
+    const { code, stderr } = await finished(runCli(['--rest-url', 'http://127.0.0.1:9/trade-api/v2', '--no-ws']));
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/Cannot reach the Kalshi REST API at http:\/\/127\.0\.0\.1:9\/trade-api\/v2/);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('reports an unreadable private key without printing key material', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registry-cli-key-'));
+    const { code, stderr } = await finished(runCli(['--rest-url', sim.restUrl, '--key-id', 'k', '--private-key-file', join(dir, 'missing.pem')]));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/Cannot read the Kalshi private key file .*missing\.pem \(ENOENT\)/);
+  });
+});
