@@ -2,6 +2,7 @@
  * The whole registry against the simulated exchange, over real sockets on 127.0.0.1.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { InspectionEvent } from 'xstate';
 import { MARKET_TRANSITIONS } from '../../src/lifecycle/transition-table.js';
 import type { MarketChange } from '../../src/domain/types.js';
 import type { RejectedTransition } from '../../src/registry/core.js';
@@ -311,5 +312,23 @@ describe('registry on the simulated exchange', () => {
     // reported), never applied. Whatever was rejected, the registry converged above.
     expect(h.registry.stats().counters.rejected).toBe(rejected.length);
     for (const r of rejected) expect(r.source).toBe('websocket');
+  });
+  it('the whole actor system is inspectable through the inspect option', async () => {
+    const actors = new Set<string>();
+    const snapshots: string[] = [];
+    h = await startHarness(
+      {},
+      {
+        inspect: (e: InspectionEvent) => {
+          if (e.type === '@xstate.actor') actors.add(e.actorRef.id);
+          if (e.type === '@xstate.snapshot' && e.actorRef.id === h?.registry.actor?.id) snapshots.push(JSON.stringify((e.snapshot as { value?: unknown }).value));
+        },
+      },
+    );
+    h.registry.start();
+    await h.registry.synced;
+    await waitUntil('children', () => ['reconcile', 'eventSync', 'exchangeStatus', 'lifecycle', 'deadlines'].every((id) => actors.has(id)));
+    expect(snapshots).toContain('"syncing"');
+    expect(snapshots).toContain('{"running":"healthy"}');
   });
 });
