@@ -320,8 +320,8 @@ describe('registry on the simulated exchange', () => {
       {},
       {
         inspect: (e: InspectionEvent) => {
-          if (e.type === '@xstate.actor') actors.add((e.actorRef as { id: string }).id);
-          if (e.type === '@xstate.snapshot' && (e.actorRef as { id: string }).id === h?.registry.actor?.id) snapshots.push(JSON.stringify((e.snapshot as { value?: unknown }).value));
+          if (e.type === '@xstate.actor') actors.add((e.actorRef as unknown as { id: string }).id);
+          if (e.type === '@xstate.snapshot' && (e.actorRef as unknown as { id: string }).id === h?.registry.actor?.id) snapshots.push(JSON.stringify((e.snapshot as { value?: unknown }).value));
         },
       },
     );
