@@ -104,24 +104,13 @@ export const periodicTaskMachine = setup({
       invoke: {
         src: 'task',
         input: ({ context }) => ({ name: context.name }),
-        onDone: [
-          {
-            guard: 'rerunRequested',
-            target: 'running',
-            reenter: true,
-            actions: [
-              assign({ failures: 0, lastError: null, runs: ({ context }) => context.runs + 1, lastResult: ({ event }) => event.output }),
-              sendParent(({ context, event }): PeriodicTaskParentEvent => ({ type: 'TASK.SUCCEEDED', name: context.name, result: event.output })),
-            ],
-          },
-          {
-            target: 'waiting',
-            actions: [
-              assign({ failures: 0, lastError: null, runs: ({ context }) => context.runs + 1, lastResult: ({ event }) => event.output }),
-              sendParent(({ context, event }): PeriodicTaskParentEvent => ({ type: 'TASK.SUCCEEDED', name: context.name, result: event.output })),
-            ],
-          },
-        ],
+        onDone: {
+          target: 'succeeded',
+          actions: [
+            assign({ failures: 0, lastError: null, runs: ({ context }) => context.runs + 1, lastResult: ({ event }) => event.output }),
+            sendParent(({ context, event }): PeriodicTaskParentEvent => ({ type: 'TASK.SUCCEEDED', name: context.name, result: event.output })),
+          ],
+        },
         onError: {
           target: 'backingOff',
           actions: [
@@ -139,6 +128,10 @@ export const periodicTaskMachine = setup({
           ],
         },
       },
+    },
+    succeeded: {
+      description: 'Run again at once if RUN_NOW arrived during the run, else wait.',
+      always: [{ guard: 'rerunRequested', target: 'running' }, { target: 'waiting' }],
     },
     backingOff: {
       description: 'The last run failed: retry after an exponential, jittered delay.',
