@@ -54,7 +54,7 @@ function price(dollars: string | undefined, legacyCents: number | undefined): nu
 /** Maps a validated REST market record to a `Market`. Returns issues for values that cannot be represented. */
 export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResult<Market> {
   const issues: z.core.$ZodIssue[] = [];
-  const bad = (path: string, message: string) =>
+  const bad = (path: keyof KalshiMarketCore, message: string) =>
     issues.push({ code: 'custom', path: [path], message, input: rec[path] } as z.core.$ZodIssue);
 
   const yesBid = price(rec.yes_bid_dollars, rec.yes_bid);
@@ -69,6 +69,9 @@ export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResul
   if (!Number.isSafeInteger(yesAsk)) bad('yes_ask_dollars', 'price out of range');
   if (!Number.isSafeInteger(lastPrice)) bad('last_price_dollars', 'price out of range');
   if (!Number.isSafeInteger(volume)) bad('volume_fp', 'count out of range');
+  if (Number.isNaN(openTs)) bad('open_time', 'not a valid date');
+  if (Number.isNaN(closeTs)) bad('close_time', 'not a valid date');
+  if (Number.isNaN(expirationTs)) bad(rec.latest_expiration_time === undefined ? 'expiration_time' : 'latest_expiration_time', 'not a valid date');
   if (issues.length > 0) return failure('GET /markets record', issues, rec);
 
   return {
