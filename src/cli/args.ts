@@ -25,6 +25,15 @@ Output:
   --snapshot-out FILE         on stop, write every known market as one JSON Market per line
   --log-level LEVEL           fatal|error|warn|info|debug|trace|silent (default info; warn with the live view)
 
+Visualizer and inspection:
+  --visualize [PORT]          serve the statechart visualizer page on http://127.0.0.1:PORT and print its
+                              URL on stderr (default port 8420, or any free one if taken; 0 = any free
+                              port). On by default with the simulator, off against a real exchange
+  --no-visualize              do not start the visualizer
+  --inspect [PORT]            send XState inspection events to the Stately inspector: starts a relay
+                              on 127.0.0.1:PORT (default: any free port) and prints how to connect
+  --inspect-url URL           send them to an existing Stately inspector server (ws://…) instead
+
 Simulator (only without --env/--rest-url):
   --sim-markets N             markets in the embedded simulator (default 20000)
   --sim-events-per-sec N      random lifecycle events per second (default 20; 0 = none)
@@ -36,6 +45,40 @@ Simulator (only without --env/--rest-url):
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/** The visualizer's port when --visualize gives none (any free port if it is taken). */
+export const DEFAULT_VISUALIZER_PORT = 8420;
+
+/** Flags whose value is optional: `--visualize`, `--visualize 9000`, `--visualize=9000`. */
+const OPTIONAL_VALUE_FLAGS = new Set(['--visualize', '--inspect']);
+
+/** Rewrites optional-value flags to `--flag=VALUE` (`--flag=` when none), for parseArgs. */
+function normalizeOptionalValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (OPTIONAL_VALUE_FLAGS.has(arg)) {
+      const next = argv[i + 1];
+      if (next !== undefined && /^\d+$/.test(next)) {
+        out.push(`${arg}=${next}`);
+        i++;
+      } else out.push(`${arg}=`);
+    } else out.push(arg);
+  }
+  return out;
+}
+
+const optionalPort = (name: string) =>
+  z
+    .string()
+    .regex(/^\d*$/, `--${name} takes an optional port number`)
+    .transform((v) => (v === '' ? null : Number(v)))
+    .refine((n) => n === null || n <= 65535, `--${name} port must be at most 65535`)
+    .optional();
 
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const intFlag = (name: string, min: number) =>
@@ -61,6 +104,11 @@ const CliSchema = z
     simMarkets: intFlag('sim-markets', 0).default(20_000),
     simEventsPerSec: intFlag('sim-events-per-sec', 0).default(20),
     simPort: intFlag('sim-port', 0).optional(),
+    /** undefined: not given; null: given without a port. */
+    visualize: optionalPort('visualize'),
+    noVisualize: z.boolean(),
+    inspect: optionalPort('inspect'),
+    inspectUrl: z.string().regex(/^wss?:\/\/\S+$/, '--inspect-url must be a ws(s) URL').optional(),
     help: z.boolean(),
   })
   .refine((o) => !(o.keyId === undefined) === !(o.privateKeyFile === undefined), {
@@ -70,17 +118,25 @@ const CliSchema = z
   .refine((o) => !(o.wsUrl !== undefined && o.noWs), { message: '--ws-url and --no-ws contradict each other' })
   .refine((o) => o.wsUrl === undefined || o.restUrl !== undefined || o.env !== undefined, {
     message: '--ws-url needs --rest-url (the simulator provides both otherwise)',
-  });
+  })
+  .refine((o) => !(o.visualize !== undefined && o.noVisualize), { message: '--visualize and --no-visualize contradict each other' })
+  .refine((o) => !(o.inspect !== undefined && o.inspectUrl !== undefined), { message: 'give --inspect or --inspect-url, not both' });
 
-export type CliOptions = z.output<typeof CliSchema> & {
+export type CliOptions = Omit<z.output<typeof CliSchema>, 'visualize' | 'inspect'> & {
   /** True when neither --env nor --rest-url was given: run against the embedded simulator. */
   readonly useSimulator: boolean;
+  /** The visualizer's port (0 = any free one), or null when it is off. */
+  readonly visualizePort: number | null;
+  /** Whether the port was given: if not and it is taken, any free port will do. */
+  readonly visualizePortExplicit: boolean;
+  /** The Stately relay's port (0 = any free one), or null when --inspect was not given. */
+  readonly inspectPort: number | null;
 };
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CliOptions {
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
-  const args = [...argv];
+  const args = normalizeOptionalValues(argv);
   try {
     ({ values, positionals } = parseArgs({
       args,
@@ -101,6 +157,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
         'sim-markets': { type: 'string' },
         'sim-events-per-sec': { type: 'string' },
         'sim-port': { type: 'string' },
+        visualize: { type: 'string' },
+        'no-visualize': { type: 'boolean', default: false },
+        inspect: { type: 'string' },
+        'inspect-url': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -124,9 +184,21 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     simMarkets: values['sim-markets'],
     simEventsPerSec: values['sim-events-per-sec'],
     simPort: values['sim-port'],
+    visualize: values['visualize'],
+    noVisualize: values['no-visualize'],
+    inspect: values['inspect'],
+    inspectUrl: values['inspect-url'],
     help: values['help'],
   });
   if (!parsed.success) throw new UsageError(`${parsed.error.issues.map((i) => i.message).join('; ')}. See --help.`);
-  const o = parsed.data;
-  return { ...o, useSimulator: o.env === undefined && o.restUrl === undefined };
+  const { visualize, inspect, ...o } = parsed.data;
+  const useSimulator = o.env === undefined && o.restUrl === undefined;
+  const visualizePort = o.noVisualize ? null : visualize !== undefined ? (visualize ?? DEFAULT_VISUALIZER_PORT) : useSimulator ? DEFAULT_VISUALIZER_PORT : null;
+  return {
+    ...o,
+    useSimulator,
+    visualizePort,
+    visualizePortExplicit: typeof visualize === 'number',
+    inspectPort: inspect === undefined ? null : (inspect ?? 0),
+  };
 }

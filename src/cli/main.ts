@@ -14,6 +14,9 @@ import { createRegistry, type MarketRegistry } from '../registry/create-registry
 import { parseCli, UsageError, USAGE, type CliOptions } from './args.js';
 import { renderLiveSummary, renderSyncProgress } from './live-view.js';
 import { startSimExchange, type SimExchange } from '../sim/index.js';
+import { combineInspectors, createActorTracker } from '../../visualizer/inspection.js';
+import { startVisualizer, type Visualizer } from '../../visualizer/server.js';
+import { startStatelyInspection, type StatelyInspection } from '../../visualizer/stately.js';
 
 class ExitError extends Error {
   constructor(message: string, readonly code: number) {
@@ -49,6 +52,21 @@ async function writeSnapshot(registry: MarketRegistry, file: string): Promise<nu
   return n;
 }
 
+/** Starts the visualizer on the requested port; a taken default port falls back to any free one. */
+async function openVisualizer(cli: CliOptions, start: (port: number) => Promise<Visualizer>, logger: Logger): Promise<Visualizer> {
+  const port = cli.visualizePort as number;
+  try {
+    return await start(port);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' && !cli.visualizePortExplicit && port !== 0) {
+      logger.info({ port }, 'visualizer port taken; using any free port');
+      return start(0);
+    }
+    throw new ExitError(`Cannot start the visualizer on 127.0.0.1:${port}: ${(err as Error).message}`, 1);
+  }
+}
+
 async function run(cli: CliOptions): Promise<number> {
   const interactive = !cli.json && process.stderr.isTTY === true;
   const logger = createLogger(cli.logLevel ?? (interactive ? 'warn' : 'info'));
@@ -70,6 +88,15 @@ async function run(cli: CliOptions): Promise<number> {
   }
   const lifecycle = cli.noWs || wsUrl === undefined ? 'none' : 'websocket';
 
+  // Inspection: the visualizer's throttled actor tracker and/or the Stately inspector.
+  const tracker = cli.visualizePort !== null ? createActorTracker() : null;
+  let stately: StatelyInspection | null = null;
+  if (cli.inspectPort !== null || cli.inspectUrl !== undefined) {
+    stately = await startStatelyInspection(cli.inspectUrl !== undefined ? { url: cli.inspectUrl } : { port: cli.inspectPort ?? 0 });
+    process.stderr.write(`${stately.instructions}\n`);
+  }
+  const inspect = combineInspectors(tracker?.inspect, stately?.inspect);
+
   const registry = createRegistry({
     restUrl,
     ...(lifecycle === 'websocket' ? { wsUrl } : {}),
@@ -79,7 +106,28 @@ async function run(cli: CliOptions): Promise<number> {
     ...(sim ? { rateLimit: 'unlimited' as const } : {}),
     ...(cli.reconcileInterval !== undefined ? { reconcileIntervalMs: cli.reconcileInterval } : {}),
     ...(cli.statusInterval !== undefined ? { statusIntervalMs: cli.statusInterval } : {}),
+    ...(inspect ? { inspect } : {}),
   });
+
+  let visualizer: Visualizer | null = null;
+  if (tracker) {
+    const simRef = sim;
+    visualizer = await openVisualizer(
+      cli,
+      (port) =>
+        startVisualizer({
+          registry,
+          tracker,
+          port,
+          logger,
+          exchangeLabel: simRef ? 'simulator' : (cli.env ?? restUrl),
+          ...(simRef ? { expectedMarkets: () => simRef.marketCount } : {}),
+        }),
+      logger,
+    );
+    // stderr, always: stdout stays pure NDJSON with --json.
+    process.stderr.write(`visualizer: ${visualizer.url}\n`);
+  }
 
   const stopController = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
@@ -151,6 +199,8 @@ async function run(cli: CliOptions): Promise<number> {
   sim?.stopRandomLifecycle();
   await registry.stop();
   await Promise.allSettled(tasks);
+  await visualizer?.close();
+  await stately?.close();
   if (cli.snapshotOut) {
     const n = await writeSnapshot(registry, cli.snapshotOut);
     logger.info({ file: cli.snapshotOut, markets: n }, 'snapshot written');
