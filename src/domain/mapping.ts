@@ -103,9 +103,33 @@ export function parseMarketRecord(raw: unknown, now: Micros): ParseResult<Market
   return marketFromRecord(parsed.data, now);
 }
 
-/** A market with a new status; keeps `tradingStatus` consistent with it. */
-export function withStatus(market: Market, status: MarketStatus, updatedAt: Micros): Market {
-  return { ...market, marketStatus: status, tradingStatus: TRADING_STATUS_BY_MARKET_STATUS[status], updatedAt };
+/** A copy of a market with a new status (and optionally close time and result); keeps `tradingStatus` consistent. */
+export function withStatus(
+  m: Market,
+  status: MarketStatus,
+  updatedAt: Micros,
+  closeTs: Micros = m.closeTs,
+  result: Market['result'] = m.result,
+): Market {
+  // Spelled out rather than spread: every Market then has one hidden class, and the copy on the
+  // hot path (each lifecycle message) is a plain allocation.
+  return {
+    ticker: m.ticker,
+    eventTicker: m.eventTicker,
+    title: m.title,
+    marketStatus: status,
+    tradingStatus: TRADING_STATUS_BY_MARKET_STATUS[status],
+    marketType: m.marketType,
+    result,
+    yesBid: m.yesBid,
+    yesAsk: m.yesAsk,
+    lastPrice: m.lastPrice,
+    volume: m.volume,
+    openTs: m.openTs,
+    closeTs,
+    expirationTs: m.expirationTs,
+    updatedAt,
+  };
 }
 
 /**

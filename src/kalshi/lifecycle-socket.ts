@@ -341,9 +341,29 @@ export class LifecycleSocket implements AsyncIterable<string> {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /**
+   * Takes up to `max` frames that have already arrived, synchronously. A consumer that can
+   * handle a batch without awaiting each frame (the registry's lifecycle handler) calls this after
+   * every awaited `next()`, which saves a promise round trip per frame at high message rates.
+   */
+  takeQueued(max = Number.POSITIVE_INFINITY): string[] {
+    const n = Math.min(max, this.queue.length - this.head);
+    if (n <= 0) return [];
+    const out = this.queue.slice(this.head, this.head + n);
+    this.head += n;
+    this.compact();
+    return out;
+  }
+
   private shift(): string {
     const value = this.queue[this.head] as string;
     this.head++;
+    this.compact();
+    return value;
+  }
+
+  /** Drops consumed slots and resumes a paused socket once the queue has drained to half. */
+  private compact(): void {
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
@@ -352,7 +372,6 @@ export class LifecycleSocket implements AsyncIterable<string> {
       this.head = 0;
     }
     if (this.paused && this.queue.length - this.head <= this.opts.highWaterMark / 2) this.resumeSocket();
-    return value;
   }
 
   private enqueue(frame: string): void {

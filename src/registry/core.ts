@@ -171,7 +171,7 @@ export class RegistryCore {
           this.counters.duplicateCreates++;
           return undefined;
         }
-        return this.#insert({ ...update.market, updatedAt: now }, now);
+        return this.#insert(update.market, now);
       case 'metadata':
         if (current === undefined) this.#unknownTicker(update.ticker);
         return undefined;
@@ -213,20 +213,20 @@ export class RegistryCore {
     }
   }
 
-  #transition(current: Market, key: TransitionKey, patch: Partial<Market>, source: DataSource, now: Micros): Pending {
+  #transition(current: Market, key: TransitionKey, patch: Partial<Pick<Market, 'closeTs' | 'result'>>, source: DataSource, now: Micros): Pending {
     const outcome = applyTransition(current.marketStatus, key);
     if (outcome.kind === 'rejected') {
       this.#reject(current, key, source, now);
       return undefined;
     }
     const status = outcome.kind === 'changed' ? outcome.to : current.marketStatus;
-    const next = withStatus({ ...current, ...patch }, status, now);
+    const next = withStatus(current, status, now, patch.closeTs ?? current.closeTs, patch.result ?? current.result);
     this.#write(next, current);
     return outcome.kind === 'changed' ? this.#publishTransition(current.marketStatus, next) : undefined;
   }
 
   #insert(market: Market, now: Micros): Pending {
-    const stored = market.updatedAt === now ? market : { ...market, updatedAt: now };
+    const stored = market.updatedAt === now ? market : withStatus(market, market.marketStatus, now);
     this.#write(stored, undefined);
     this.counters.changes++;
     return this.changes.publish({ ticker: stored.ticker, eventType: 'created', oldStatus: null, newStatus: stored.marketStatus, market: stored });

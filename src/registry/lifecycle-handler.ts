@@ -11,6 +11,15 @@ import { lifecycleUpdateFromMsg, parseLifecycleFrame } from '../domain/mapping.j
 import { TERMINAL_WS_ERROR_CODES, type LifecycleSocketFrame } from '../kalshi/schemas.js';
 import type { RegistryCore } from './core.js';
 
+/** A source that can also hand over frames it already holds without a promise per frame. */
+export interface BatchingSource extends AsyncIterable<string | Uint8Array> {
+  takeQueued(max?: number): (string | Uint8Array)[];
+}
+
+function isBatching(source: AsyncIterable<string | Uint8Array>): source is BatchingSource {
+  return typeof (source as Partial<BatchingSource>).takeQueued === 'function';
+}
+
 export type LossReason = 'seq_gap' | 'resubscribed' | 'terminal_error' | 'source_replaced';
 
 export type SeqVerdict = 'next' | 'duplicate' | 'gap' | 'unsequenced';
@@ -94,18 +103,31 @@ export class LifecycleHandler {
   /** Reads a source to its end (or until `signal` aborts), applying backpressure by awaiting. */
   async consume(source: AsyncIterable<string | Uint8Array>, signal?: AbortSignal): Promise<void> {
     const iterator = source[Symbol.asyncIterator]();
-    // A quiet source may never answer its pending next(): abort must not wait for it.
-    let onAbort: () => void = () => {};
-    const aborted = new Promise<{ done: true; value: undefined }>((resolve) => {
-      onAbort = () => resolve({ done: true, value: undefined });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    const batching = isBatching(source) ? source : null;
+    // A quiet source may never answer its pending next(): abort must not wait for it. One
+    // wake-up slot (not a Promise.race per frame, which would pile reactions onto a promise
+    // that never settles).
+    let wake: ((result: IteratorResult<string | Uint8Array>) => void) | null = null;
+    const onAbort = () => wake?.({ done: true, value: undefined });
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       while (!signal?.aborted) {
-        const { value, done } = await Promise.race([iterator.next(), aborted]);
+        const { value, done } = await new Promise<IteratorResult<string | Uint8Array>>((resolve, reject) => {
+          wake = resolve;
+          iterator.next().then(resolve, reject);
+        });
+        wake = null;
         if (done || signal?.aborted) break;
         const pending = this.handleFrame(value);
         if (pending) await pending;
+        if (batching === null) continue;
+        // Whatever else has arrived meanwhile, without a promise per frame.
+        for (let batch = batching.takeQueued(1024); batch.length > 0 && !signal?.aborted; batch = batching.takeQueued(1024)) {
+          for (const frame of batch) {
+            const blocked = this.handleFrame(frame);
+            if (blocked) await blocked;
+          }
+        }
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
