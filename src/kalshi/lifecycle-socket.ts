@@ -341,6 +341,11 @@ export class LifecycleSocket implements AsyncIterable<string> {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /** Frames received since this socket was created (across reconnects), queued ones included. */
+  get framesReceived(): number {
+    return this.counters.framesReceived;
+  }
+
   /**
    * Takes up to `max` frames that have already arrived, synchronously. A consumer that can
    * handle a batch without awaiting each frame (the registry's lifecycle handler) calls this after

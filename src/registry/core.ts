@@ -55,6 +55,18 @@ export interface RegistryCounters {
   staleObservations: number;
   /** Lifecycle events for tickers the registry did not know (each triggers GET /markets/{ticker}). */
   unknownTickerEvents: number;
+  /** WebSocket frames older than a REST read already applied to their market: skipped. */
+  staleFrames: number;
+}
+
+/**
+ * Where the lifecycle stream stands: frames the transport has received, and frames the handler
+ * has applied. Both count the same stream from the same start, so a frame's position tells
+ * whether it had already arrived when a REST request went out.
+ */
+export interface FrameCounters {
+  readonly received: () => number;
+  readonly consumed: () => number;
 }
 
 export interface RegistryCoreOptions {
@@ -79,6 +91,7 @@ export class RegistryCore {
     duplicateCreates: 0,
     staleObservations: 0,
     unknownTickerEvents: 0,
+    staleFrames: 0,
   };
   readonly #now: () => Micros;
   readonly #log: Logger;
@@ -87,6 +100,13 @@ export class RegistryCore {
   readonly #rejectedListeners = new Set<(r: RejectedTransition) => void>();
   readonly #unknownTickerListeners = new Set<(ticker: string) => void>();
   #scheduler: DeadlineScheduler | null = null;
+  #frames: FrameCounters | null = null;
+  /**
+   * Ticker → position of the last frame received before a REST read that was applied to the
+   * market. Frames up to there, still waiting in the queue, are older than what REST showed.
+   * Only markets with such frames pending have an entry; it goes once the handler is past it.
+   */
+  readonly #restWatermarks = new Map<string, number>();
 
   constructor(options: RegistryCoreOptions) {
     this.store = options.store;
@@ -102,6 +122,17 @@ export class RegistryCore {
 
   attachScheduler(scheduler: DeadlineScheduler): void {
     this.#scheduler = scheduler;
+  }
+
+  /** Set by the lifecycle handler for the source it is reading (null: no ordering known). */
+  attachFrameCounters(frames: FrameCounters | null): void {
+    this.#frames = frames;
+    this.#restWatermarks.clear();
+  }
+
+  /** Position of the lifecycle stream's received frames now (-1 when unknown), for REST stamps. */
+  framesReceived(): number {
+    return this.#frames?.received() ?? -1;
   }
 
   onRejected(listener: (r: RejectedTransition) => void): () => void {
@@ -132,12 +163,14 @@ export class RegistryCore {
   /**
    * A market as REST reports it (a sync/reconcile page or GET /markets/{ticker}).
    * `observedAt` is when the request was sent: a local record changed after that is newer than
-   * this read and keeps its status.
+   * this read and keeps its status. `framesAtRequest` is `framesReceived()` at that moment: frames
+   * received before it and not yet applied are older than this read and will be skipped.
    */
-  observe(incoming: Market, observedAt: Micros, source: DataSource): Pending {
+  observe(incoming: Market, observedAt: Micros, source: DataSource, framesAtRequest = -1): Pending {
     const current = this.store.get(incoming.ticker);
     const now = this.#now();
     if (current === undefined) {
+      this.#markRestRead(incoming.ticker, framesAtRequest);
       // Kalshi's REST view may lag its own clock; a new market gets the time rules too.
       const status = timeAdjustedStatus(incoming.marketStatus, incoming.openTs, incoming.closeTs, now);
       return this.#insert(status === incoming.marketStatus ? incoming : withStatus(incoming, status, now), now);
@@ -146,6 +179,8 @@ export class RegistryCore {
       this.counters.staleObservations++;
       return undefined;
     }
+    // This read is now the freshest word on the market: frames that arrived before it are older.
+    this.#markRestRead(incoming.ticker, framesAtRequest);
     // Kalshi's REST view may lag its own clock; apply the time rules to what it reports.
     const target = timeAdjustedStatus(incoming.marketStatus, incoming.openTs, incoming.closeTs, now);
     const outcome = target === current.marketStatus ? null : applyTransition(current.marketStatus, observedKey(target));
@@ -161,8 +196,15 @@ export class RegistryCore {
     return this.#publishTransition(current.marketStatus, next);
   }
 
-  /** One `market_lifecycle_v2` message, already validated and mapped. */
-  applyLifecycle(update: LifecycleUpdate): Pending {
+  /**
+   * One `market_lifecycle_v2` message, already validated and mapped. `frame` is its position in
+   * the stream (see FrameCounters); -1 when unknown.
+   */
+  applyLifecycle(update: LifecycleUpdate, frame = -1): Pending {
+    if (this.#restWatermarks.size > 0 && this.#olderThanRestRead(update.ticker, frame)) {
+      this.counters.staleFrames++;
+      return undefined;
+    }
     const current = this.store.get(update.ticker);
     const now = this.#now();
     switch (update.kind) {
@@ -211,6 +253,21 @@ export class RegistryCore {
       const d = nextDeadline(m.marketStatus, m.openTs, m.closeTs);
       if (d !== null && d < until) yield [m.ticker, d];
     }
+  }
+
+  #markRestRead(ticker: string, framesAtRequest: number): void {
+    // Only when frames that arrived before the request are still waiting to be applied.
+    if (framesAtRequest < 0 || this.#frames === null || framesAtRequest <= this.#frames.consumed()) return;
+    const previous = this.#restWatermarks.get(ticker);
+    if (previous === undefined || previous < framesAtRequest) this.#restWatermarks.set(ticker, framesAtRequest);
+  }
+
+  #olderThanRestRead(ticker: string, frame: number): boolean {
+    const mark = this.#restWatermarks.get(ticker);
+    if (mark === undefined || frame < 0) return false;
+    if (frame <= mark) return true;
+    this.#restWatermarks.delete(ticker);
+    return false;
   }
 
   #transition(current: Market, key: TransitionKey, patch: Partial<Pick<Market, 'closeTs' | 'result'>>, source: DataSource, now: Micros): Pending {

@@ -81,12 +81,15 @@ export class LifecycleHandler {
     invalid: 0,
   };
   readonly #seq = new SeqTracker();
+  /** Frames taken from the current source (its position, see FrameCounters). */
+  #consumed = 0;
 
   constructor(private readonly options: LifecycleHandlerOptions) {}
 
   /** Handles one raw frame. Returns a promise only when the change stream applies backpressure. */
   handleFrame(raw: string | Uint8Array): Promise<void> | undefined {
     this.stats.frames++;
+    this.#consumed++;
     const parsed = parseLifecycleFrame(raw);
     if (!parsed.ok) {
       this.stats.invalid++;
@@ -104,6 +107,12 @@ export class LifecycleHandler {
   async consume(source: AsyncIterable<string | Uint8Array>, signal?: AbortSignal): Promise<void> {
     const iterator = source[Symbol.asyncIterator]();
     const batching = isBatching(source) ? source : null;
+    // Frame positions are only comparable when the source says how many it has received.
+    this.#consumed = 0;
+    const counted = source as Partial<{ framesReceived: number }>;
+    this.options.core.attachFrameCounters(
+      typeof counted.framesReceived === 'number' ? { received: () => counted.framesReceived as number, consumed: () => this.#consumed } : null,
+    );
     // A quiet source may never answer its pending next(): abort must not wait for it. One
     // wake-up slot (not a Promise.race per frame, which would pile reactions onto a promise
     // that never settles).
@@ -147,7 +156,7 @@ export class LifecycleHandler {
       case 'market_lifecycle_v2': {
         if (!this.#sequenced(frame.sid, frame.seq)) return undefined;
         this.stats.lifecycleMessages++;
-        return core.applyLifecycle(lifecycleUpdateFromMsg(frame.msg, core.now()));
+        return core.applyLifecycle(lifecycleUpdateFromMsg(frame.msg, core.now()), this.#consumed);
       }
       case 'event_lifecycle': {
         if (!this.#sequenced(frame.sid, frame.seq)) return undefined;

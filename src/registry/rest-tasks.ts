@@ -62,8 +62,16 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
   // A record is as old as the request that fetched it: anything the registry changed after that
   // instant (a WebSocket event racing the page) is newer and wins. Pages are prefetched, so the
   // client stamps each request as it sends it.
-  for await (const page of rest.marketPages(query, signal, { stamp: () => core.now() })) {
+  // Each stamp also notes how far the WebSocket stream had got (see RegistryCore.observe).
+  // Pages come back in the order they were requested, so a FIFO pairs them up.
+  const framesAt: number[] = [];
+  const stamp = () => {
+    framesAt.push(core.framesReceived());
+    return core.now();
+  };
+  for await (const page of rest.marketPages(query, signal, { stamp })) {
     const requestedAt = page.requestedAt ?? startedAt;
+    const framesAtRequest = framesAt.shift() ?? -1;
     pages++;
     bytes += page.bytes;
     const now = core.now();
@@ -78,7 +86,7 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
       if (seen.has(ticker)) duplicates++;
       else seen.add(ticker);
       markets++;
-      const pending = core.observe(parsed.value, requestedAt, source);
+      const pending = core.observe(parsed.value, requestedAt, source, framesAtRequest);
       if (pending) await pending;
     }
     options.onPage?.({ pages, markets, quarantined, duplicates, bytes });
@@ -160,6 +168,7 @@ export async function fetchUnknownMarket(
   options: { retryNotFoundMs: number; signal?: AbortSignal },
 ): Promise<'added' | 'not_found' | 'invalid'> {
   const requestedAt = core.now();
+  const framesAtRequest = core.framesReceived();
   const raw = await rest.getMarket(ticker, { retryNotFoundMs: options.retryNotFoundMs }, options.signal);
   if (raw === null) return 'not_found';
   const parsed = parseMarketRecord(raw, core.now());
@@ -167,7 +176,7 @@ export async function fetchUnknownMarket(
     core.quarantine('GET /markets/{ticker} record', parsed.error.message, ticker);
     return 'invalid';
   }
-  const pending = core.observe(parsed.value, requestedAt, 'fetch');
+  const pending = core.observe(parsed.value, requestedAt, 'fetch', framesAtRequest);
   if (pending) await pending;
   return 'added';
 }

@@ -768,3 +768,53 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
     );
   });
 });
+
+describe('RegistryCore: WebSocket frames older than an applied REST read', () => {
+  it('skips frames that had arrived before the REST request and applies later ones', () => {
+    const h = setup();
+    let received = 0;
+    let consumed = 0;
+    h.core.attachFrameCounters({ received: () => received, consumed: () => consumed });
+    h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
+    // Frames 1 (deactivated) and 2 (activated) arrive but wait behind a slow consumer…
+    received = 2;
+    // …while a reconcile, sent after they arrived, already sees the market inactive → active → inactive.
+    h.advance(1);
+    h.core.observe(restMarket({ status: 'inactive' }), h.now(), 'reconcile', h.core.framesReceived());
+    expect(h.store.get(T)?.marketStatus).toBe('inactive');
+    // Now the queued frames are applied: both are older than the REST read and must not flip it.
+    consumed = 1;
+    expect(h.core.applyLifecycle(update('activated', h.now()), 1)).toBeUndefined();
+    consumed = 2;
+    h.core.applyLifecycle(update('activated', h.now()), 2);
+    expect(h.store.get(T)?.marketStatus).toBe('inactive');
+    expect(h.core.counters.staleFrames).toBe(2);
+    // Frame 3 arrived after the read: it applies.
+    received = 3;
+    consumed = 3;
+    h.core.applyLifecycle(update('activated', h.now()), 3);
+    expect(h.store.get(T)?.marketStatus).toBe('active');
+    expect(h.emitted.map((c) => [c.oldStatus, c.newStatus])).toEqual([
+      [null, 'active'],
+      ['active', 'inactive'],
+      ['inactive', 'active'],
+    ]);
+  });
+
+  it('marks nothing when no frame is pending, or when the source cannot count frames', () => {
+    const h = setup();
+    h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
+    h.core.attachFrameCounters({ received: () => 5, consumed: () => 5 });
+    h.advance(1);
+    h.core.observe(restMarket({ status: 'inactive' }), h.now(), 'reconcile', 5);
+    h.core.applyLifecycle(update('activated', h.now()), 6);
+    expect(h.store.get(T)?.marketStatus).toBe('active');
+    h.core.attachFrameCounters(null);
+    expect(h.core.framesReceived()).toBe(-1);
+    h.advance(1);
+    h.core.observe(restMarket({ status: 'inactive' }), h.now(), 'reconcile', -1);
+    h.core.applyLifecycle(update('activated', h.now()), 7);
+    expect(h.store.get(T)?.marketStatus).toBe('active');
+    expect(h.core.counters.staleFrames).toBe(0);
+  });
+});
