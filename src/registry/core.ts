@@ -80,6 +80,8 @@ export interface RegistryCoreOptions {
 
 type Pending = Promise<void> | undefined;
 
+const MAX_STALE_TICKERS = 10_000;
+
 export class RegistryCore {
   readonly store: MarketStore;
   readonly changes: ChangeStream;
@@ -107,6 +109,8 @@ export class RegistryCore {
    * Only markets with such frames pending have an entry; it goes once the handler is past it.
    */
   readonly #restWatermarks = new Map<string, number>();
+  /** Markets whose REST read lost the race to a newer local change; reconcile reads them again. */
+  readonly #staleTickers = new Set<string>();
 
   constructor(options: RegistryCoreOptions) {
     this.store = options.store;
@@ -128,6 +132,13 @@ export class RegistryCore {
   attachFrameCounters(frames: FrameCounters | null): void {
     this.#frames = frames;
     this.#restWatermarks.clear();
+  }
+
+  /** Takes the markets whose REST read was older than their local record (see observe). */
+  takeStaleTickers(): string[] {
+    const tickers = [...this.#staleTickers];
+    this.#staleTickers.clear();
+    return tickers;
   }
 
   /** Position of the lifecycle stream's received frames now (-1 when unknown), for REST stamps. */
@@ -177,6 +188,9 @@ export class RegistryCore {
     }
     if (current.updatedAt > observedAt) {
       this.counters.staleObservations++;
+      // Read it again later, or a market changed only by REST (a dispute) could wait a whole
+      // reconcile interval to be seen.
+      if (this.#staleTickers.size < MAX_STALE_TICKERS) this.#staleTickers.add(incoming.ticker);
       return undefined;
     }
     // This read is now the freshest word on the market: frames that arrived before it are older.
@@ -277,7 +291,11 @@ export class RegistryCore {
       return undefined;
     }
     const status = outcome.kind === 'changed' ? outcome.to : current.marketStatus;
-    const next = withStatus(current, status, now, patch.closeTs ?? current.closeTs, patch.result ?? current.result);
+    const closeTs = patch.closeTs ?? current.closeTs;
+    const result = patch.result ?? current.result;
+    // A redelivered duplicate changes nothing, not even updatedAt (which orders REST reads).
+    if (status === current.marketStatus && closeTs === current.closeTs && result === current.result) return undefined;
+    const next = withStatus(current, status, now, closeTs, result);
     this.#write(next, current);
     return outcome.kind === 'changed' ? this.#publishTransition(current.marketStatus, next) : undefined;
   }

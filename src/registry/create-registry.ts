@@ -22,7 +22,7 @@ import { ChangeStream, type ChangeListener, type ChangeSubscription } from './ch
 import { RegistryCore, type QuarantinedInput, type RegistryCounters, type RejectedTransition } from './core.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
 import { LifecycleHandler, type LifecycleHandlerStats, type LossReason } from './lifecycle-handler.js';
-import { fetchUnknownMarket, pollExchangeStatus, runEventPass, runMarketPass, type RestApi } from './rest-tasks.js';
+import { fetchUnknownMarket, pollExchangeStatus, rereadStaleMarkets, runEventPass, runMarketPass, type RestApi } from './rest-tasks.js';
 import { createSummaryStore, type RegistrySummary, type SummaryStore } from './summary-store.js';
 
 const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL');
@@ -284,8 +284,9 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     const minUpdatedTs = full ? undefined : Math.floor((lastPassStartedAt as number) / 1e6) - 60;
     const result = await runMarketPass({ core, rest, source: 'reconcile', pageLimit: options.pageLimit, signal, ...(minUpdatedTs === undefined ? {} : { minUpdatedTs }) });
     lastPassStartedAt = result.startedAt;
+    const reread = await rereadStaleMarkets(core, rest, signal);
     summary.trigger.reconciled({ mode: result.mode, markets: result.markets, changes: result.changes, at: result.finishedAt });
-    logger.info({ mode: result.mode, markets: result.markets, changes: result.changes, missing: result.missing, pages: result.pages }, 'reconcile complete');
+    logger.info({ mode: result.mode, markets: result.markets, changes: result.changes, missing: result.missing, pages: result.pages, reread }, 'reconcile complete');
     return { mode: result.mode, markets: result.markets, changes: result.changes };
   });
 

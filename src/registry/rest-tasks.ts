@@ -34,6 +34,8 @@ export interface MarketPassOptions {
   readonly source: 'sync' | 'reconcile';
   /** Delta pass: only markets whose metadata changed since this Unix second (Kalshi's `min_updated_ts`). */
   readonly minUpdatedTs?: number;
+  /** Targeted pass: only these markets (Kalshi's `tickers` filter). */
+  readonly tickers?: readonly string[];
   readonly pageLimit?: number;
   readonly signal?: AbortSignal;
   readonly onPage?: (progress: MarketPassProgress) => void;
@@ -46,10 +48,14 @@ export interface MarketPassOptions {
  */
 export async function runMarketPass(options: MarketPassOptions): Promise<MarketPassResult> {
   const { core, rest, source, signal } = options;
-  const delta = options.minUpdatedTs !== undefined;
-  const query: MarketsQuery = delta
-    ? { limit: options.pageLimit ?? 1000, minUpdatedTs: options.minUpdatedTs, mveFilter: 'exclude' }
-    : { limit: options.pageLimit ?? 1000 };
+  const delta = options.minUpdatedTs !== undefined || options.tickers !== undefined;
+  const limit = options.pageLimit ?? 1000;
+  const query: MarketsQuery =
+    options.tickers !== undefined
+      ? { limit, tickers: options.tickers }
+      : options.minUpdatedTs !== undefined
+        ? { limit, minUpdatedTs: options.minUpdatedTs, mveFilter: 'exclude' }
+        : { limit };
   const startedAt = core.now();
   const changesBefore = core.counters.changes;
   const seen = new Set<string>();
@@ -108,6 +114,26 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
     finishedAt: core.now(),
     missing,
   };
+}
+
+/** Tickers per targeted request (GET /markets?tickers=…): keeps URLs a sane length. */
+const TICKERS_PER_REQUEST = 100;
+
+/**
+ * Re-reads the markets whose REST data lost a race to a newer WebSocket change during the last
+ * pass, until none is left (each round is newer than the changes that beat the previous one).
+ */
+export async function rereadStaleMarkets(core: RegistryCore, rest: RestApi, signal?: AbortSignal, maxRounds = 3): Promise<number> {
+  let reread = 0;
+  for (let round = 0; round < maxRounds; round++) {
+    const stale = core.takeStaleTickers();
+    if (stale.length === 0) break;
+    for (let i = 0; i < stale.length; i += TICKERS_PER_REQUEST) {
+      const result = await runMarketPass({ core, rest, source: 'reconcile', tickers: stale.slice(i, i + TICKERS_PER_REQUEST), ...(signal ? { signal } : {}) });
+      reread += result.markets;
+    }
+  }
+  return reread;
 }
 
 export interface EventPassResult {

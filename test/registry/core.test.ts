@@ -818,3 +818,28 @@ describe('RegistryCore: WebSocket frames older than an applied REST read', () =>
     expect(h.core.counters.staleFrames).toBe(0);
   });
 });
+
+describe('RegistryCore: ordering REST reads against local changes', () => {
+  it('a redelivered duplicate leaves the record, updatedAt included, untouched', () => {
+    const h = setup();
+    h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
+    const before = h.store.get(T);
+    h.advance(5);
+    h.core.applyLifecycle(update('activated', h.now()));
+    expect(h.store.get(T)).toBe(before);
+  });
+
+  it('remembers markets whose REST read lost the race, once each, for a re-read', () => {
+    const h = setup();
+    h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
+    h.advance(10);
+    h.core.applyLifecycle(update('deactivated', h.now()));
+    // A read sent before that change arrives later: it is stale and must be read again.
+    h.core.observe(restMarket({ status: 'active' }), NOW0 + 5, 'reconcile');
+    h.core.observe(restMarket({ status: 'active' }), NOW0 + 6, 'reconcile');
+    expect(h.store.get(T)?.marketStatus).toBe('inactive');
+    expect(h.core.counters.staleObservations).toBe(2);
+    expect(h.core.takeStaleTickers()).toEqual([T]);
+    expect(h.core.takeStaleTickers()).toEqual([]);
+  });
+});
