@@ -308,7 +308,8 @@ export class RegistryCore {
   }
 
   #write(next: Market, previous: Market | undefined): void {
-    this.store.set(next);
+    if (previous === undefined) this.store.set(next);
+    else this.store.replace(next, previous);
     if (previous === undefined || previous.closeTs !== next.closeTs || previous.openTs !== next.openTs || previous.marketStatus !== next.marketStatus) {
       this.#arm(next);
     }

@@ -53,6 +53,19 @@ export class MarketStore {
   /** Inserts or replaces a market; returns the previous value. */
   set(market: Market): Market | undefined {
     const previous = this.#markets.get(market.ticker);
+    this.#put(market, previous);
+    return previous;
+  }
+
+  /**
+   * Replaces `previous` (which the caller just read with `get`) by `market`: saves the second
+   * lookup in a 1M-entry Map on every lifecycle message.
+   */
+  replace(market: Market, previous: Market): void {
+    this.#put(market, previous);
+  }
+
+  #put(market: Market, previous: Market | undefined): void {
     this.#markets.set(market.ticker, market);
     if (previous !== undefined) this.#counts[previous.marketStatus]--;
     this.#counts[market.marketStatus]++;
@@ -64,7 +77,6 @@ export class MarketStore {
       this.#activeSnapshot = null;
     }
     this.#version++;
-    return previous;
   }
 
   delete(ticker: string): Market | undefined {
