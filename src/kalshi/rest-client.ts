@@ -16,6 +16,7 @@
  * - Page envelopes are validated with zod; the records inside are returned raw so the caller can
  *   quarantine a bad record without losing its page.
  */
+import { isAscii } from 'node:buffer';
 import { Pool } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
 import { setMaxListeners } from 'node:events';
@@ -322,6 +323,13 @@ export function encodeQuery(params: ReadonlyArray<readonly [string, QueryValue]>
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
+const TRAILING_CURSOR = /"cursor"\s*:\s*"([^"\\]+)"\s*}\s*$/;
+
+/** The cursor of a page body whose last key is `cursor` (Kalshi's layout), else null. */
+export function trailingCursor(text: string): string | null {
+  return TRAILING_CURSOR.exec(text.length > 1024 ? text.slice(-1024) : text)?.[1] ?? null;
+}
+
 function marketsQueryString(q: MarketsQuery): string {
   return encodeQuery([
     ['limit', q.limit],
@@ -367,6 +375,8 @@ interface RequestSpec {
   readonly acceptServerError?: (status: number, json: unknown) => boolean;
   /** After the last retry, hand back these 5xx statuses instead of throwing. */
   readonly returnExhausted?: readonly number[];
+  /** Sees a 2xx body as text before it is parsed (pagination peeks at the cursor). */
+  readonly onBody?: (text: string) => void;
 }
 
 interface RawResponse {
@@ -575,8 +585,12 @@ export class KalshiRestClient {
 
   /** One GET /markets page; the envelope is validated, the records are returned raw. */
   async getMarketsPage(query: MarketsQuery = {}, signal?: AbortSignal): Promise<RawPage> {
+    return this.#marketsPage(query, signal);
+  }
+
+  async #marketsPage(query: MarketsQuery, signal?: AbortSignal, onBody?: (text: string) => void): Promise<RawPage> {
     const q = parseQuery(MarketsQuerySchema, query, 'GET /markets query');
-    const res = await this.#request({ path: '/markets', query: marketsQueryString(q) }, signal);
+    const res = await this.#request({ path: '/markets', query: marketsQueryString(q), ...(onBody ? { onBody } : {}) }, signal);
     const env = MarketsPageEnvelopeSchema.safeParse(res.json);
     if (!env.success) throw new ValidationError('GET /markets page', env.error.issues);
     return { records: env.data.markets, cursor: env.data.cursor || null, bytes: res.wireBytes, decodedBytes: res.decodedBytes };
@@ -587,7 +601,7 @@ export class KalshiRestClient {
    * empty/null/absent. Throws PaginationLoopError if a cursor comes back twice.
    */
   marketPages(query: MarketsQuery = {}, signal?: AbortSignal, options: PageOptions = {}): AsyncGenerator<RawPage, void, undefined> {
-    return this.#paginate('/markets', query.cursor, (cursor) => this.getMarketsPage({ ...query, limit: query.limit ?? 1000, cursor }, signal), options);
+    return this.#paginate('/markets', query.cursor, (cursor, onBody) => this.#marketsPage({ ...query, limit: query.limit ?? 1000, cursor }, signal, onBody), options);
   }
 
   /**
@@ -625,8 +639,12 @@ export class KalshiRestClient {
 
   /** One GET /events page (limit ≤ 200); records raw. */
   async getEventsPage(query: EventsQuery = {}, signal?: AbortSignal): Promise<RawPage> {
+    return this.#eventsPage(query, signal);
+  }
+
+  async #eventsPage(query: EventsQuery, signal?: AbortSignal, onBody?: (text: string) => void): Promise<RawPage> {
     const q = parseQuery(EventsQuerySchema, query, 'GET /events query');
-    const res = await this.#request({ path: '/events', query: eventsQueryString(q) }, signal);
+    const res = await this.#request({ path: '/events', query: eventsQueryString(q), ...(onBody ? { onBody } : {}) }, signal);
     const env = EventsPageEnvelopeSchema.safeParse(res.json);
     if (!env.success) throw new ValidationError('GET /events page', env.error.issues);
     return { records: env.data.events, cursor: env.data.cursor || null, bytes: res.wireBytes, decodedBytes: res.decodedBytes };
@@ -634,7 +652,7 @@ export class KalshiRestClient {
 
   /** Every GET /events page (limit default 200), with the same cursor-loop guard as marketPages. */
   eventPages(query: EventsQuery = {}, signal?: AbortSignal, options: PageOptions = {}): AsyncGenerator<RawPage, void, undefined> {
-    return this.#paginate('/events', query.cursor, (cursor) => this.getEventsPage({ ...query, limit: query.limit ?? 200, cursor }, signal), options);
+    return this.#paginate('/events', query.cursor, (cursor, onBody) => this.#eventsPage({ ...query, limit: query.limit ?? 200, cursor }, signal, onBody), options);
   }
 
   // ---- exchange status ----------------------------------------------------------------------
@@ -676,18 +694,30 @@ export class KalshiRestClient {
   async *#paginate(
     endpoint: string,
     firstCursor: string | undefined,
-    fetchPage: (cursor: string | undefined) => Promise<RawPage>,
+    fetchPage: (cursor: string | undefined, onBody?: (text: string) => void) => Promise<RawPage>,
     { prefetch = true, stamp }: PageOptions,
   ): AsyncGenerator<RawPage, void, undefined> {
-    const fetchStamped = async (cursor: string | undefined): Promise<RawPage> => {
-      const requestedAt = stamp?.();
-      const page = await fetchPage(cursor);
-      return requestedAt === undefined ? page : { ...page, requestedAt };
-    };
     const seen = new Set<string>();
+    // Requests started from a cursor peeked in a body before it was parsed, by that cursor.
+    const early = new Map<string, Promise<RawPage>>();
+    const start = (cursor: string | undefined): Promise<RawPage> => {
+      const requestedAt = stamp?.();
+      const onBody = prefetch ? peek : undefined;
+      const page = fetchPage(cursor, onBody).then((p) => (requestedAt === undefined ? p : { ...p, requestedAt }));
+      // If the caller stops early a prefetched page is dropped; its failure must not surface.
+      page.catch(() => {});
+      return page;
+    };
+    // Kalshi puts the cursor last: reading it off the end of the text lets the next request go
+    // out while this page is still being parsed (parsing 1000 markets takes several ms). The
+    // parsed cursor is still what decides; a peeked one that turns out different is dropped.
+    function peek(text: string): void {
+      const cursor = trailingCursor(text);
+      if (cursor !== null && !seen.has(cursor) && !early.has(cursor)) early.set(cursor, start(cursor));
+    }
     let cursor: string | undefined = firstCursor || undefined;
     if (cursor) seen.add(cursor);
-    let pending = fetchStamped(cursor);
+    let pending = start(cursor);
     for (let pageIndex = 0; ; pageIndex++) {
       const page = await pending;
       const next = page.cursor;
@@ -695,16 +725,16 @@ export class KalshiRestClient {
       if (next !== null) {
         seen.add(next);
         if (prefetch) {
-          pending = fetchStamped(next);
-          // If the caller stops early the prefetched page is dropped; its failure must not surface.
-          pending.catch(() => {});
+          pending = early.get(next) ?? start(next);
+          early.delete(next);
         }
       }
       yield page;
       if (next === null) return;
-      if (!prefetch) pending = fetchStamped(next);
+      if (!prefetch) pending = start(next);
     }
   }
+
 
 
   /** Full jitter: uniform in [0, min(maxMs, baseMs · 2^(n-1))]. */
@@ -768,10 +798,13 @@ export class KalshiRestClient {
           body = Buffer.from('<undecodable body>');
         }
         this.#stats.bytesDecoded += body.length;
-        const text = utf8.decode(body);
+        // Pure-ASCII bodies (JSON with \u escapes) decode ~8× faster as latin1, which is the same
+        // string; Node 20's UTF-8 decoder costs ~9 ms per 1.8 MB page of 1000 markets.
+        const text = isAscii(body) ? body.toString('latin1') : utf8.decode(body);
         const base = { status, wireBytes: outcome.wire.length, decodedBytes: body.length };
 
         if (status >= 200 && status < 300) {
+          spec.onBody?.(text);
           let json: unknown;
           try {
             json = JSON.parse(text) as unknown;

@@ -537,3 +537,14 @@ describe('KalshiRestClient: signing and options', () => {
     expect(c.baseUrl).toBe('https://external-api.demo.kalshi.co/trade-api/v2');
   });
 });
+
+describe('trailingCursor (pagination peeks at the cursor before parsing)', () => {
+  it('reads the last-key cursor of a page body and nothing else', async () => {
+    const { trailingCursor } = await import('../../src/kalshi/rest-client.js');
+    expect(trailingCursor('{"markets":[{"ticker":"A"}],"cursor":"CgwI-x_9="}')).toBe('CgwI-x_9=');
+    expect(trailingCursor('{"markets":[],"cursor" : "abc" }\n')).toBe('abc');
+    expect(trailingCursor('{"markets":[],"cursor":""}')).toBeNull();
+    expect(trailingCursor('{"cursor":"abc","markets":[]}')).toBeNull();
+    expect(trailingCursor('{"markets":[{"cursor":"inner"}],"x":1}')).toBeNull();
+  });
+});
