@@ -590,10 +590,24 @@ export class KalshiRestClient {
 
   async #marketsPage(query: MarketsQuery, signal?: AbortSignal, onBody?: (text: string) => void): Promise<RawPage> {
     const q = parseQuery(MarketsQuerySchema, query, 'GET /markets query');
-    const res = await this.#request({ path: '/markets', query: marketsQueryString(q), ...(onBody ? { onBody } : {}) }, signal);
-    const env = MarketsPageEnvelopeSchema.safeParse(res.json);
-    if (!env.success) throw new ValidationError('GET /markets page', env.error.issues);
-    return { records: env.data.markets, cursor: env.data.cursor || null, bytes: res.wireBytes, decodedBytes: res.decodedBytes };
+    return this.#page('/markets', marketsQueryString(q), (json) => {
+      const env = MarketsPageEnvelopeSchema.safeParse(json);
+      return env.success ? { records: env.data.markets, cursor: env.data.cursor } : env.error;
+    }, signal, onBody);
+  }
+
+  /** One page of a paginated endpoint: the envelope validated, the records left raw. */
+  async #page(
+    path: string,
+    query: string,
+    envelope: (json: unknown) => { records: unknown[]; cursor?: string | null | undefined } | z.ZodError,
+    signal?: AbortSignal,
+    onBody?: (text: string) => void,
+  ): Promise<RawPage> {
+    const res = await this.#request({ path, query, ...(onBody ? { onBody } : {}) }, signal);
+    const env = envelope(res.json);
+    if (env instanceof z.ZodError) throw new ValidationError(`GET ${path} page`, env.issues);
+    return { records: env.records, cursor: env.cursor || null, bytes: res.wireBytes, decodedBytes: res.decodedBytes };
   }
 
   /**
@@ -644,10 +658,10 @@ export class KalshiRestClient {
 
   async #eventsPage(query: EventsQuery, signal?: AbortSignal, onBody?: (text: string) => void): Promise<RawPage> {
     const q = parseQuery(EventsQuerySchema, query, 'GET /events query');
-    const res = await this.#request({ path: '/events', query: eventsQueryString(q), ...(onBody ? { onBody } : {}) }, signal);
-    const env = EventsPageEnvelopeSchema.safeParse(res.json);
-    if (!env.success) throw new ValidationError('GET /events page', env.error.issues);
-    return { records: env.data.events, cursor: env.data.cursor || null, bytes: res.wireBytes, decodedBytes: res.decodedBytes };
+    return this.#page('/events', eventsQueryString(q), (json) => {
+      const env = EventsPageEnvelopeSchema.safeParse(json);
+      return env.success ? { records: env.data.events, cursor: env.data.cursor } : env.error;
+    }, signal, onBody);
   }
 
   /** Every GET /events page (limit default 200), with the same cursor-loop guard as marketPages. */
