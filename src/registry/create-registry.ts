@@ -327,7 +327,8 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
   });
 
   function useSocket(): void {
-    if (options.lifecycle !== 'websocket' || socketUrl === undefined) return;
+    // A source the embedder handed in before start() wins over our own connection.
+    if (options.lifecycle !== 'websocket' || socketUrl === undefined || currentSource !== null) return;
     socket = new LifecycleSocket({ url: socketUrl, logger, ...(options.credentials ? { credentials: options.credentials } : {}) });
     socket.onStatus((s) => {
       summary.trigger.lifecycle({ state: s.state, attempt: s.attempt, error: s.error ?? null });
