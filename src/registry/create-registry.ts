@@ -345,7 +345,10 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     },
     start(signal) {
       if (actor !== null) throw new OptionsError('start() was already called on this registry');
-      if (signal?.aborted) return;
+      if (signal?.aborted) {
+        rejectSynced(new Error('the registry was not started: its abort signal had already fired'));
+        return;
+      }
       signal?.addEventListener('abort', () => void registry.stop(), { once: true });
       useSocket();
       actor = createActor(machine, {
