@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { createRegistry, type MarketRegistry } from '../../src/registry/create-registry.js';
-import { startSimExchange, type SimExchange } from '../../src/sim/index.js';
+import type { MarketRegistry } from '../../src/registry/create-registry.js';
+import type { SimExchange } from '../../src/sim/index.js';
+import { startHarness, type Harness } from '../integration/helpers.js';
 import { MACHINES, machineToGraph } from '../../visualizer/graph.js';
 import { createActorTracker } from '../../visualizer/inspection.js';
 import { startVisualizer, type Visualizer } from '../../visualizer/server.js';
@@ -20,6 +21,7 @@ import { startVisualizer, type Visualizer } from '../../visualizer/server.js';
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ARTIFACT = join(import.meta.dirname, '..', 'artifacts', 'visualizer.png');
 
+let harness: Harness | undefined;
 let sim: SimExchange;
 let registry: MarketRegistry;
 let visualizer: Visualizer;
@@ -33,19 +35,9 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH. The visualizer browser test cannot run without it.`);
   }
-  sim = await startSimExchange({ markets: 300, seed: 7, logger: silentLogger });
   const tracker = createActorTracker();
-  registry = createRegistry({
-    restUrl: sim.restUrl,
-    wsUrl: sim.wsUrl,
-    rateLimit: 'unlimited',
-    logger: silentLogger,
-    reconcileIntervalMs: 3_600_000,
-    eventSyncIntervalMs: 3_600_000,
-    statusIntervalMs: 60_000,
-    backoff: { baseMs: 20, maxMs: 200 },
-    inspect: tracker.inspect,
-  });
+  harness = await startHarness({ markets: 300, seed: 7 }, { inspect: tracker.inspect }, { collect: false });
+  ({ sim, registry } = harness);
   visualizer = await startVisualizer({ registry, tracker, port: 0, logger: silentLogger, expectedMarkets: () => sim.marketCount, exchangeLabel: 'simulator' });
   registry.start();
   await registry.synced;
@@ -68,8 +60,7 @@ afterAll(async () => {
   await context?.close().catch(() => {});
   await browser?.close().catch(() => {});
   await visualizer?.close();
-  await registry?.stop();
-  await sim?.close();
+  await harness?.close();
 }, 20_000);
 
 describe('visualizer page (headless Chromium)', () => {
