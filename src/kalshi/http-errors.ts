@@ -59,7 +59,7 @@ export class TimeoutError extends KalshiRequestError {
     attempts: number,
     readonly timeoutMs: number,
   ) {
-    super(method, url, attempts, `${method} ${url} timed out after ${timeoutMs} ms${attempts > 1 ? ` (${attempts} attempts)` : ''}. Kalshi may be slow or unreachable; raise --timeout-ms or check connectivity to the REST host.`);
+    super(method, url, attempts, `${method} ${url} timed out after ${timeoutMs} ms${attempts > 1 ? ` (${attempts} attempts)` : ''}. Kalshi may be slow or unreachable: check connectivity to the REST host, or raise the client's timeoutMs option.`);
   }
 }
 

@@ -180,7 +180,6 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
   let reconcileRuns = 0;
   let lastPassStartedAt: number | null = null;
   let lastEventSyncAt: number | null = null;
-  let syncStartedAt = 0;
   const pendingFetches = new Set<string>();
   const MAX_PENDING_FETCHES = 64;
 
@@ -258,8 +257,7 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
   });
 
   const initialSync = fromPromise<InitialSyncOutput>(async ({ signal }) => {
-    syncStartedAt = now();
-    summary.trigger.syncStarted({ at: syncStartedAt });
+    summary.trigger.syncStarted({ at: now() });
     const result = await runMarketPass({
       core,
       rest,

@@ -48,7 +48,8 @@ export interface MarketPassOptions {
  */
 export async function runMarketPass(options: MarketPassOptions): Promise<MarketPassResult> {
   const { core, rest, source, signal } = options;
-  const delta = options.minUpdatedTs !== undefined || options.tickers !== undefined;
+  // Anything but a full pass cannot tell which known markets the exchange no longer lists.
+  const partial = options.minUpdatedTs !== undefined || options.tickers !== undefined;
   const limit = options.pageLimit ?? 1000;
   const query: MarketsQuery =
     options.tickers !== undefined
@@ -67,9 +68,8 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
 
   // A record is as old as the request that fetched it: anything the registry changed after that
   // instant (a WebSocket event racing the page) is newer and wins. Pages are prefetched, so the
-  // client stamps each request as it sends it.
-  // Each stamp also notes how far the WebSocket stream had got (see RegistryCore.observe).
-  // Pages come back in the order they were requested, so a FIFO pairs them up.
+  // client stamps each request as it sends it; the stamp also notes how far the WebSocket stream
+  // had got (see RegistryCore.observe). Pages come back in request order, so a FIFO pairs them.
   const framesAt: number[] = [];
   const stamp = () => {
     framesAt.push(core.framesReceived());
@@ -99,11 +99,11 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
   }
 
   let missing = 0;
-  if (!delta) {
+  if (!partial) {
     for (const m of core.store.values()) if (m.marketStatus !== 'finalized' && !seen.has(m.ticker)) missing++;
   }
   return {
-    mode: delta ? 'delta' : 'full',
+    mode: partial ? 'delta' : 'full',
     pages,
     markets: seen.size,
     quarantined,
