@@ -80,6 +80,13 @@ export interface RegistryCoreOptions {
 
 type Pending = Promise<void> | undefined;
 
+/** Waits for `a`, then `b` (both already published, in order: only the waiting is chained). */
+function chain(a: Pending, b: Pending): Pending {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a.then(() => b);
+}
+
 const MAX_STALE_TICKERS = 10_000;
 
 export class RegistryCore {
@@ -182,9 +189,8 @@ export class RegistryCore {
     const now = this.#now();
     if (current === undefined) {
       this.#markRestRead(incoming.ticker, framesAtRequest);
-      // Kalshi's REST view may lag its own clock; a new market gets the time rules too.
-      const status = timeAdjustedStatus(incoming.marketStatus, incoming.openTs, incoming.closeTs, now);
-      return this.#insert(status === incoming.marketStatus ? incoming : withStatus(incoming, status, now), now);
+      // Kalshi's REST view may lag its own clock: #insert applies the time rules.
+      return this.#insert(incoming, now);
     }
     if (current.updatedAt > observedAt) {
       this.counters.staleObservations++;
@@ -195,19 +201,23 @@ export class RegistryCore {
     }
     // This read is now the freshest word on the market: frames that arrived before it are older.
     this.#markRestRead(incoming.ticker, framesAtRequest);
+    // Transitions time alone has already caused come first, so the observation is judged
+    // against the status the market really has now, not one a timer has yet to move on.
+    const caughtUp = this.#catchUpTime(current, now);
+    const market = caughtUp.market;
     // Kalshi's REST view may lag its own clock; apply the time rules to what it reports.
     const target = timeAdjustedStatus(incoming.marketStatus, incoming.openTs, incoming.closeTs, now);
-    const outcome = target === current.marketStatus ? null : applyTransition(current.marketStatus, observedKey(target));
+    const outcome = target === market.marketStatus ? null : applyTransition(market.marketStatus, observedKey(target));
     if (outcome === null || outcome.kind !== 'changed') {
-      if (outcome?.kind === 'rejected') this.#reject(current, outcome.key, source, now);
+      if (outcome?.kind === 'rejected') this.#reject(market, outcome.key, source, now);
       // Keep our status, but take the rest of the data (prices, times) from the exchange.
-      const merged = withStatus(incoming, current.marketStatus, now);
-      if (!sameMarketData(current, merged)) this.#write(merged, current);
-      return undefined;
+      const merged = withStatus(incoming, market.marketStatus, now);
+      if (!sameMarketData(market, merged)) this.#write(merged, market);
+      return chain(caughtUp.pending, this.#catchUpTime(this.store.get(market.ticker) ?? merged, now).pending);
     }
     const next = withStatus(incoming, outcome.to, now);
-    this.#write(next, current);
-    return this.#publishTransition(current.marketStatus, next);
+    this.#write(next, market);
+    return chain(caughtUp.pending, this.#publishTransition(market.marketStatus, next));
   }
 
   /**
@@ -227,6 +237,8 @@ export class RegistryCore {
           this.counters.duplicateCreates++;
           return undefined;
         }
+        // A market announced after its open time (or even its close time) is born in the status
+        // its times give it, so the frames that follow are judged against that status.
         return this.#insert(update.market, now);
       case 'metadata':
         if (current === undefined) this.#unknownTicker(update.ticker);
@@ -236,7 +248,13 @@ export class RegistryCore {
           this.#unknownTicker(update.ticker);
           return undefined;
         }
-        return this.#transition(current, update.key, update.patch, 'websocket', now);
+        // Time first: a close the deadline timer has not reached yet (say a close_date_updated
+        // into the past just before this determined) must not make a legal frame illegal.
+        const before = this.#catchUpTime(current, now);
+        const applied = this.#transition(before.market, update.key, update.patch, 'websocket', now);
+        // And time after: the frame may itself have made a deadline due (an early close).
+        const after = this.#catchUpTime(this.store.get(update.ticker) ?? before.market, now);
+        return chain(chain(before.pending, applied), after.pending);
       }
     }
   }
@@ -251,14 +269,22 @@ export class RegistryCore {
       this.#arm(current);
       return undefined;
     }
+    return this.#catchUpTime(current, now).pending;
+  }
+
+  /**
+   * Applies the open/close transitions already due for a market (through the derived table,
+   * as the deadline scheduler would), publishing their changes; returns the market as it now is.
+   */
+  #catchUpTime(current: Market, now: Micros): { market: Market; pending: Pending } {
+    const due = dueTimeEvents(current.marketStatus, current.openTs, current.closeTs, now);
     let market = current;
     let pending: Pending;
     for (const key of due) {
-      const result = this.#transition(market, key, {}, 'deadline', now);
-      if (result) pending = pending ? pending.then(() => result) : result;
-      market = this.store.get(ticker) ?? market;
+      pending = chain(pending, this.#transition(market, key, {}, 'deadline', now));
+      market = this.store.get(market.ticker) ?? market;
     }
-    return pending;
+    return { market, pending };
   }
 
   /** Every (ticker, deadline) before `until`, for the scheduler's sweep. */
@@ -301,7 +327,8 @@ export class RegistryCore {
   }
 
   #insert(market: Market, now: Micros): Pending {
-    const stored = market.updatedAt === now ? market : withStatus(market, market.marketStatus, now);
+    const status = timeAdjustedStatus(market.marketStatus, market.openTs, market.closeTs, now);
+    const stored = market.updatedAt === now && status === market.marketStatus ? market : withStatus(market, status, now);
     this.#write(stored, undefined);
     this.counters.changes++;
     return this.changes.publish({ ticker: stored.ticker, eventType: 'created', oldStatus: null, newStatus: stored.marketStatus, market: stored });

@@ -28,6 +28,10 @@ const NOW0 = Date.UTC(2026, 10, 24, 12) * 1000;
 const T = marketRecord.ticker;
 /** The WS fixtures use the same ticker; their times are in 2025 (open_ts 1763910000, close_ts 1764046740). */
 const WS_NOW = 1_764_000_000 * SEC;
+/** Before the WS fixture's open_ts. */
+const WS_BEFORE_OPEN = 1_763_900_000 * SEC;
+/** A close_ts (Unix seconds) after NOW0, for close_date_updated frames that extend. */
+const LATER_CLOSE_S = NOW0 / SEC + 3 * 86_400;
 
 function restMarket(overrides: Record<string, unknown> = {}, now: Micros = NOW0): Market {
   const r = parseMarketRecord({ ...marketRecord, ...overrides }, now);
@@ -57,7 +61,9 @@ function setup(options: { capacity?: number; quarantineKeep?: number; now?: Micr
   core.onRejected((r) => rejected.push(r));
   /** Puts a market in the store directly (no change emitted), updated just before `now`. */
   const seed = (status: MarketStatus, overrides: Partial<Market> = {}): Market => {
-    const m = withStatus({ ...restMarket({}, now - 1), ...overrides }, status, now - 1);
+    // An initialized market has not reached its open time (or the time rules would open it).
+    const times: Partial<Market> = status === 'initialized' ? { openTs: now + 3600 * SEC, closeTs: now + 7200 * SEC } : {};
+    const m = withStatus({ ...restMarket({}, now - 1), ...times, ...overrides }, status, now - 1);
     store.set(m);
     return m;
   };
@@ -227,8 +233,8 @@ describe('RegistryCore.observe (REST reads)', () => {
 
 describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
   it('created inserts an initialized market from the message alone; a duplicate created is counted', () => {
-    const h = setup({ now: WS_NOW });
-    expect(h.core.applyLifecycle(update('created', WS_NOW))).toBeUndefined();
+    const h = setup({ now: WS_BEFORE_OPEN });
+    expect(h.core.applyLifecycle(update('created', WS_BEFORE_OPEN))).toBeUndefined();
     const m = h.store.get(T)!;
     expect(m).toMatchObject({
       ticker: T,
@@ -238,7 +244,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
       openTs: 1_763_910_000 * SEC,
       closeTs: 1_764_046_740 * SEC,
       expirationTs: 1_764_082_800 * SEC,
-      updatedAt: WS_NOW,
+      updatedAt: WS_BEFORE_OPEN,
     });
     expect(h.emitted).toEqual([{ ticker: T, eventType: 'created', oldStatus: null, newStatus: 'initialized', market: m }]);
 
@@ -247,6 +253,58 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     expect(h.core.counters.duplicateCreates).toBe(1);
     expect(h.store.get(T)).toBe(m);
     expect(h.emitted).toHaveLength(1);
+  });
+
+  // Issue: a settlement was lost after an early close, because the implicit close waited for the
+  // deadline timer while the frames were checked against the stale status.
+  it('early close then determined + settled back to back: closed, determined, finalized, no rejection', () => {
+    const h = setup();
+    h.seed('active');
+    const nowS = h.now() / SEC;
+    h.core.applyLifecycle(update('close_date_updated', h.now(), { close_ts: nowS - 1 }));
+    h.core.applyLifecycle(update('determined', h.now(), { result: 'no' }));
+    expect(h.store.get(T)).toMatchObject({ marketStatus: 'determined', result: 'no' });
+    h.core.applyLifecycle(update('settled', h.now()));
+    expect(h.emitted.map((c) => [c.oldStatus, c.newStatus])).toEqual([
+      ['active', 'closed'],
+      ['closed', 'determined'],
+      ['determined', 'finalized'],
+    ]);
+    expect(h.rejected).toEqual([]);
+    expect(h.store.get(T)).toMatchObject({ marketStatus: 'finalized', result: 'no', closeTs: (nowS - 1) * SEC });
+  });
+
+  it('a frame for a market whose close time passed unnoticed is judged after the implicit close', () => {
+    const h = setup();
+    h.seed('active', { closeTs: h.now() - SEC });
+    h.core.applyLifecycle(update('determined', h.now()));
+    expect(h.emitted.map((c) => [c.oldStatus, c.newStatus])).toEqual([
+      ['active', 'closed'],
+      ['closed', 'determined'],
+    ]);
+    expect(h.rejected).toEqual([]);
+  });
+
+  it('created with open_ts in the past is born active; a deactivated right after is legal', () => {
+    const h = setup({ now: WS_NOW });
+    h.core.applyLifecycle(update('created', WS_NOW));
+    h.core.applyLifecycle(update('deactivated', WS_NOW));
+    expect(h.emitted.map((c) => [c.eventType, c.oldStatus, c.newStatus])).toEqual([
+      ['created', null, 'active'],
+      ['status_change', 'active', 'inactive'],
+    ]);
+    expect(h.rejected).toEqual([]);
+  });
+
+  it('a REST observation is judged after the due time transitions of the local record', () => {
+    const h = setup();
+    h.seed('active', { closeTs: h.now() - SEC });
+    h.core.observe(restMarket({ status: 'determined', result: 'yes', close_time: new Date((h.now() - SEC) / 1000).toISOString() }), h.now(), 'reconcile');
+    expect(h.emitted.map((c) => [c.oldStatus, c.newStatus])).toEqual([
+      ['active', 'closed'],
+      ['closed', 'determined'],
+    ]);
+    expect(h.rejected).toEqual([]);
   });
 
   // §8.2 rows (the exhaustive table-driven test below covers every other pair).
@@ -292,8 +350,8 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     const h = setup();
     h.seed(status);
     const version = h.store.version;
-    expect(h.core.applyLifecycle(update('close_date_updated', h.now()))).toBeUndefined();
-    expect(h.store.get(T)!).toMatchObject({ marketStatus: status, closeTs: 1_764_100_000 * SEC, updatedAt: h.now() });
+    expect(h.core.applyLifecycle(update('close_date_updated', h.now(), { close_ts: LATER_CLOSE_S }))).toBeUndefined();
+    expect(h.store.get(T)!).toMatchObject({ marketStatus: status, closeTs: LATER_CLOSE_S * SEC, updatedAt: h.now() });
     expect(h.store.version).toBe(version + 1);
     expect(h.emitted).toEqual([]);
     expect(h.core.counters.rejected).toBe(0);
@@ -342,7 +400,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
   it.each(pairs)('table-driven: %s + %s', (status, kind) => {
     const h = setup();
     const seeded = h.seed(status, { closeTs: NOW0 + 100 * SEC });
-    h.core.applyLifecycle(update(kind, h.now()));
+    h.core.applyLifecycle(update(kind, h.now(), kind === 'close_date_updated' ? { close_ts: LATER_CLOSE_S } : {}));
     const to = MARKET_TRANSITIONS[status][kind];
     const after = h.store.get(T)!;
     if (to === null) {
@@ -354,7 +412,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     }
     expect(after.marketStatus).toBe(to);
     expect(h.core.counters.rejected).toBe(0);
-    if (kind === 'close_date_updated') expect(after.closeTs).toBe(1_764_100_000 * SEC);
+    if (kind === 'close_date_updated') expect(after.closeTs).toBe(LATER_CLOSE_S * SEC);
     if (to === status) {
       expect(h.emitted).toEqual([]);
     } else {
@@ -657,7 +715,9 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
           } else {
             expect(c.oldStatus).toBe(prev);
             expect(isLegalStep(c.oldStatus, c.newStatus)).toBe(true);
-            if (viaKey !== undefined) expect(MARKET_TRANSITIONS[c.oldStatus][viaKey]).toBe(c.newStatus);
+            // Each step is the frame's/observation's own transition or one that time made due.
+            const viaTime = (['open_time_reached', 'close_time_reached'] as const).some((k) => MARKET_TRANSITIONS[c.oldStatus as MarketStatus][k] === c.newStatus);
+            if (viaKey !== undefined && !viaTime) expect(MARKET_TRANSITIONS[c.oldStatus][viaKey]).toBe(c.newStatus);
             expect(c.eventType === 'settled').toBe(c.newStatus === 'finalized');
           }
           if (c.eventType === 'settled') expect(c.market).toBeUndefined();
@@ -705,9 +765,13 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
               }
               else if (current.updatedAt > observedAt) expectedStatus = current.marketStatus;
               else {
+                // Time-due transitions of the local record come first, then the observation is
+                // judged against that status; the record then has REST's times (and their rules).
+                const before = timeAdjustedStatus(current.marketStatus, current.openTs, current.closeTs, now);
                 const target = timeAdjustedStatus(cmd.status, incoming.openTs, incoming.closeTs, now);
                 key = observedKey(target);
-                expectedStatus = target === current.marketStatus ? target : expectFromTable(current.marketStatus, key);
+                const judged = target === before ? target : expectFromTable(before, key);
+                expectedStatus = timeAdjustedStatus(judged, incoming.openTs, incoming.closeTs, now);
               }
               h.core.observe(incoming, observedAt, 'reconcile');
               break;
@@ -718,7 +782,8 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
               let u: LifecycleUpdate;
               if (cmd.ev === 'created') {
                 u = { kind: 'created', ticker, market: baseMarket(ticker, 'initialized', now + cmd.openOff, now + cmd.closeOff, 0, now) };
-                expectedStatus = current?.marketStatus ?? 'initialized';
+                // A market announced after its open (or close) time is born in the status its times give it.
+                expectedStatus = current?.marketStatus ?? timeAdjustedStatus('initialized', now + cmd.openOff, now + cmd.closeOff, now);
               } else if (cmd.ev === 'metadata_updated') {
                 u = { kind: 'metadata', ticker, eventType: 'metadata_updated' };
                 expectedStatus = current?.marketStatus;
@@ -726,7 +791,15 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
                 key = cmd.ev;
                 const patch = cmd.ev === 'close_date_updated' ? { closeTs: now + cmd.closeOff } : cmd.ev === 'determined' ? { result: 'yes' as const } : {};
                 u = { kind: 'transition', ticker, key: cmd.ev, patch };
-                expectedStatus = current === undefined ? undefined : expectFromTable(current.marketStatus, key);
+                if (current !== undefined) {
+                  // Due time transitions first; the frame is judged against the status they leave;
+                  // an accepted frame's new close time may make another one due at once.
+                  const before = timeAdjustedStatus(current.marketStatus, current.openTs, current.closeTs, now);
+                  const to = expectFromTable(before, key);
+                  const accepted = MARKET_TRANSITIONS[before][key] !== null;
+                  const closeTs = accepted && 'closeTs' in patch ? patch.closeTs : current.closeTs;
+                  expectedStatus = timeAdjustedStatus(to, current.openTs, closeTs, now);
+                }
               }
               h.core.applyLifecycle(u);
               break;
@@ -743,7 +816,8 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
           }
 
           const produced = h.emitted.slice(start);
-          if (cmd.k === 'lifecycle' || cmd.k === 'observe') expect(produced.length).toBeLessThanOrEqual(1);
+          // At most: due open and close, the change itself, and a close the change made due.
+          if (cmd.k === 'lifecycle' || cmd.k === 'observe') expect(produced.length).toBeLessThanOrEqual(4);
           if (cmd.k === 'advance') expect(produced).toEqual([]);
           for (const c of produced) {
             expect(c.ticker).toBe(ticker);

@@ -32,6 +32,9 @@ function createdFor(ticker: string, seq: number | undefined, sid = 13): string {
   return frame('created', seq === undefined ? { sid, seq: undefined } : { sid, seq }, { market_ticker: ticker });
 }
 
+/** Before the created fixture's open_ts (1763910000). */
+const BEFORE_OPEN: Micros = 1_763_900_000 * SEC;
+
 function setup(capacity = 1000) {
   let now: Micros = WS_NOW;
   const store = new MarketStore();
@@ -95,11 +98,14 @@ describe('LifecycleHandler.handleFrame', () => {
     const f = lifecycleFrames;
     const feed = (raw: string) => expect(h.handler.handleFrame(raw)).toBeUndefined();
 
+    // Announced before its open time…
+    h.setNow(BEFORE_OPEN);
     feed(json(f.subscribed));
     feed(json(f.created));
     const created = h.store.get(T)!;
-    expect(created).toMatchObject({ marketStatus: 'initialized', openTs: 1_763_910_000 * SEC, closeTs: 1_764_046_740 * SEC, updatedAt: WS_NOW });
-    // open_ts has passed: the deadline scheduler would open it now.
+    expect(created).toMatchObject({ marketStatus: 'initialized', openTs: 1_763_910_000 * SEC, closeTs: 1_764_046_740 * SEC, updatedAt: BEFORE_OPEN });
+    // …then open_ts passes: the deadline scheduler opens it.
+    h.setNow(WS_NOW);
     h.core.applyDeadlines(T);
     feed(json(f.activated)); // redelivered-style activated while active: accepted, no change
     feed(json(f.deactivated));
@@ -154,6 +160,7 @@ describe('LifecycleHandler.handleFrame', () => {
   it('accepts frames as bytes (Uint8Array)', () => {
     const h = setup();
     h.handler.handleFrame(bytes(lifecycleFrames.subscribed));
+    h.setNow(BEFORE_OPEN);
     h.handler.handleFrame(bytes(lifecycleFrames.created));
     h.handler.handleFrame(bytes({ ...lifecycleFrames.event_lifecycle, seq: 2 }));
     expect(h.store.get(T)!.marketStatus).toBe('initialized');
