@@ -34,6 +34,7 @@ import { machineIndexJson, machineJson } from './export.js';
 import { MACHINES, machineToGraph, type ChartGraph } from './graph.js';
 import { statePaths, type ActorRecord, type ActorTracker } from './inspection.js';
 import { createElk, layoutChart, type LaidOutChart } from './layout.js';
+import { LOOPBACK_HOSTS, isAllowedOrigin, isLoopbackHost } from './local-origin.js';
 
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public');
 const STATIC_FILES: Readonly<Record<string, { file: string; type: string }>> = {
@@ -42,7 +43,6 @@ const STATIC_FILES: Readonly<Record<string, { file: string; type: string }>> = {
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
-const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const;
 const RING_SIZE = 50;
 const MAX_BUFFERED_BYTES = 1 << 20;
 
@@ -268,10 +268,7 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
   });
 
   let port = 0;
-  const allowedHost = (value: string | undefined): boolean => {
-    if (value === undefined) return false;
-    return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(value.toLowerCase());
-  };
+  const allowedHost = (value: string | undefined): boolean => isLoopbackHost(value, port);
   const send = (res: ServerResponse, status: number, type: string, body: string | Buffer) => {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.end(body);
@@ -314,7 +311,7 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     verifyClient: ({ req, origin }: { req: IncomingMessage; origin: string }) => {
       if (!allowedHost(req.headers.host)) return false;
       // Browsers always send Origin: only the page itself may connect.
-      return origin === undefined || origin === '' || allowedHost(origin.replace(/^https?:\/\//, ''));
+      return isAllowedOrigin(origin, port);
     },
   });
   wss.on('connection', (ws) => {

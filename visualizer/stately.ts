@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent, Observer } from 'xstate';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { LOOPBACK_HOSTS, isAllowedOrigin, isLoopbackHost, type LoopbackHost } from './local-origin.js';
 
 export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
 
@@ -25,6 +26,8 @@ export interface StatelyBridge {
   /** Where inspectors send and receivers listen. */
   readonly wsUrl: string;
   readonly port: number;
+  /** What the relay has done and holds (see startStatelyBridge). */
+  stats(): StatelyBridgeStats;
   close(): Promise<void>;
 }
 
@@ -53,33 +56,115 @@ function bridgeHtml(inspectorUrl: string): string {
 </script></body></html>`;
 }
 
+/** Largest message the relay accepts (real inspection events are a few KiB; see README). */
+export const MAX_MESSAGE_BYTES = 1 << 20;
+/** What the relay keeps for late joiners: actor registrations, and the newest other events. */
+export const RETAINED_ACTORS = { count: 1000, bytes: 4 << 20 } as const;
+export const RETAINED_RECENT = { count: 200, bytes: 4 << 20 } as const;
+/** A receiver with more than this unsent is skipped (messages dropped for it) until it drains. */
+const MAX_BUFFERED_BYTES = 4 << 20;
+const MAX_CLIENTS = 64;
+
+/** The newest messages, at most `count` of them and `bytes` in total (oldest dropped first). */
+class BoundedLog {
+  readonly #items: Buffer[] = [];
+  #bytes = 0;
+  constructor(
+    readonly count: number,
+    readonly bytes: number,
+  ) {}
+  get size(): number {
+    return this.#items.length;
+  }
+  get totalBytes(): number {
+    return this.#bytes;
+  }
+  get items(): readonly Buffer[] {
+    return this.#items;
+  }
+  push(msg: Buffer): void {
+    this.#items.push(msg);
+    this.#bytes += msg.length;
+    while (this.#items.length > this.count || this.#bytes > this.bytes) this.#bytes -= (this.#items.shift() as Buffer).length;
+  }
+}
+
+export interface StatelyBridgeStats {
+  /** Messages relayed, and refused (binary frames). */
+  readonly messages: number;
+  readonly refusedMessages: number;
+  /** Connections and HTTP requests refused by the Host / Origin check (or the client limit). */
+  readonly refusedConnections: number;
+  readonly refusedRequests: number;
+  /** Messages not sent to a receiver that had fallen behind. */
+  readonly dropped: number;
+  /** Retained for late joiners. */
+  readonly retainedMessages: number;
+  readonly retainedBytes: number;
+  readonly clients: number;
+}
+
 /**
  * A WebSocket relay on loopback: every message a client sends goes to every other client.
- * Actor registrations are kept (bounded) and replayed to late joiners with the last 200 other
- * events, so a viewer opened after start-up still sees the whole actor tree.
+ * Actor registrations are kept and replayed to late joiners with the newest other events, so
+ * a viewer opened after start-up still sees the whole actor tree; both are bounded in count and
+ * bytes (RETAINED_ACTORS, RETAINED_RECENT), and a message over MAX_MESSAGE_BYTES closes the
+ * sender's connection (1009) before it is buffered. Like the visualizer server, it answers only
+ * requests whose Host is the loopback address it serves, and WebSocket handshakes without an
+ * Origin (programs) or from its own bridge page: another web page cannot read the events.
  */
-export async function startStatelyBridge(options: { port?: number; host?: '127.0.0.1' | 'localhost' | '::1'; inspectorUrl?: string } = {}): Promise<StatelyBridge> {
+export async function startStatelyBridge(options: { port?: number; host?: LoopbackHost; inspectorUrl?: string } = {}): Promise<StatelyBridge> {
   const host = options.host ?? '127.0.0.1';
+  if (!LOOPBACK_HOSTS.includes(host)) throw new Error(`the inspector relay only listens on loopback (127.0.0.1), not ${String(host)}`);
   const html = bridgeHtml(options.inspectorUrl ?? STATELY_INSPECTOR_URL);
+  let port = 0;
+  const counters = { messages: 0, refusedMessages: 0, refusedConnections: 0, refusedRequests: 0, dropped: 0 };
   const server = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    if (!isLoopbackHost(req.headers.host, port)) {
+      counters.refusedRequests++;
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      return void res.end('forbidden host\n');
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.end(html);
   });
-  const wss = new WebSocketServer({ server, maxPayload: 16 << 20 });
-  const actors: string[] = [];
-  const recent: string[] = [];
-  wss.on('connection', (ws: WebSocket, _req: IncomingMessage) => {
-    for (const msg of [...actors, ...recent]) ws.send(msg);
-    ws.on('message', (data: RawData) => {
-      const msg = data.toString();
-      if (msg.includes('"type":"@xstate.actor"')) {
-        actors.push(msg);
-        if (actors.length > 1000) actors.shift();
-      } else {
-        recent.push(msg);
-        if (recent.length > 200) recent.shift();
+  const wss = new WebSocketServer({
+    server,
+    maxPayload: MAX_MESSAGE_BYTES,
+    verifyClient: ({ req, origin }: { req: IncomingMessage; origin: string }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      if (!isLoopbackHost(req.headers.host, port) || !isAllowedOrigin(origin, port)) {
+        counters.refusedConnections++;
+        return done(false, 403, 'forbidden origin');
       }
-      for (const client of wss.clients) if (client !== ws && client.readyState === WebSocket.OPEN) client.send(msg);
+      if (wss.clients.size >= MAX_CLIENTS) {
+        counters.refusedConnections++;
+        return done(false, 503, 'too many clients');
+      }
+      done(true);
+    },
+  });
+  const actors = new BoundedLog(RETAINED_ACTORS.count, RETAINED_ACTORS.bytes);
+  const recent = new BoundedLog(RETAINED_RECENT.count, RETAINED_RECENT.bytes);
+  const sendText = (ws: WebSocket, msg: Buffer) => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      counters.dropped++;
+      return;
+    }
+    ws.send(msg, { binary: false });
+  };
+  wss.on('connection', (ws: WebSocket) => {
+    ws.on('error', () => ws.terminate()); // e.g. 1009 (message too big): the socket is closed
+    for (const msg of [...actors.items, ...recent.items]) sendText(ws, msg);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      // Inspection events are JSON text; ws hands a text message over as one Buffer.
+      if (isBinary || !Buffer.isBuffer(data)) {
+        counters.refusedMessages++;
+        return;
+      }
+      counters.messages++;
+      (data.includes('"type":"@xstate.actor"') ? actors : recent).push(data);
+      for (const client of wss.clients) if (client !== ws) sendText(client, data);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -89,12 +174,18 @@ export async function startStatelyBridge(options: { port?: number; host?: '127.0
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const hostPart = host === '::1' ? '[::1]' : host;
   return {
     pageUrl: `http://${hostPart}:${port}/`,
     wsUrl: `ws://${hostPart}:${port}/`,
     port,
+    stats: () => ({
+      ...counters,
+      retainedMessages: actors.size + recent.size,
+      retainedBytes: actors.totalBytes + recent.totalBytes,
+      clients: wss.clients.size,
+    }),
     async close() {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
