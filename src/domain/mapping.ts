@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import {
-  KalshiEventSchema,
-  KalshiExchangeStatusSchema,
+  KalshiEventCoreSchema,
+  KalshiExchangeStatusCoreSchema,
   KalshiMarketCoreSchema,
   LifecycleSocketFrameSchema,
-  type KalshiEvent,
+  type KalshiEventCore,
   type KalshiExchangeStatus,
   type KalshiMarketCore,
   type LifecycleMsg,
@@ -18,7 +18,7 @@ import {
 } from '../kalshi/schemas.js';
 import type { TransitionKey } from '../lifecycle/transition-table.js';
 import { countToE2, dollarsToE4, isoToMicros, secondsToMicros } from './units.js';
-import type { ExchangeStatus, Market, MarketEvent, MarketResult, Micros, TradingStatus } from './types.js';
+import type { ExchangeStatus, Market, MarketEvent, Micros, TradingStatus } from './types.js';
 
 /** Kalshi's REST filter word for each status (shared/kalshi-api.md §2.2). */
 export const TRADING_STATUS_BY_MARKET_STATUS: Readonly<Record<MarketStatus, TradingStatus>> = {
@@ -45,34 +45,66 @@ function failure(source: string, issues: z.core.$ZodIssue[], raw: unknown, key =
   return ticker === undefined ? { ok: false, error } : { ok: false, error, ticker };
 }
 
-function price(dollars: string | undefined, legacyCents: number | undefined): number {
-  if (dollars !== undefined) return dollarsToE4(dollars);
-  if (legacyCents !== undefined) return legacyCents * 100;
+/**
+ * A price in units of $0.0001: the dollar string when present (exact, sub-cent digits kept),
+ * else the legacy integer cents × 100, else 0. Null counts as absent.
+ */
+function price(dollars: string | null | undefined, legacyCents: number | null | undefined): number {
+  if (dollars != null) return dollarsToE4(dollars);
+  if (legacyCents != null) return legacyCents * 100;
   return 0;
+}
+
+/** True for multivariate ("combo") market tickers, which Kalshi prefixes with KXMVE. */
+export function isComboTicker(ticker: string): boolean {
+  return ticker.startsWith('KXMVE');
+}
+
+/**
+ * Which REST field `Market.expirationTs` comes from: Kalshi's EXPECTED expiration
+ * (`expected_expiration_time`, the same instant the WebSocket's `created` carries as
+ * `additional_metadata.expected_expiration_ts`), falling back — only when it is absent or null —
+ * to `latest_expiration_time`, then the deprecated `expiration_time`, then the close time.
+ */
+function expirationField(rec: KalshiMarketCore): 'expected_expiration_time' | 'latest_expiration_time' | 'expiration_time' | null {
+  if (rec.expected_expiration_time != null) return 'expected_expiration_time';
+  if (rec.latest_expiration_time != null) return 'latest_expiration_time';
+  if (rec.expiration_time != null) return 'expiration_time';
+  return null;
 }
 
 /** Maps a validated REST market record to a `Market`. Returns issues for values that cannot be represented. */
 export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResult<Market> {
-  const issues: z.core.$ZodIssue[] = [];
-  const bad = (path: keyof KalshiMarketCore, message: string) =>
-    issues.push({ code: 'custom', path: [path], message, input: rec[path] } as z.core.$ZodIssue);
-
   const yesBid = price(rec.yes_bid_dollars, rec.yes_bid);
   const yesAsk = price(rec.yes_ask_dollars, rec.yes_ask);
   const lastPrice = price(rec.last_price_dollars, rec.last_price);
-  const volume = rec.volume_fp !== undefined ? countToE2(rec.volume_fp) : (rec.volume ?? 0) * 100;
+  const volume = rec.volume_fp != null ? countToE2(rec.volume_fp) : (rec.volume ?? 0) * 100;
   const openTs = isoToMicros(rec.open_time);
   const closeTs = isoToMicros(rec.close_time);
-  const expiration = rec.latest_expiration_time ?? rec.expiration_time;
-  const expirationTs = expiration === undefined ? closeTs : isoToMicros(expiration);
-  if (!Number.isSafeInteger(yesBid)) bad('yes_bid_dollars', 'price out of range');
-  if (!Number.isSafeInteger(yesAsk)) bad('yes_ask_dollars', 'price out of range');
-  if (!Number.isSafeInteger(lastPrice)) bad('last_price_dollars', 'price out of range');
-  if (!Number.isSafeInteger(volume)) bad('volume_fp', 'count out of range');
-  if (Number.isNaN(openTs)) bad('open_time', 'not a valid date');
-  if (Number.isNaN(closeTs)) bad('close_time', 'not a valid date');
-  if (Number.isNaN(expirationTs)) bad(rec.latest_expiration_time === undefined ? 'expiration_time' : 'latest_expiration_time', 'not a valid date');
-  if (issues.length > 0) return failure('GET /markets record', issues, rec);
+  const expiration = rec.expected_expiration_time ?? rec.latest_expiration_time ?? rec.expiration_time;
+  const expirationTs = expiration == null ? closeTs : isoToMicros(expiration);
+  if (
+    !Number.isSafeInteger(yesBid) ||
+    !Number.isSafeInteger(yesAsk) ||
+    !Number.isSafeInteger(lastPrice) ||
+    !Number.isSafeInteger(volume) ||
+    Number.isNaN(openTs) ||
+    Number.isNaN(closeTs) ||
+    Number.isNaN(expirationTs)
+  ) {
+    const issues: z.core.$ZodIssue[] = [];
+    const bad = (path: keyof KalshiMarketCore, message: string) =>
+      issues.push({ code: 'custom', path: [path], message, input: rec[path] } as z.core.$ZodIssue);
+    if (!Number.isSafeInteger(yesBid)) bad(rec.yes_bid_dollars != null ? 'yes_bid_dollars' : 'yes_bid', 'price out of range');
+    if (!Number.isSafeInteger(yesAsk)) bad(rec.yes_ask_dollars != null ? 'yes_ask_dollars' : 'yes_ask', 'price out of range');
+    if (!Number.isSafeInteger(lastPrice)) bad(rec.last_price_dollars != null ? 'last_price_dollars' : 'last_price', 'price out of range');
+    if (!Number.isSafeInteger(volume)) bad(rec.volume_fp != null ? 'volume_fp' : 'volume', 'count out of range');
+    if (Number.isNaN(openTs)) bad('open_time', 'not a valid date');
+    if (Number.isNaN(closeTs)) bad('close_time', 'not a valid date');
+    const expField = expirationField(rec);
+    if (Number.isNaN(expirationTs) && expField !== null) bad(expField, 'not a valid date');
+    return failure('GET /markets record', issues, rec);
+  }
 
   return {
     ok: true,
@@ -82,8 +114,9 @@ export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResul
       title: rec.title ?? rec.yes_sub_title ?? '',
       marketStatus: rec.status,
       tradingStatus: TRADING_STATUS_BY_MARKET_STATUS[rec.status],
+      // Open enumerations, kept as Kalshi sent them; null/absent read as the documented default.
       marketType: rec.market_type ?? 'binary',
-      result: (rec.result ?? '') as MarketResult,
+      result: rec.result ?? '',
       yesBid,
       yesAsk,
       lastPrice,
@@ -153,35 +186,47 @@ export function sameMarketData(a: Market, b: Market): boolean {
   );
 }
 
+/**
+ * Validates and maps one raw REST event record (from GET /events or GET /events/{ticker}). Only
+ * `event_ticker` is required; nested `markets` are not looked at (validate each with
+ * `parseMarketRecord`, as on a markets page).
+ */
 export function parseEventRecord(raw: unknown): ParseResult<MarketEvent> {
-  const parsed = KalshiEventSchema.safeParse(raw);
+  const parsed = KalshiEventCoreSchema.safeParse(raw);
   if (!parsed.success) return failure('GET /events record', parsed.error.issues, raw, 'event_ticker');
   return { ok: true, value: eventFromRecord(parsed.data) };
 }
 
-export function eventFromRecord(rec: KalshiEvent): MarketEvent {
+export function eventFromRecord(rec: KalshiEventCore): MarketEvent {
+  const updatedAt = rec.last_updated_ts == null ? 0 : isoToMicros(rec.last_updated_ts);
   return {
     eventTicker: rec.event_ticker,
-    seriesTicker: rec.series_ticker,
-    title: rec.title,
+    seriesTicker: rec.series_ticker ?? '',
+    title: rec.title ?? '',
     subTitle: rec.sub_title ?? '',
     mutuallyExclusive: rec.mutually_exclusive ?? false,
-    updatedAt: rec.last_updated_ts === undefined ? 0 : isoToMicros(rec.last_updated_ts),
+    // An impossible date (well-formed, month 13) is not worth losing the event over.
+    updatedAt: Number.isNaN(updatedAt) ? 0 : updatedAt,
   };
 }
 
+/** Validates and maps a GET /exchange/status body (a 200, or a 5xx maintenance answer). */
 export function parseExchangeStatus(raw: unknown, observedAt: Micros, maintenance: boolean): ParseResult<ExchangeStatus> {
-  const parsed = KalshiExchangeStatusSchema.safeParse(raw);
+  const parsed = KalshiExchangeStatusCoreSchema.safeParse(raw);
   if (!parsed.success) return failure('GET /exchange/status body', parsed.error.issues, raw);
   return { ok: true, value: exchangeStatusFromBody(parsed.data, observedAt, maintenance) };
 }
 
-export function exchangeStatusFromBody(body: KalshiExchangeStatus, observedAt: Micros, maintenance: boolean): ExchangeStatus {
+export function exchangeStatusFromBody(
+  body: Pick<KalshiExchangeStatus, 'exchange_active' | 'trading_active' | 'exchange_estimated_resume_time'>,
+  observedAt: Micros,
+  maintenance: boolean,
+): ExchangeStatus {
   const resume = body.exchange_estimated_resume_time;
   return {
     exchangeActive: body.exchange_active,
     tradingActive: body.trading_active,
-    estimatedResumeTs: resume == null ? null : isoToMicros(resume),
+    estimatedResumeTs: resume == null || Number.isNaN(isoToMicros(resume)) ? null : isoToMicros(resume),
     observedAt,
     maintenance,
   };
@@ -192,7 +237,11 @@ export function exchangeStatusFromBody(body: KalshiExchangeStatus, observedAt: M
 
 const textDecoder = new TextDecoder();
 
-/** Parses one raw WebSocket frame (text or bytes) into a validated frame. Never throws. */
+/**
+ * Parses one raw WebSocket frame (text or bytes) into a validated frame — any frame of the
+ * `market_lifecycle_v2` and `multivariate_market_lifecycle` channels (the latter's lifecycle
+ * messages have `type: 'multivariate_market_lifecycle'` and the same `msg`). Never throws.
+ */
 export function parseLifecycleFrame(raw: string | Uint8Array): ParseResult<LifecycleSocketFrame> {
   const text = typeof raw === 'string' ? raw : textDecoder.decode(raw);
   let json: unknown;
@@ -210,7 +259,7 @@ export function parseLifecycleFrame(raw: string | Uint8Array): ParseResult<Lifec
   return { ok: true, value: parsed.data };
 }
 
-/** What one `market_lifecycle_v2` message means for the registry. */
+/** What one `market_lifecycle_v2` (or `multivariate_market_lifecycle`) message means for the registry. */
 export type LifecycleUpdate =
   | { readonly kind: 'created'; readonly ticker: string; readonly market: Market }
   | {
@@ -247,7 +296,8 @@ export function lifecycleUpdateFromMsg(msg: LifecycleMsg, now: Micros): Lifecycl
         volume: 0,
         openTs: secondsToMicros(msg.open_ts),
         closeTs,
-        expirationTs: meta?.expected_expiration_ts === undefined ? closeTs : secondsToMicros(meta.expected_expiration_ts),
+        // Kalshi's expected expiration, as REST's expected_expiration_time (see marketFromRecord).
+        expirationTs: meta?.expected_expiration_ts == null ? closeTs : secondsToMicros(meta.expected_expiration_ts),
         updatedAt: now,
       };
       return { kind: 'created', ticker, market };
@@ -259,7 +309,8 @@ export function lifecycleUpdateFromMsg(msg: LifecycleMsg, now: Micros): Lifecycl
     case 'close_date_updated':
       return { kind: 'transition', ticker, key: 'close_date_updated', patch: { closeTs: secondsToMicros(msg.close_ts) } };
     case 'determined':
-      return { kind: 'transition', ticker, key: 'determined', patch: msg.result === undefined ? {} : { result: msg.result as MarketResult } };
+      // An unknown result string is kept as-is; null/absent leaves the market's result as it was.
+      return { kind: 'transition', ticker, key: 'determined', patch: msg.result == null ? {} : { result: msg.result } };
     case 'settled':
       return { kind: 'transition', ticker, key: 'settled', patch: {} };
     case 'price_level_structure_updated':

@@ -23,9 +23,18 @@ export type CountE2 = number;
 /** Microseconds since the Unix epoch. Integer (safe up to year 2255). */
 export type Micros = number;
 
-export type MarketType = 'binary' | 'scalar';
-/** Empty until the market is determined. Scalar markets report "scalar" since Jan 2026. */
-export type MarketResult = 'yes' | 'no' | 'scalar' | '';
+/**
+ * Kalshi documents 'binary' | 'scalar'. Any other string Kalshi may add is kept as sent (the
+ * `(string & {})` keeps editor completion for the known values); absent/null reads as 'binary'.
+ */
+export type MarketType = 'binary' | 'scalar' | (string & {});
+/**
+ * Empty until the market is determined. Scalar markets report "scalar" since Jan 2026. A `null`
+ * or absent `result` (real Oct-2025 records carry `"result": null`) is `''`; a result string
+ * Kalshi does not document is kept as-is, so a consumer should treat unknown values as
+ * "determined, but not yes/no".
+ */
+export type MarketResult = 'yes' | 'no' | 'scalar' | '' | (string & {});
 
 /**
  * The market's status in the words of Kalshi's REST `status=` filter (unopened, open, paused,
@@ -49,6 +58,14 @@ export interface Market {
   readonly volume: CountE2;
   readonly openTs: Micros;
   readonly closeTs: Micros;
+  /**
+   * Kalshi's EXPECTED expiration (when the market is forecast to resolve; may precede
+   * `closeTs`): REST `expected_expiration_time`, WebSocket `created`
+   * `additional_metadata.expected_expiration_ts` — one meaning from both sources, so the value
+   * does not jump when a REST read follows a WebSocket `created`. Only when the source lacks it
+   * (absent/null): REST `latest_expiration_time`, then the deprecated `expiration_time`, then
+   * the close time.
+   */
   readonly expirationTs: Micros;
   /**
    * When the registry last applied a change to this record, by its own clock. (Kalshi's

@@ -1,35 +1,56 @@
 /**
  * zod schemas for everything the registry reads from Kalshi: REST pages and records, and every
- * frame of the `market_lifecycle_v2` WebSocket subscription.
+ * frame of the `market_lifecycle_v2` (and `multivariate_market_lifecycle`) WebSocket
+ * subscriptions.
  *
- * Policy: be strict about the fields the registry relies on (ticker, status, times) and tolerant
- * of everything else. Kalshi adds and retires fields often (see shared/kalshi-api.md §2.5), so
- * unknown keys are kept (`looseObject`) and most documented fields are optional: a record is
- * only rejected when the registry could not represent it correctly.
+ * Policy ("faithful to the real Kalshi"):
+ *  - Strict only about what the registry cannot do without: a market's `ticker`, `event_ticker`,
+ *    `status`, `open_time` and `close_time`; an event's `event_ticker`; the exchange's two
+ *    flags; a frame's `type`, `sid`, ticker, event type and the times a transition needs.
+ *  - Every other documented field is optional AND nullable (`.nullish()`): absent, `null` or
+ *    present are all accepted. Kalshi's specs mark only some fields nullable (OpenAPI 3.12 /
+ *    kalshi-typescript 3.30: `expected_expiration_time`, `settlement_ts`, `settlement_value_dollars`,
+ *    `occurrence_datetime`, `fee_waiver_expiration_time`, `early_close_condition`, the strikes,
+ *    `primary_participant_key`, `strike_date`, `strike_period`, `settlement_sources`,
+ *    `product_metadata`, fee overrides, `exchange_estimated_resume_time`), but real recordings
+ *    carry `null` where the spec has none (88 of the 100 Oct-2025 jonasgebele records have
+ *    `"result": null`), so where neither docs nor recordings say, we are liberal on purpose.
+ *  - A field that is present but malformed for its documented type (a price "abc", a date
+ *    "tomorrow") is still refused when the registry maps it (it could not be represented
+ *    exactly); fields the registry does not map are not looked at by the entry-point schemas.
+ *  - Enumerations Kalshi keeps extending are open strings: `result`, `market_type`,
+ *    `strike_type`, `price_level_structure`. Only `status` (the registry's state) is closed.
+ *  - Unknown keys are tolerated everywhere: the hot-path schemas strip them, the full
+ *    documentation schemas (`KalshiMarketSchema`, `KalshiEventSchema`) keep them.
  *
  * Pages are validated in two steps: the envelope (`markets: unknown[]`, `cursor`), then each
  * record on its own, so that one malformed market is quarantined while the rest of its page is
- * kept (see `parseMarketsPage` in ./parse.ts).
+ * kept.
  */
 import { z } from 'zod';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
 
-/** Kalshi's FixedPointDollars: a decimal string such as "0.5600" (up to 6 decimals seen). */
+/**
+ * Kalshi's FixedPointDollars: a decimal string such as "0.5600". Kalshi documents up to 4
+ * decimals for market prices and has sent 6 elsewhere; any number of decimals is accepted
+ * (mapping rounds beyond $0.0001).
+ */
 export const FixedPointDollarsSchema = z
   .string()
-  .regex(/^-?\d+(\.\d{1,6})?$/, 'expected a fixed-point dollar string such as "0.5600"');
+  .regex(/^-?\d+(\.\d+)?$/, 'expected a fixed-point dollar string such as "0.5600"');
 
 /** Kalshi's FixedPointCount: a decimal count string with (usually) 2 decimals, e.g. "300.00". */
 export const FixedPointCountSchema = z
   .string()
-  .regex(/^-?\d+(\.\d{1,6})?$/, 'expected a fixed-point count string such as "300.00"');
+  .regex(/^-?\d+(\.\d+)?$/, 'expected a fixed-point count string such as "300.00"');
 
 /**
  * ISO-8601 date-time as Kalshi's REST API sends it ("2026-05-01T14:00:00Z", optionally with a
- * fraction and an offset). A regex, not Date.parse: it runs a million times per sync; mapping
- * rejects the rare well-formed but impossible date (month 13) when it converts.
+ * fraction — real records carry 4, 5 or 6 digits — and an offset). A regex, not Date.parse: it
+ * runs a million times per sync; mapping rejects the rare well-formed but impossible date
+ * (month 13) when it converts.
  */
 export const IsoDateTimeSchema = z
   .string()
@@ -54,6 +75,19 @@ export const MARKET_STATUS_FILTERS = ['unopened', 'open', 'paused', 'closed', 's
 export const MarketStatusFilterSchema = z.enum(MARKET_STATUS_FILTERS);
 export type MarketStatusFilter = z.infer<typeof MarketStatusFilterSchema>;
 
+/**
+ * Values Kalshi documents for the open enumerations (for reference and tests; the schemas accept
+ * any string, since Kalshi keeps adding values — e.g. `banded_centi_cent`, `"scalar"` results
+ * since Jan 2026).
+ */
+export const KNOWN_MARKET_RESULTS = ['yes', 'no', 'scalar', ''] as const;
+export const KNOWN_STRIKE_TYPES = ['greater', 'greater_or_equal', 'less', 'less_or_equal', 'between', 'functional', 'custom', 'structured'] as const;
+
+/** A `T` that may also be `null` on the wire, read as absent: the output type stays `T | undefined`. */
+function nullAsAbsent<T extends z.ZodType>(schema: T) {
+  return schema.nullish().transform((v) => v ?? undefined);
+}
+
 export const PriceRangeSchema = z.looseObject({
   start: FixedPointDollarsSchema,
   end: FixedPointDollarsSchema,
@@ -66,31 +100,35 @@ export const PriceRangeSchema = z.looseObject({
 /**
  * The fields of a Kalshi market that the registry maps into its own `Market`. This is the schema
  * on the hot path (1M records per full sync), so it checks only what is used and keeps only
- * those fields.
+ * those fields. Only the first five are required; everything else may be absent or null.
  */
 const marketCoreShape = {
   ticker: z.string().min(1),
   event_ticker: z.string().min(1),
   status: MarketStatusSchema,
-  market_type: z.enum(['binary', 'scalar']).optional(),
-  title: z.string().optional(),
-  yes_sub_title: z.string().optional(),
   open_time: IsoDateTimeSchema,
   close_time: IsoDateTimeSchema,
-  latest_expiration_time: IsoDateTimeSchema.optional(),
-  expiration_time: IsoDateTimeSchema.optional(),
-  updated_time: IsoDateTimeSchema.optional(),
-  result: z.string().optional(),
-  yes_bid_dollars: FixedPointDollarsSchema.optional(),
-  yes_ask_dollars: FixedPointDollarsSchema.optional(),
-  last_price_dollars: FixedPointDollarsSchema.optional(),
-  volume_fp: FixedPointCountSchema.optional(),
+  /** Documented as 'binary' | 'scalar'; an open string here (kept as-is by mapping). */
+  market_type: z.string().nullish(),
+  title: z.string().nullish(),
+  yes_sub_title: z.string().nullish(),
+  /** The expiration the registry reports (`Market.expirationTs`); the next two are fallbacks. */
+  expected_expiration_time: IsoDateTimeSchema.nullish(),
+  latest_expiration_time: IsoDateTimeSchema.nullish(),
+  expiration_time: IsoDateTimeSchema.nullish(),
+  /** Documented as 'yes' | 'no' | 'scalar' | ''; open string; null (seen in real Oct-2025 data) means ''. */
+  result: z.string().nullish(),
+  yes_bid_dollars: FixedPointDollarsSchema.nullish(),
+  yes_ask_dollars: FixedPointDollarsSchema.nullish(),
+  last_price_dollars: FixedPointDollarsSchema.nullish(),
+  volume_fp: FixedPointCountSchema.nullish(),
   // Legacy integer fields (cents / whole contracts), removed by Kalshi on 2026-03-12 but still
-  // accepted so that recorded data and older mirrors keep working.
-  yes_bid: z.number().int().optional(),
-  yes_ask: z.number().int().optional(),
-  last_price: z.number().int().optional(),
-  volume: z.number().int().optional(),
+  // accepted so that recorded data and older mirrors keep working. When a `*_dollars` string is
+  // present it wins: the cents are truncated for sub-cent prices ("0.5120" came with 51).
+  yes_bid: z.number().int().nullish(),
+  yes_ask: z.number().int().nullish(),
+  last_price: z.number().int().nullish(),
+  volume: z.number().int().nullish(),
 };
 /**
  * A plain (stripping) object: copying ~40 unknown keys per record, as a loose object does, costs
@@ -99,45 +137,75 @@ const marketCoreShape = {
 export const KalshiMarketCoreSchema = z.object(marketCoreShape);
 export type KalshiMarketCore = z.infer<typeof KalshiMarketCoreSchema>;
 
-/** The full documented Kalshi Market record (OpenAPI 3.30), tolerant of absent/extra fields. */
+export const MveSelectedLegSchema = z.looseObject({
+  event_ticker: z.string().nullish(),
+  market_ticker: z.string().nullish(),
+  side: z.string().nullish(),
+  yes_settlement_value_dollars: FixedPointDollarsSchema.nullish(),
+});
+
+/**
+ * The full documented Kalshi Market record (OpenAPI 3.30 plus the fields of older generations),
+ * tolerant of absent, null and extra fields. Not on the hot path: for tests, tools and the
+ * simulator's self-checks.
+ */
 export const KalshiMarketSchema = z.looseObject({
   ...marketCoreShape,
-  no_sub_title: z.string().optional(),
-  subtitle: z.string().optional(),
-  created_time: IsoDateTimeSchema.optional(),
-  expected_expiration_time: IsoDateTimeSchema.nullish(),
-  settlement_timer_seconds: z.number().int().optional(),
-  no_bid_dollars: FixedPointDollarsSchema.optional(),
-  no_ask_dollars: FixedPointDollarsSchema.optional(),
-  yes_bid_size_fp: FixedPointCountSchema.optional(),
-  yes_ask_size_fp: FixedPointCountSchema.optional(),
-  previous_yes_bid_dollars: FixedPointDollarsSchema.optional(),
-  previous_yes_ask_dollars: FixedPointDollarsSchema.optional(),
-  previous_price_dollars: FixedPointDollarsSchema.optional(),
-  volume_24h_fp: FixedPointCountSchema.optional(),
-  open_interest_fp: FixedPointCountSchema.optional(),
-  notional_value_dollars: FixedPointDollarsSchema.optional(),
-  liquidity_dollars: FixedPointDollarsSchema.optional(),
-  can_close_early: z.boolean().optional(),
-  expiration_value: z.string().optional(),
+  updated_time: IsoDateTimeSchema.nullish(),
+  no_sub_title: z.string().nullish(),
+  subtitle: z.string().nullish(),
+  created_time: IsoDateTimeSchema.nullish(),
+  settlement_timer_seconds: z.number().int().nullish(),
+  no_bid_dollars: FixedPointDollarsSchema.nullish(),
+  no_ask_dollars: FixedPointDollarsSchema.nullish(),
+  yes_bid_size_fp: FixedPointCountSchema.nullish(),
+  yes_ask_size_fp: FixedPointCountSchema.nullish(),
+  previous_yes_bid_dollars: FixedPointDollarsSchema.nullish(),
+  previous_yes_ask_dollars: FixedPointDollarsSchema.nullish(),
+  previous_price_dollars: FixedPointDollarsSchema.nullish(),
+  volume_24h_fp: FixedPointCountSchema.nullish(),
+  open_interest_fp: FixedPointCountSchema.nullish(),
+  notional_value_dollars: FixedPointDollarsSchema.nullish(),
+  liquidity_dollars: FixedPointDollarsSchema.nullish(),
+  can_close_early: z.boolean().nullish(),
+  expiration_value: z.string().nullish(),
   settlement_value_dollars: FixedPointDollarsSchema.nullish(),
   settlement_ts: IsoDateTimeSchema.nullish(),
   occurrence_datetime: IsoDateTimeSchema.nullish(),
   fee_waiver_expiration_time: IsoDateTimeSchema.nullish(),
   early_close_condition: z.string().nullish(),
-  strike_type: z.string().optional(),
+  /** Open string (documented values: KNOWN_STRIKE_TYPES). */
+  strike_type: z.string().nullish(),
   floor_strike: z.number().nullish(),
   cap_strike: z.number().nullish(),
   functional_strike: z.string().nullish(),
   custom_strike: z.record(z.string(), z.unknown()).nullish(),
-  rules_primary: z.string().optional(),
-  rules_secondary: z.string().optional(),
-  mve_collection_ticker: z.string().optional(),
+  rules_primary: z.string().nullish(),
+  rules_secondary: z.string().nullish(),
+  mve_collection_ticker: z.string().nullish(),
+  mve_selected_legs: z.array(MveSelectedLegSchema).nullish(),
   primary_participant_key: z.string().nullish(),
-  price_level_structure: z.string().optional(),
-  price_ranges: z.array(PriceRangeSchema).optional(),
-  is_provisional: z.boolean().optional(),
-  exchange_index: z.number().int().optional(),
+  /** Open string: `linear_cent`, `deci_cent`, `tapered_deci_cent`, `banded_centi_cent`, … */
+  price_level_structure: z.string().nullish(),
+  price_ranges: z.array(PriceRangeSchema).nullish(),
+  is_provisional: z.boolean().nullish(),
+  exchange_index: z.number().int().nullish(),
+  // Retired fields of older generations (still in recorded data).
+  fractional_trading_enabled: z.boolean().nullish(),
+  response_price_units: z.string().nullish(),
+  tick_size: z.number().nullish(),
+  category: z.string().nullish(),
+  risk_limit_cents: z.number().nullish(),
+  no_bid: z.number().int().nullish(),
+  no_ask: z.number().int().nullish(),
+  previous_yes_bid: z.number().int().nullish(),
+  previous_yes_ask: z.number().int().nullish(),
+  previous_price: z.number().int().nullish(),
+  volume_24h: z.number().int().nullish(),
+  open_interest: z.number().int().nullish(),
+  notional_value: z.number().int().nullish(),
+  liquidity: z.number().int().nullish(),
+  settlement_value: z.number().int().nullish(),
 });
 export type KalshiMarket = z.infer<typeof KalshiMarketSchema>;
 
@@ -164,21 +232,34 @@ export const SingleMarketResponseSchema = z.looseObject({ market: z.unknown() })
 // ---------------------------------------------------------------------------------------------
 // REST: Events
 
-export const KalshiEventSchema = z.looseObject({
+/** The fields of an event the registry maps (`MarketEvent`); only `event_ticker` is required. */
+const eventCoreShape = {
   event_ticker: z.string().min(1),
-  series_ticker: z.string(),
-  title: z.string(),
-  sub_title: z.string().optional(),
-  collateral_return_type: z.string().optional(),
-  mutually_exclusive: z.boolean().optional(),
-  category: z.string().optional(),
+  series_ticker: z.string().nullish(),
+  title: z.string().nullish(),
+  sub_title: z.string().nullish(),
+  mutually_exclusive: z.boolean().nullish(),
+  last_updated_ts: IsoDateTimeSchema.nullish(),
+};
+/** What `parseEventRecord` validates (stripping: nested markets and the rest are not copied). */
+export const KalshiEventCoreSchema = z.object(eventCoreShape);
+export type KalshiEventCore = z.infer<typeof KalshiEventCoreSchema>;
+
+/** The full documented EventData record (OpenAPI 3.30, plus 3.3's retired fields). */
+export const KalshiEventSchema = z.looseObject({
+  ...eventCoreShape,
+  collateral_return_type: z.string().nullish(),
+  category: z.string().nullish(),
   strike_date: IsoDateTimeSchema.nullish(),
   strike_period: z.string().nullish(),
-  markets: z.array(z.unknown()).optional(),
-  last_updated_ts: IsoDateTimeSchema.optional(),
+  /** Only with `with_nested_markets=true`; each is validated on its own, as on a markets page. */
+  markets: z.array(z.unknown()).nullish(),
+  product_metadata: z.record(z.string(), z.unknown()).nullish(),
+  settlement_sources: z.array(z.looseObject({ name: z.string().nullish(), url: z.string().nullish() })).nullish(),
   fee_type_override: z.string().nullish(),
   fee_multiplier_override: z.number().nullish(),
-  exchange_index: z.number().int().optional(),
+  exchange_index: z.number().int().nullish(),
+  available_on_brokers: z.boolean().nullish(),
 });
 export type KalshiEvent = z.infer<typeof KalshiEventSchema>;
 
@@ -197,27 +278,34 @@ export type EventsPage = z.infer<typeof EventsPageSchema>;
 // REST: Exchange status
 
 export const ExchangeIndexStatusSchema = z.looseObject({
-  exchange_index: z.number().int(),
-  description: z.string().optional(),
-  exchange_active: z.boolean(),
-  trading_active: z.boolean(),
-  intra_exchange_transfers_active: z.boolean().optional(),
+  exchange_index: z.number().int().nullish(),
+  description: z.string().nullish(),
+  exchange_active: z.boolean().nullish(),
+  trading_active: z.boolean().nullish(),
+  intra_exchange_transfers_active: z.boolean().nullish(),
 });
 
-export const KalshiExchangeStatusSchema = z.looseObject({
+const exchangeStatusCoreShape = {
   exchange_active: z.boolean(),
   trading_active: z.boolean(),
-  intra_exchange_transfers_active: z.boolean().optional(),
   exchange_estimated_resume_time: IsoDateTimeSchema.nullish(),
-  exchange_index_statuses: z.array(ExchangeIndexStatusSchema).optional(),
+};
+/** What `parseExchangeStatus` validates. */
+export const KalshiExchangeStatusCoreSchema = z.object(exchangeStatusCoreShape);
+
+export const KalshiExchangeStatusSchema = z.looseObject({
+  ...exchangeStatusCoreShape,
+  intra_exchange_transfers_active: z.boolean().nullish(),
+  exchange_index_statuses: z.array(ExchangeIndexStatusSchema).nullish(),
 });
 export type KalshiExchangeStatus = z.infer<typeof KalshiExchangeStatusSchema>;
 
 // ---------------------------------------------------------------------------------------------
-// WebSocket: market_lifecycle_v2 subscription
+// WebSocket: market_lifecycle_v2 and multivariate_market_lifecycle subscriptions
 //
 // Frames are plain (stripping) objects: unknown keys are dropped rather than copied, since
-// nothing reads them and 200k+ frames/s must be validated.
+// nothing reads them and 200k+ frames/s must be validated. Optional fields are nullish; the
+// few that other modules read directly (`seq`, `id`, an error's `sid`) read null as absent.
 
 /** Unix seconds, as every lifecycle timestamp is on the WebSocket. */
 const UnixSeconds = z.number().int().nonnegative();
@@ -235,23 +323,28 @@ export const LIFECYCLE_EVENT_TYPES = [
 ] as const;
 export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];
 
+/** The event types of `multivariate_market_lifecycle` (kalshi-api.md §7.5); its schema accepts all of LIFECYCLE_EVENT_TYPES. */
+export const MULTIVARIATE_LIFECYCLE_EVENT_TYPES = ['created', 'activated', 'deactivated', 'close_date_updated', 'determined', 'settled'] as const;
+
+/** The AsyncAPI marks name … expected_expiration_ts required; absent or null is accepted here. */
 const AdditionalMetadataSchema = z.object({
-  name: z.string().optional(),
-  title: z.string().optional(),
-  yes_sub_title: z.string().optional(),
-  no_sub_title: z.string().optional(),
-  rules_primary: z.string().optional(),
-  rules_secondary: z.string().optional(),
-  can_close_early: z.boolean().optional(),
-  event_ticker: z.string().optional(),
-  expected_expiration_ts: UnixSeconds.optional(),
-  strike_type: z.string().optional(),
+  name: z.string().nullish(),
+  title: z.string().nullish(),
+  yes_sub_title: z.string().nullish(),
+  no_sub_title: z.string().nullish(),
+  rules_primary: z.string().nullish(),
+  rules_secondary: z.string().nullish(),
+  can_close_early: z.boolean().nullish(),
+  event_ticker: z.string().nullish(),
+  /** Kalshi's expected expiration: the registry's `expirationTs` (as REST `expected_expiration_time`). */
+  expected_expiration_ts: UnixSeconds.nullish(),
+  strike_type: z.string().nullish(),
   floor_strike: z.number().nullish(),
   cap_strike: z.number().nullish(),
   custom_strike: z.record(z.string(), z.unknown()).nullish(),
 });
 
-const lifecycleBase = { market_ticker: Ticker, exchange_index: z.number().int().optional() };
+const lifecycleBase = { market_ticker: Ticker, exchange_index: z.number().int().nullish() };
 
 export const LifecycleMsgSchema = z.discriminatedUnion('event_type', [
   z.object({
@@ -259,48 +352,62 @@ export const LifecycleMsgSchema = z.discriminatedUnion('event_type', [
     event_type: z.literal('created'),
     open_ts: UnixSeconds,
     close_ts: UnixSeconds,
-    price_level_structure: z.string().optional(),
-    price_ranges: z.array(PriceRangeSchema).optional(),
-    additional_metadata: AdditionalMetadataSchema.optional(),
+    price_level_structure: z.string().nullish(),
+    price_ranges: z.array(PriceRangeSchema).nullish(),
+    additional_metadata: AdditionalMetadataSchema.nullish(),
   }),
-  z.object({ ...lifecycleBase, event_type: z.literal('activated'), is_deactivated: z.boolean().optional() }),
-  z.object({ ...lifecycleBase, event_type: z.literal('deactivated'), is_deactivated: z.boolean().optional() }),
+  z.object({ ...lifecycleBase, event_type: z.literal('activated'), is_deactivated: z.boolean().nullish() }),
+  z.object({ ...lifecycleBase, event_type: z.literal('deactivated'), is_deactivated: z.boolean().nullish() }),
   z.object({ ...lifecycleBase, event_type: z.literal('close_date_updated'), close_ts: UnixSeconds }),
   z.object({
     ...lifecycleBase,
     event_type: z.literal('determined'),
-    result: z.string().optional(),
-    determination_ts: UnixSeconds.optional(),
-    settlement_value: FixedPointDollarsSchema.optional(),
+    /** Open string ("yes", "no", scalar values unconfirmed); null/absent leaves the result as it was. */
+    result: z.string().nullish(),
+    determination_ts: UnixSeconds.nullish(),
+    settlement_value: FixedPointDollarsSchema.nullish(),
   }),
-  z.object({ ...lifecycleBase, event_type: z.literal('settled'), settled_ts: UnixSeconds.optional() }),
+  z.object({ ...lifecycleBase, event_type: z.literal('settled'), settled_ts: UnixSeconds.nullish() }),
   z.object({
     ...lifecycleBase,
     event_type: z.literal('price_level_structure_updated'),
-    price_level_structure: z.string().optional(),
-    price_ranges: z.array(PriceRangeSchema).optional(),
+    price_level_structure: z.string().nullish(),
+    price_ranges: z.array(PriceRangeSchema).nullish(),
   }),
   z.object({
     ...lifecycleBase,
     event_type: z.literal('metadata_updated'),
-    strike_type: z.string().optional(),
+    strike_type: z.string().nullish(),
     floor_strike: z.number().nullish(),
     cap_strike: z.number().nullish(),
     custom_strike: z.record(z.string(), z.unknown()).nullish(),
-    yes_sub_title: z.string().optional(),
+    yes_sub_title: z.string().nullish(),
   }),
 ]);
 export type LifecycleMsg = z.infer<typeof LifecycleMsgSchema>;
 
 const sequenced = {
   sid: z.number().int().positive(),
-  // The March-2026 spec had no seq on lifecycle frames; the newest marks it required. Accept both.
-  seq: z.number().int().positive().optional(),
-  sending_ts_ms: z.number().int().optional(),
+  // The March-2026 spec had no seq on lifecycle frames; the newest marks it required. Accept both
+  // (and null, read as absent).
+  seq: nullAsAbsent(z.number().int().positive()),
+  sending_ts_ms: z.number().int().nullish(),
 };
 
 export const MarketLifecycleFrameSchema = z.object({
   type: z.literal('market_lifecycle_v2'),
+  ...sequenced,
+  msg: LifecycleMsgSchema,
+});
+
+/**
+ * Lifecycle of multivariate (combo, `KXMVE*`) markets, on the `multivariate_market_lifecycle`
+ * channel since 2026 (kalshi-api.md §7.5): the same msg shape as market_lifecycle_v2. Kalshi
+ * documents six event types for it (MULTIVARIATE_LIFECYCLE_EVENT_TYPES); the full message schema
+ * is accepted, to be liberal.
+ */
+export const MultivariateLifecycleFrameSchema = z.object({
+  type: z.literal('multivariate_market_lifecycle'),
   ...sequenced,
   msg: LifecycleMsgSchema,
 });
@@ -310,13 +417,13 @@ export const EventLifecycleFrameSchema = z.object({
   ...sequenced,
   msg: z.object({
     event_ticker: Ticker,
-    exchange_index: z.number().int().optional(),
+    exchange_index: z.number().int().nullish(),
     title: z.string(),
-    subtitle: z.string().optional(),
-    collateral_return_type: z.string().optional(),
+    subtitle: z.string().nullish(),
+    collateral_return_type: z.string().nullish(),
     series_ticker: z.string(),
-    strike_date: UnixSeconds.optional(),
-    strike_period: z.string().optional(),
+    strike_date: UnixSeconds.nullish(),
+    strike_period: z.string().nullish(),
   }),
 });
 
@@ -325,22 +432,22 @@ export const EventFeeUpdateFrameSchema = z.object({
   ...sequenced,
   msg: z.object({
     event_ticker: Ticker,
-    fee_type_override: z.string().nullable(),
-    fee_multiplier_override: z.number().nullable(),
+    fee_type_override: z.string().nullish(),
+    fee_multiplier_override: z.number().nullish(),
   }),
 });
 
 export const SubscribedFrameSchema = z.object({
   type: z.literal('subscribed'),
-  id: z.number().int().optional(),
+  id: nullAsAbsent(z.number().int()),
   msg: z.object({ channel: z.string(), sid: z.number().int().positive() }),
 });
 
 export const OkFrameSchema = z.object({
   type: z.literal('ok'),
-  id: z.number().int().optional(),
-  sid: z.number().int().optional(),
-  seq: z.number().int().optional(),
+  id: nullAsAbsent(z.number().int()),
+  sid: nullAsAbsent(z.number().int()),
+  seq: nullAsAbsent(z.number().int()),
   // `update_subscription` answers an object, `list_subscriptions` an array; older docs showed
   // other shapes, so the payload is parsed defensively.
   msg: z.unknown().optional(),
@@ -348,22 +455,23 @@ export const OkFrameSchema = z.object({
 
 export const UnsubscribedFrameSchema = z.object({
   type: z.literal('unsubscribed'),
-  id: z.number().int().optional(),
+  id: nullAsAbsent(z.number().int()),
   sid: z.number().int().positive(),
-  seq: z.number().int().optional(),
+  seq: nullAsAbsent(z.number().int()),
 });
 
 export const ErrorFrameSchema = z.object({
   type: z.literal('error'),
-  id: z.number().int().optional(),
-  sid: z.number().int().optional(),
-  seq: z.number().int().optional(),
-  msg: z.object({ code: z.number().int(), msg: z.string().optional() }),
+  id: nullAsAbsent(z.number().int()),
+  sid: nullAsAbsent(z.number().int()),
+  seq: nullAsAbsent(z.number().int()),
+  msg: z.object({ code: z.number().int(), msg: z.string().nullish() }),
 });
 
-/** Every frame the registry expects on a `market_lifecycle_v2` connection. */
+/** Every frame the registry expects on a lifecycle connection (both lifecycle channels). */
 export const LifecycleSocketFrameSchema = z.discriminatedUnion('type', [
   MarketLifecycleFrameSchema,
+  MultivariateLifecycleFrameSchema,
   EventLifecycleFrameSchema,
   EventFeeUpdateFrameSchema,
   SubscribedFrameSchema,
@@ -373,6 +481,7 @@ export const LifecycleSocketFrameSchema = z.discriminatedUnion('type', [
 ]);
 export type LifecycleSocketFrame = z.infer<typeof LifecycleSocketFrameSchema>;
 export type MarketLifecycleFrame = z.infer<typeof MarketLifecycleFrameSchema>;
+export type MultivariateLifecycleFrame = z.infer<typeof MultivariateLifecycleFrameSchema>;
 export type EventLifecycleFrame = z.infer<typeof EventLifecycleFrameSchema>;
 export type EventFeeUpdateFrame = z.infer<typeof EventFeeUpdateFrameSchema>;
 export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;

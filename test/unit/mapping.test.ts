@@ -33,7 +33,8 @@ describe('REST market → Market', () => {
       volume: 1834250,
       openTs: Date.UTC(2026, 10, 23, 15) * 1000,
       closeTs: Date.UTC(2026, 10, 25, 4, 59) * 1000,
-      expirationTs: Date.UTC(2026, 11, 2, 15) * 1000,
+      // Kalshi's expected expiration (expected_expiration_time), not latest_expiration_time (Dec 2).
+      expirationTs: Date.UTC(2026, 10, 25, 15) * 1000,
       updatedAt: NOW,
     });
   });
