@@ -323,12 +323,30 @@ export function encodeQuery(params: ReadonlyArray<readonly [string, QueryValue]>
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
-const TRAILING_CURSOR = /"cursor"\s*:\s*"([^"\\]+)"\s*}\s*$/;
+/** `{"cursor":"…",` at the very start of the body (after an optional BOM and whitespace). */
+const LEADING_CURSOR = /^\uFEFF?\s*\{\s*"cursor"\s*:\s*"([^"\\]*)"\s*[,}]/;
+/** `,"cursor":"…"}` at the very end of the body. */
+const TRAILING_CURSOR = /"cursor"\s*:\s*"([^"\\]*)"\s*}\s*$/;
+/** How much of each end of the body the peek looks at (Kalshi's cursors are ~50–150 chars). */
+const PEEK_WINDOW = 1024;
 
-/** The cursor of a page body whose last key is `cursor` (Kalshi's layout), else null. */
-export function trailingCursor(text: string): string | null {
-  return TRAILING_CURSOR.exec(text.length > 1024 ? text.slice(-1024) : text)?.[1] ?? null;
+/**
+ * The cursor of a page body, read without parsing it, when it is the FIRST top-level key (real
+ * Kalshi pages: keys are alphabetical, `{"cursor":"…","markets":[…]}`) or the LAST one
+ * (`{…,"cursor":"…"}`); null when it is neither, empty (the last page) or written with escapes.
+ * Only those two places are looked at, so a `cursor` key inside a record is never taken for the
+ * page's: the head case needs the body to start with `{"cursor":`, which only the top-level
+ * object's first key can; the tail case needs the key to close the top-level object. A null
+ * only means the caller waits for the parse.
+ */
+export function peekCursor(text: string): string | null {
+  const head = LEADING_CURSOR.exec(text.length > PEEK_WINDOW ? text.slice(0, PEEK_WINDOW) : text);
+  if (head) return head[1] || null;
+  return TRAILING_CURSOR.exec(text.length > PEEK_WINDOW ? text.slice(-PEEK_WINDOW) : text)?.[1] || null;
 }
+
+/** @deprecated The peek is no longer tail-only: use `peekCursor` (same function). */
+export const trailingCursor = peekCursor;
 
 function marketsQueryString(q: MarketsQuery): string {
   return encodeQuery([
@@ -722,11 +740,12 @@ export class KalshiRestClient {
       page.catch(() => {});
       return page;
     };
-    // Kalshi puts the cursor last: reading it off the end of the text lets the next request go
-    // out while this page is still being parsed (parsing 1000 markets takes several ms). The
-    // parsed cursor is still what decides; a peeked one that turns out different is dropped.
+    // Reading the cursor off the raw text (real pages put it first, some servers last) lets the
+    // next request go out while this page is still being parsed (parsing 1000 markets takes
+    // several ms). The parsed cursor is still what decides; a peeked one that turns out
+    // different is dropped.
     function peek(text: string): void {
-      const cursor = trailingCursor(text);
+      const cursor = peekCursor(text);
       if (cursor !== null && !seen.has(cursor) && !early.has(cursor)) early.set(cursor, start(cursor));
     }
     let cursor: string | undefined = firstCursor || undefined;

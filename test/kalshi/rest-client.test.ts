@@ -538,13 +538,72 @@ describe('KalshiRestClient: signing and options', () => {
   });
 });
 
-describe('trailingCursor (pagination peeks at the cursor before parsing)', () => {
-  it('reads the last-key cursor of a page body and nothing else', async () => {
-    const { trailingCursor } = await import('../../src/kalshi/rest-client.js');
-    expect(trailingCursor('{"markets":[{"ticker":"A"}],"cursor":"CgwI-x_9="}')).toBe('CgwI-x_9=');
-    expect(trailingCursor('{"markets":[],"cursor" : "abc" }\n')).toBe('abc');
-    expect(trailingCursor('{"markets":[],"cursor":""}')).toBeNull();
-    expect(trailingCursor('{"cursor":"abc","markets":[]}')).toBeNull();
-    expect(trailingCursor('{"markets":[{"cursor":"inner"}],"x":1}')).toBeNull();
+describe('peekCursor (pagination peeks at the cursor before parsing)', () => {
+  it('reads a cursor that is the first or the last top-level key, and nothing else', async () => {
+    const { peekCursor, trailingCursor } = await import('../../src/kalshi/rest-client.js');
+    // Cursor last.
+    expect(peekCursor('{"markets":[{"ticker":"A"}],"cursor":"CgwI-x_9="}')).toBe('CgwI-x_9=');
+    expect(peekCursor('{"markets":[],"cursor" : "abc" }\n')).toBe('abc');
+    // Cursor first: real Kalshi pages (alphabetical keys), compact or pretty-printed, BOM or not.
+    expect(peekCursor('{"cursor":"abc","markets":[]}')).toBe('abc');
+    expect(peekCursor('{\n  "cursor": "CgYI8PuC-AYSC1NFTkFURUlOLTI4",\n  "events": [')).toBe('CgYI8PuC-AYSC1NFTkFURUlOLTI4');
+    expect(peekCursor('\uFEFF{\n    "cursor":  "x1",\n    "events":  [')).toBe('x1');
+    expect(peekCursor('{"cursor":"only"}')).toBe('only');
+    // No cursor, an empty one (last page) or a null one: the caller just parses.
+    expect(peekCursor('{"markets":[],"cursor":""}')).toBeNull();
+    expect(peekCursor('{"cursor":"","markets":[]}')).toBeNull();
+    expect(peekCursor('{"cursor":null,"markets":[]}')).toBeNull();
+    expect(peekCursor('{"markets":[]}')).toBeNull();
+    expect(peekCursor('')).toBeNull();
+    // A cursor with escapes is not decoded here: null, never a wrong value.
+    expect(peekCursor('{"cursor":"ab\\u003d","markets":[]}')).toBeNull();
+    // A "cursor" key inside a record is never the page's cursor, wherever the record stands.
+    expect(peekCursor('{"markets":[{"cursor":"inner"}],"x":1}')).toBeNull();
+    expect(peekCursor('{"markets":[{"cursor":"inner","ticker":"A"}]}')).toBeNull();
+    expect(peekCursor('{"markets":[{"ticker":"A","cursor":"inner"}]}')).toBeNull();
+    expect(peekCursor('{"markets":[{"ticker":"A","meta":{"cursor":"inner"}}]}')).toBeNull();
+    expect(peekCursor('{"markets":[{"cursor":"inner"}],"cursor":"outer"}')).toBe('outer');
+    expect(peekCursor('{"cursor":"outer","markets":[{"cursor":"inner"}]}')).toBe('outer');
+    expect(peekCursor('[{"cursor":"inner"}]')).toBeNull();
+    expect(peekCursor('{"markets":[{"title":"say \\"cursor\\":\\"no\\"}"}]}')).toBeNull();
+    // The old name still works.
+    expect(trailingCursor).toBe(peekCursor);
+  });
+
+  it('on the real cursor-first GET /markets page, the next page is requested before this one is parsed', async () => {
+    const { readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { requireRealDataDir } = await import('../fixtures/real-kalshi.js');
+    const page1 = readFileSync(path.join(requireRealDataDir(), 'rest/markets/borat14011-wom.all_markets.json'), 'utf8');
+    const realCursor = (JSON.parse(page1) as { cursor: string }).cursor;
+    expect(page1.startsWith(`{"cursor":"${realCursor}","markets":[`)).toBe(true);
+    const { peekCursor } = await import('../../src/kalshi/rest-client.js');
+    expect(peekCursor(page1)).toBe(realCursor);
+
+    const { base, seen } = await serve((req, res) => {
+      const cursor = new URL(req.url ?? '', 'http://x').searchParams.get('cursor');
+      json(res, 200, cursor === null ? page1 : '{"cursor":"","markets":[]}');
+    });
+    const run = async (prefetch: boolean): Promise<string[]> => {
+      const order: string[] = [];
+      const parse = JSON.parse;
+      JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+        if (typeof text === 'string' && text.length === page1.length && text === page1) order.push('parse page 1');
+        return parse(text, reviver) as unknown;
+      }) as typeof JSON.parse;
+      let n = 0;
+      try {
+        const records: number[] = [];
+        for await (const p of client(base).marketPages({}, undefined, { prefetch, stamp: () => (order.push(`request ${++n}`), n) })) records.push(p.records.length);
+        expect(records).toEqual([200, 0]);
+      } finally {
+        JSON.parse = parse;
+      }
+      return order;
+    };
+    expect(await run(true)).toEqual(['request 1', 'request 2', 'parse page 1']);
+    expect(seen.map((s) => s.query.get('cursor'))).toEqual([null, realCursor]);
+    // Without the peek the second request waits for the parse.
+    expect(await run(false)).toEqual(['request 1', 'parse page 1', 'request 2']);
   });
 });
