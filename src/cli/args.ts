@@ -1,9 +1,10 @@
 /**
- * Command-line flags of `market-registry`, parsed with node:util and validated with zod. Pure:
- * takes argv and env, returns options or a typed error with the message to print.
+ * Command-line flags of `market-registry`: tokenized here (so every error is one line in our
+ * words, never Node's parseArgs text) and validated with zod. Pure: takes argv and env, returns
+ * options or a UsageError with the message to print.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { describeArg } from './redact.js';
 
 export const USAGE = `Usage: market-registry [flags]
 
@@ -19,16 +20,19 @@ Exchange:
   --private-key-file FILE     RSA private key PEM file    (or env KALSHI_PRIVATE_KEY_PATH)
   --reconcile-interval MS     REST reconcile period (default 300000; 30000 with --no-ws)
   --status-interval MS        GET /exchange/status period (default 10000)
+  --combos include|exclude    multivariate combo markets (KXMVE…): keep them (default) or leave them out
 
 Output:
   --json                      NDJSON on stdout: change, synced, exchange_status, rejected; logs on stderr
   --snapshot-out FILE         on stop, write every known market as one JSON Market per line
+                              (checked at start; written to a temporary file, then renamed)
   --log-level LEVEL           fatal|error|warn|info|debug|trace|silent (default info; warn with the live view)
 
 Visualizer and inspection:
   --visualize [PORT]          serve the statechart visualizer page on http://127.0.0.1:PORT and print its
                               URL on stderr (default port 8420, or any free one if taken; 0 = any free
-                              port). On by default with the simulator, off against a real exchange
+                              port). On by default with the simulator, off against a real exchange.
+                              A port given and taken is an error (exit 2)
   --no-visualize              do not start the visualizer
   --inspect [PORT]            send XState inspection events to the Stately inspector: starts a relay
                               on 127.0.0.1:PORT (default: any free port) and prints how to connect
@@ -37,9 +41,15 @@ Visualizer and inspection:
 Simulator (only without --env/--rest-url):
   --sim-markets N             markets in the embedded simulator (default 20000)
   --sim-events-per-sec N      random lifecycle events per second (default 20; 0 = none)
-  --sim-port PORT             port for the simulator (default: any free port)
+  --sim-port PORT             port for the simulator (default: any free port; taken = exit 2)
 
   -h, --help                  show this help
+  -v, --version               print the version
+
+SIGINT/SIGTERM stop gracefully (snapshot written, exit 0); a second one prints "stopping, please
+wait", a third forces exit (130/143) without touching the snapshot file.
+Exit codes: 0 stopped, 1 unexpected error or unusable key, 2 bad flag or port taken,
+3 exchange unreachable.
 `;
 
 export class UsageError extends Error {
@@ -49,27 +59,115 @@ export class UsageError extends Error {
 /** The visualizer's port when --visualize gives none (any free port if it is taken). */
 export const DEFAULT_VISUALIZER_PORT = 8420;
 
-/** Flags whose value is optional: `--visualize`, `--visualize 9000`, `--visualize=9000`. */
-const OPTIONAL_VALUE_FLAGS = new Set(['--visualize', '--inspect']);
+/** How each flag takes its value: none, a required one, or an optional port (`--visualize [PORT]`). */
+type FlagKind = 'boolean' | 'string' | 'optional';
+const FLAGS = {
+  env: 'string',
+  'rest-url': 'string',
+  'ws-url': 'string',
+  'no-ws': 'boolean',
+  'key-id': 'string',
+  'private-key-file': 'string',
+  'reconcile-interval': 'string',
+  'status-interval': 'string',
+  combos: 'string',
+  json: 'boolean',
+  'snapshot-out': 'string',
+  'log-level': 'string',
+  'sim-markets': 'string',
+  'sim-events-per-sec': 'string',
+  'sim-port': 'string',
+  visualize: 'optional',
+  'no-visualize': 'boolean',
+  inspect: 'optional',
+  'inspect-url': 'string',
+  help: 'boolean',
+  version: 'boolean',
+} as const satisfies Record<string, FlagKind>;
+type FlagName = keyof typeof FLAGS;
+const SHORT_FLAGS: Readonly<Record<string, FlagName>> = { h: 'help', v: 'version' };
 
-/** Rewrites optional-value flags to `--flag=VALUE` (`--flag=` when none), for parseArgs. */
-function normalizeOptionalValues(argv: readonly string[]): string[] {
-  const out: string[] = [];
+const isFlag = (name: string): name is FlagName => Object.hasOwn(FLAGS, name);
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] as number;
+      row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] as number;
+}
+
+function suggestion(name: string): string {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const flag of Object.keys(FLAGS)) {
+    const d = flag.startsWith(name) || name.startsWith(flag) ? 1 : distance(name, flag);
+    if (d < bestD) {
+      bestD = d;
+      best = flag;
+    }
+  }
+  return best !== null && bestD <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean --${best}?)` : '';
+}
+
+/** A flag as it may appear in a message: bare when it is a plain word, else through describeArg. */
+const flagText = (arg: string): string => (/^-{1,2}[A-Za-z0-9][A-Za-z0-9-]{0,40}$/.test(arg) ? arg : describeArg(arg));
+
+/** A value that is really the next flag, e.g. `--env --json`. `-----BEGIN …` is a value. */
+const looksLikeFlag = (arg: string): boolean => /^--[A-Za-z]/.test(arg) || /^-[A-Za-z]$/.test(arg);
+
+/**
+ * argv → flag values (last one wins). Every problem is a UsageError with one line that names the
+ * flag; values are echoed only through describeArg (never key material, never a long blob).
+ */
+export function tokenize(argv: readonly string[]): Partial<Record<FlagName, string | boolean>> {
+  const values: Partial<Record<FlagName, string | boolean>> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') {
-      out.push(...argv.slice(i));
+      if (i + 1 < argv.length) throw new UsageError(`unexpected argument ${describeArg(argv[i + 1] as string)} after "--"`);
       break;
     }
-    if (OPTIONAL_VALUE_FLAGS.has(arg)) {
-      const next = argv[i + 1];
-      if (next !== undefined && /^\d+$/.test(next)) {
-        out.push(`${arg}=${next}`);
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+      const inline = eq === -1 ? undefined : arg.slice(eq + 1);
+      if (!isFlag(name)) throw new UsageError(`unknown flag ${flagText(`--${name}`)}${suggestion(name)}`);
+      const kind: FlagKind = FLAGS[name];
+      if (kind === 'boolean') {
+        if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
+        values[name] = true;
+      } else if (kind === 'optional') {
+        // `--visualize`, `--visualize 9000`, `--visualize=9000`: only a number is taken from the next arg.
+        const next = argv[i + 1];
+        if (inline !== undefined) values[name] = inline;
+        else if (next !== undefined && /^\d+$/.test(next)) {
+          values[name] = next;
+          i++;
+        } else values[name] = '';
+      } else if (inline !== undefined) values[name] = inline;
+      else {
+        const next = argv[i + 1];
+        if (next === undefined || looksLikeFlag(next)) throw new UsageError(`--${name} needs a value`);
+        values[name] = next;
         i++;
-      } else out.push(`${arg}=`);
-    } else out.push(arg);
+      }
+    } else if (arg.startsWith('-') && arg.length > 1) {
+      const short = SHORT_FLAGS[arg.slice(1)];
+      if (short === undefined) throw new UsageError(`unknown flag ${flagText(arg)}`);
+      values[short] = true;
+    } else {
+      throw new UsageError(`unexpected argument ${describeArg(arg)}`);
+    }
   }
-  return out;
+  return values;
 }
 
 const optionalPort = (name: string) =>
@@ -80,7 +178,9 @@ const optionalPort = (name: string) =>
     .refine((n) => n === null || n <= 65535, `--${name} port must be at most 65535`)
     .optional();
 
-const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+  message: '--log-level takes fatal, error, warn, info, debug, trace or silent',
+});
 const intFlag = (name: string, min: number) =>
   z
     .string()
@@ -98,18 +198,22 @@ const CliSchema = z
     privateKeyFile: z.string().min(1, '--private-key-file is empty').optional(),
     reconcileInterval: intFlag('reconcile-interval', 1).optional(),
     statusInterval: intFlag('status-interval', 1).optional(),
+    combos: z.enum(['include', 'exclude'], { message: '--combos takes include or exclude' }).default('include'),
     json: z.boolean(),
     snapshotOut: z.string().min(1, '--snapshot-out is empty').optional(),
     logLevel: LogLevel.optional(),
     simMarkets: intFlag('sim-markets', 0).default(20_000),
     simEventsPerSec: intFlag('sim-events-per-sec', 0).default(20),
-    simPort: intFlag('sim-port', 0).optional(),
+    simPort: intFlag('sim-port', 0)
+      .refine((n) => n <= 65535, '--sim-port must be at most 65535')
+      .optional(),
     /** undefined: not given; null: given without a port. */
     visualize: optionalPort('visualize'),
     noVisualize: z.boolean(),
     inspect: optionalPort('inspect'),
     inspectUrl: z.string().regex(/^wss?:\/\/\S+$/, '--inspect-url must be a ws(s) URL').optional(),
     help: z.boolean(),
+    version: z.boolean(),
   })
   .refine((o) => !(o.keyId === undefined) === !(o.privateKeyFile === undefined), {
     message: 'give both --key-id and --private-key-file (or KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH), or neither',
@@ -134,61 +238,40 @@ export type CliOptions = Omit<z.output<typeof CliSchema>, 'visualize' | 'inspect
 };
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CliOptions {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  const args = normalizeOptionalValues(argv);
+  let values: ReturnType<typeof tokenize>;
   try {
-    ({ values, positionals } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        env: { type: 'string' },
-        'rest-url': { type: 'string' },
-        'ws-url': { type: 'string' },
-        'no-ws': { type: 'boolean', default: false },
-        'key-id': { type: 'string' },
-        'private-key-file': { type: 'string' },
-        'reconcile-interval': { type: 'string' },
-        'status-interval': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'snapshot-out': { type: 'string' },
-        'log-level': { type: 'string' },
-        'sim-markets': { type: 'string' },
-        'sim-events-per-sec': { type: 'string' },
-        'sim-port': { type: 'string' },
-        visualize: { type: 'string' },
-        'no-visualize': { type: 'boolean', default: false },
-        inspect: { type: 'string' },
-        'inspect-url': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
+    values = tokenize(argv);
   } catch (err) {
     throw new UsageError(`${(err as Error).message}. See --help.`);
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}". See --help.`);
+  const str = (name: FlagName): string | undefined => {
+    const v = values[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const bool = (name: FlagName): boolean => values[name] === true;
   const parsed = CliSchema.safeParse({
-    env: values['env'],
-    restUrl: values['rest-url'],
-    wsUrl: values['ws-url'],
-    noWs: values['no-ws'],
+    env: str('env'),
+    restUrl: str('rest-url'),
+    wsUrl: str('ws-url'),
+    noWs: bool('no-ws'),
     // An empty environment variable counts as unset.
-    keyId: values['key-id'] ?? (env['KALSHI_API_KEY_ID'] || undefined),
-    privateKeyFile: values['private-key-file'] ?? (env['KALSHI_PRIVATE_KEY_PATH'] || undefined),
-    reconcileInterval: values['reconcile-interval'],
-    statusInterval: values['status-interval'],
-    json: values['json'],
-    snapshotOut: values['snapshot-out'],
-    logLevel: values['log-level'],
-    simMarkets: values['sim-markets'],
-    simEventsPerSec: values['sim-events-per-sec'],
-    simPort: values['sim-port'],
-    visualize: values['visualize'],
-    noVisualize: values['no-visualize'],
-    inspect: values['inspect'],
-    inspectUrl: values['inspect-url'],
-    help: values['help'],
+    keyId: str('key-id') ?? (env['KALSHI_API_KEY_ID'] || undefined),
+    privateKeyFile: str('private-key-file') ?? (env['KALSHI_PRIVATE_KEY_PATH'] || undefined),
+    reconcileInterval: str('reconcile-interval'),
+    statusInterval: str('status-interval'),
+    combos: str('combos'),
+    json: bool('json'),
+    snapshotOut: str('snapshot-out'),
+    logLevel: str('log-level'),
+    simMarkets: str('sim-markets'),
+    simEventsPerSec: str('sim-events-per-sec'),
+    simPort: str('sim-port'),
+    visualize: str('visualize'),
+    noVisualize: bool('no-visualize'),
+    inspect: str('inspect'),
+    inspectUrl: str('inspect-url'),
+    help: bool('help'),
+    version: bool('version'),
   });
   if (!parsed.success) throw new UsageError(`${parsed.error.issues.map((i) => i.message).join('; ')}. See --help.`);
   const { visualize, inspect, ...o } = parsed.data;

@@ -67,7 +67,8 @@ describe('market-registry CLI', () => {
   });
 
   it.each([
-    [['--bogus'], /Unknown option '--bogus'/],
+    [['--bogus'], /^market-registry: unknown flag --bogus\. See --help\.$/],
+    [['--env'], /^market-registry: --env needs a value\. See --help\.$/],
     [['--env', 'staging'], /--env takes prod or demo/],
     [['--rest-url', 'ftp://x'], /--rest-url must be an http\(s\) URL/],
     [['--reconcile-interval', 'soon', '--rest-url', 'http://127.0.0.1:1/trade-api/v2'], /--reconcile-interval takes a whole number/],
