@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  isComboTicker,
   lifecycleUpdateFromMsg,
   parseEventRecord,
   parseExchangeStatus,
@@ -90,6 +91,50 @@ describe('REST market → Market', () => {
     );
   });
 
+  it('reads "result": null as "" and keeps result and market_type strings Kalshi does not document', () => {
+    const nullResult = parseMarketRecord({ ...marketRecord, result: null }, NOW);
+    expect(nullResult.ok && nullResult.value.result).toBe('');
+    const absent = parseMarketRecord({ ...marketRecord, result: undefined, market_type: null }, NOW);
+    expect(absent.ok && [absent.value.result, absent.value.marketType]).toEqual(['', 'binary']);
+    const unknown = parseMarketRecord({ ...marketRecord, status: 'determined', result: 'void', market_type: 'categorical' }, NOW);
+    expect(unknown.ok && [unknown.value.result, unknown.value.marketType]).toEqual(['void', 'categorical']);
+  });
+
+  it('takes expirationTs from expected_expiration_time, then latest_expiration_time, expiration_time, close_time', () => {
+    const exp = (rec: Record<string, unknown>) => {
+      const r = parseMarketRecord(rec, NOW);
+      if (!r.ok) throw r.error;
+      return r.value.expirationTs;
+    };
+    expect(exp(marketRecord)).toBe(Date.UTC(2026, 10, 25, 15) * 1000);
+    expect(exp({ ...marketRecord, expected_expiration_time: null })).toBe(Date.UTC(2026, 11, 2, 15) * 1000);
+    expect(exp({ ...marketRecord, expected_expiration_time: null, latest_expiration_time: null, expiration_time: '2026-12-09T15:00:00Z' })).toBe(Date.UTC(2026, 11, 9, 15) * 1000);
+    expect(exp({ ...marketRecord, expected_expiration_time: undefined, latest_expiration_time: undefined })).toBe(Date.UTC(2026, 10, 25, 4, 59) * 1000);
+    const bad = parseMarketRecord({ ...marketRecord, expected_expiration_time: '2026-02-30T25:00:00Z' }, NOW);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error.message).toMatch(/expected_expiration_time: not a valid date/);
+  });
+
+  it('null in every optional field is absent: zero prices, no quarantine', () => {
+    const required = new Set(['ticker', 'event_ticker', 'status', 'open_time', 'close_time']);
+    const nulled = Object.fromEntries(Object.entries(marketRecord).map(([k, v]) => [k, required.has(k) ? v : null]));
+    const r = parseMarketRecord(nulled, NOW);
+    if (!r.ok) throw r.error;
+    expect(r.value).toMatchObject({ title: '', marketType: 'binary', result: '', yesBid: 0, yesAsk: 0, lastPrice: 0, volume: 0, expirationTs: r.value.closeTs });
+  });
+
+  it('falls back to legacy cents when a dollar string is null', () => {
+    const r = parseMarketRecord({ ...marketRecord, yes_bid_dollars: null, yes_bid: 55 }, NOW);
+    expect(r.ok && r.value.yesBid).toBe(5500);
+  });
+
+  it('isComboTicker: KXMVE* tickers are multivariate (combo) markets', () => {
+    expect(isComboTicker('KXMVESPORTSMULTIGAMEEXTENDED-S2026-1')).toBe(true);
+    expect(isComboTicker('KXMVENFLSINGLEGAME-S2025')).toBe(true);
+    expect(isComboTicker('KXHIGHNY-26NOV24-T52')).toBe(false);
+    expect(isComboTicker('KXMV')).toBe(false);
+  });
+
   it('withStatus keeps tradingStatus consistent and leaves the original untouched', () => {
     const r = parseMarketRecord(marketRecord, NOW);
     if (!r.ok) throw r.error;
@@ -114,6 +159,19 @@ describe('events and exchange status', () => {
     });
     const bad = parseEventRecord({ title: 'x' });
     expect(bad.ok).toBe(false);
+  });
+
+  it('an event needs only its event_ticker; null fields read as empty', () => {
+    const r = parseEventRecord({ event_ticker: 'EV', series_ticker: null, title: null, sub_title: null, mutually_exclusive: null, last_updated_ts: null, strike_date: 17 });
+    expect(r.ok && r.value).toEqual({ eventTicker: 'EV', seriesTicker: '', title: '', subTitle: '', mutuallyExclusive: false, updatedAt: 0 });
+  });
+
+  it('exchange status tolerates null and unknown extras, needs the two flags', () => {
+    const r = parseExchangeStatus({ ...exchangeStatusBody, intra_exchange_transfers_active: null, exchange_index_statuses: null, new_flag: 1 }, NOW, false);
+    expect(r.ok).toBe(true);
+    const bad = parseExchangeStatus({ trading_active: true }, NOW, false);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error.message).toMatch(/exchange_active/);
   });
 
   it('maps exchange status, including a maintenance body', () => {
@@ -142,6 +200,28 @@ describe('WebSocket frames → lifecycle updates', () => {
     if (!unknown.ok) expect(unknown.ticker).toBe('ABC');
     fc.assert(fc.property(fc.string(), (s) => void parseLifecycleFrame(s)));
     fc.assert(fc.property(fc.json(), (s) => void parseLifecycleFrame(s)));
+  });
+
+  it('returns multivariate_market_lifecycle frames (combo markets) as their own type', () => {
+    const frame = { ...lifecycleFrames.determined, type: 'multivariate_market_lifecycle', msg: { ...lifecycleFrames.determined.msg, market_ticker: 'KXMVEX-1' } };
+    const r = parseLifecycleFrame(JSON.stringify(frame));
+    expect(r.ok && r.value.type).toBe('multivariate_market_lifecycle');
+    if (r.ok && r.value.type === 'multivariate_market_lifecycle') {
+      expect(lifecycleUpdateFromMsg(r.value.msg, NOW)).toEqual({ kind: 'transition', ticker: 'KXMVEX-1', key: 'determined', patch: { result: 'yes' } });
+    }
+  });
+
+  it('a determined without a result (null or absent) leaves the result alone; an unknown one is kept', () => {
+    const base = lifecycleFrames.determined.msg;
+    expect(lifecycleUpdateFromMsg(LifecycleMsgSchema.parse({ ...base, result: null }), NOW)).toMatchObject({ patch: {} });
+    expect(lifecycleUpdateFromMsg(LifecycleMsgSchema.parse({ ...base, result: undefined }), NOW)).toMatchObject({ patch: {} });
+    expect(lifecycleUpdateFromMsg(LifecycleMsgSchema.parse({ ...base, result: '0.42' }), NOW)).toMatchObject({ patch: { result: '0.42' } });
+  });
+
+  it('a created without expected_expiration_ts expires at its close', () => {
+    const msg = { ...lifecycleFrames.created.msg, additional_metadata: { ...lifecycleFrames.created.msg.additional_metadata, expected_expiration_ts: null } };
+    const u = lifecycleUpdateFromMsg(LifecycleMsgSchema.parse(msg), NOW);
+    expect(u.kind === 'created' && u.market.expirationTs).toBe(1764046740_000_000);
   });
 
   const msgOf = (frame: { msg: unknown }) => LifecycleMsgSchema.parse(frame.msg);

@@ -3,6 +3,7 @@ import {
   EventsPageSchema,
   KalshiEventSchema,
   KalshiExchangeStatusSchema,
+  KalshiMarketCoreSchema,
   KalshiMarketSchema,
   LIFECYCLE_EVENT_TYPES,
   LifecycleSocketFrameSchema,
@@ -42,6 +43,16 @@ describe('Market record schema', () => {
     expect(issuesOf(result)).toContain(field);
   });
 
+  it('accepts null for every optional field, and new values of the open enumerations', () => {
+    const required = new Set(['ticker', 'event_ticker', 'status', 'open_time', 'close_time']);
+    const nulled = Object.fromEntries(Object.entries(marketRecord).map(([k, v]) => [k, required.has(k) ? v : null]));
+    expect(KalshiMarketSchema.safeParse(nulled).success).toBe(true);
+    expect(KalshiMarketCoreSchema.safeParse(nulled).success).toBe(true);
+    const open = { ...marketRecord, result: 'void', market_type: 'categorical', strike_type: 'weird', price_level_structure: 'center_milli_edge_cent' };
+    expect(KalshiMarketSchema.safeParse(open).success).toBe(true);
+    expect(KalshiMarketSchema.safeParse({ ...marketRecord, yes_bid_dollars: '0.512345678' }).success).toBe(true);
+  });
+
   it('rejects non-objects without throwing', () => {
     for (const bad of [null, undefined, 42, 'market', [], true]) {
       expect(KalshiMarketSchema.safeParse(bad).success).toBe(false);
@@ -74,7 +85,7 @@ describe('GET /events', () => {
     expect(KalshiEventSchema.parse(eventRecord).series_ticker).toBe('KXHIGHNY');
     expect(EventsPageSchema.parse({ events: [eventRecord], cursor: '' }).events).toHaveLength(1);
   });
-  it('rejects an event without a ticker or title', () => {
+  it('rejects an event without a ticker or with a title that is not a string', () => {
     expect(issuesOf(KalshiEventSchema.safeParse({ ...eventRecord, event_ticker: undefined }))).toContain('event_ticker');
     expect(issuesOf(KalshiEventSchema.safeParse({ ...eventRecord, title: 3 }))).toContain('title');
   });
@@ -103,6 +114,18 @@ describe('market_lifecycle_v2 socket frames', () => {
       .map((f) => (f.msg as { event_type: string }).event_type)
       .sort();
     expect(covered).toEqual([...LIFECYCLE_EVENT_TYPES].sort());
+  });
+
+  it('accepts multivariate_market_lifecycle frames (combo markets), with the same msg shape', () => {
+    for (const name of ['created', 'activated', 'deactivated', 'close_date_updated', 'determined', 'settled'] as const) {
+      const parsed = LifecycleSocketFrameSchema.parse({ ...lifecycleFrames[name], type: 'multivariate_market_lifecycle' });
+      expect(parsed.type).toBe('multivariate_market_lifecycle');
+    }
+  });
+
+  it('reads a null seq as absent', () => {
+    const parsed = LifecycleSocketFrameSchema.parse({ ...lifecycleFrames.activated, seq: null });
+    expect(parsed.type === 'market_lifecycle_v2' && parsed.seq).toBeUndefined();
   });
 
   it('accepts lifecycle frames without seq (the March-2026 shape)', () => {
