@@ -27,6 +27,16 @@ const CreateMarketInputSchema = z
   })
   .strict();
 
+const CreateComboMarketInputSchema = z
+  .object({
+    legs: z.array(z.object({ marketTicker: Ticker, side: z.enum(['yes', 'no']).optional() }).strict()).min(1).optional(),
+    eventTicker: z.string().min(1).optional(),
+    collectionTicker: z.string().min(1).optional(),
+    openTs: UnixS.optional(),
+    closeTs: UnixS.optional(),
+  })
+  .strict();
+
 const MetadataUpdateSchema = z
   .object({
     yes_sub_title: z.string().optional(),
@@ -41,6 +51,7 @@ const FeeSchema = z.object({ fee_type_override: z.string().nullable(), fee_multi
 /** Every admin op and the schema of its positional args. */
 export const ADMIN_OPS = {
   createMarket: z.tuple([CreateMarketInputSchema.optional()]),
+  createComboMarket: z.tuple([CreateComboMarketInputSchema.optional()]),
   deactivate: z.tuple([Ticker]),
   activate: z.tuple([Ticker]),
   updateCloseTime: z.tuple([Ticker, UnixS]),
@@ -87,6 +98,10 @@ export function adminOp(sim: SimExchange, op: AdminOp, rawArgs: unknown[]): unkn
     case 'createMarket': {
       const [input] = ADMIN_OPS.createMarket.parse(rawArgs);
       return sim.createMarket(input);
+    }
+    case 'createComboMarket': {
+      const [input] = ADMIN_OPS.createComboMarket.parse(rawArgs);
+      return sim.createComboMarket(input);
     }
     case 'deactivate':
       return sim.deactivate(...ADMIN_OPS.deactivate.parse(rawArgs));

@@ -23,9 +23,11 @@
  *  - The admin API (/_sim/*) is never authenticated and never subject to REST faults.
  */
 export { startSimExchange, SimExchange } from './server.js';
-export { SimOperationError } from './exchange.js';
+export { SimOperationError, LIFECYCLE_CHANNELS } from './exchange.js';
 export type {
+  CreateComboMarketInput,
   CreateMarketInput,
+  LifecycleChannel,
   FeeOverride,
   MetadataUpdate,
   RandomLifecycleOptions,
@@ -36,5 +38,6 @@ export type {
 } from './exchange.js';
 export type { SimExchangeOptions } from './options.js';
 export { SimExchangeOptionsSchema, DEFAULT_STATUS_MIX } from './options.js';
+export { PRICE_LEVEL_STRUCTURES } from './store.js';
 export { ADMIN_OPS, AdminRequestSchema, type AdminOp } from './admin.js';
 export type { SimResult } from './store.js';

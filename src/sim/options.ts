@@ -19,6 +19,12 @@ export const SimExchangeOptionsSchema = z
   .object({
     /** Initial number of markets (default 1000). */
     markets: z.number().int().min(0).max(5_000_000).default(1000),
+    /**
+     * Share of the markets that are combo (multivariate, KXMVE*) markets, 0–0.9 (default 0.1; 0
+     * turns combos off, including in the random lifecycle). Their legs are ordinary markets of the
+     * sim; their frames go out on the multivariate_market_lifecycle channel only.
+     */
+    comboShare: z.number().min(0).max(0.9).default(0.1),
     /** PRNG seed: same seed → same markets (tickers, statuses, prices). Times are relative to start. */
     seed: z.number().int().default(1),
     host: z
@@ -27,8 +33,11 @@ export const SimExchangeOptionsSchema = z
     port: z.number().int().min(0).max(65535).default(0),
     /** Markets per event (number or {min,max}); default 1–10. */
     marketsPerEvent: Range.default({ min: 1, max: 10 }),
-    /** Events per series (number or {min,max}); default 1–200. */
-    eventsPerSeries: Range.default({ min: 1, max: 200 }),
+    /**
+     * Events per series (number or {min,max}); default 1–200, capped for small exchanges so that
+     * every kind of series (weather, crypto with '.' tickers, sports with custom strikes, …) appears.
+     */
+    eventsPerSeries: Range.optional(),
     /** Fractions of the initial markets per status (normalised). */
     statusMix: StatusMixSchema.optional(),
     pingIntervalMs: z.number().int().min(10).default(10_000),

@@ -13,9 +13,12 @@ import { MARKET_STATUS_FILTERS, type KalshiMarket, type MarketStatus } from '../
 import { silentLogger, type Logger } from '../log.js';
 import { OptionsError, formatIssues } from '../errors.js';
 import {
+  LIFECYCLE_CHANNELS,
   SimCore,
   SimOperationError,
+  type CreateComboMarketInput,
   type CreateMarketInput,
+  type LifecycleChannel,
   type FeeOverride,
   type MetadataUpdate,
   type RandomLifecycleOptions,
@@ -31,6 +34,47 @@ const gzip = promisify(gzipCb);
 const REST_PREFIX = '/trade-api/v2';
 const WS_PATH = '/trade-api/ws/v2';
 
+/** Kalshi's ErrorResponse code for an HTTP status (lowercase snake case, as Kalshi's errors carry). */
+function errorCode(status: number): string {
+  switch (status) {
+    case 400:
+      return 'invalid_parameters';
+    case 401:
+      return 'unauthorized';
+    case 404:
+      return 'not_found';
+    case 405:
+      return 'method_not_allowed';
+    case 429:
+      return 'too_many_requests';
+    case 503:
+      return 'service_unavailable';
+    default:
+      return status >= 500 ? 'internal_server_error' : 'bad_request';
+  }
+}
+const ERROR_MESSAGE: Readonly<Record<string, string>> = {
+  invalid_parameters: 'invalid parameters',
+  unauthorized: 'unauthorized',
+  not_found: 'not found',
+  method_not_allowed: 'method not allowed',
+  too_many_requests: 'too many requests',
+  service_unavailable: 'service unavailable',
+  internal_server_error: 'internal server error',
+  bad_request: 'bad request',
+};
+/**
+ * A REST error body of Kalshi's shape: `{"error":{"code":…,"details":…,"message":…}}` (the
+ * OpenAPI ErrorResponse, wrapped in `error` as Kalshi sends it; keys alphabetical, `details`
+ * only when there is something to add).
+ */
+export function restErrorBody(status: number, details?: string, message?: string): string {
+  const code = errorCode(status);
+  const msg = message ?? ERROR_MESSAGE[code] ?? code;
+  return JSON.stringify({ error: details === undefined || details === msg ? { code, message: msg } : { code, details, message: msg } });
+}
+
+/** A REST error: status, and details for Kalshi's ErrorResponse. */
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -38,6 +82,17 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+/** An error of the sim's own admin API (`{"error":"…"}`). */
+class AdminError extends HttpError {}
+
+/** Whether an authority ("127.0.0.1:8080", "[::1]:8080", "localhost:8080") is loopback with `port`. */
+function isLoopbackAuthority(authority: string | undefined, port: number, anyPort = false): boolean {
+  if (authority === undefined) return false;
+  const m = /^(\[::1\]|127\.0\.0\.1|localhost)(?::(\d{1,5}))?$/i.exec(authority.trim());
+  if (!m) return false;
+  if (anyPort) return true;
+  return m[2] === undefined ? port === 80 : Number(m[2]) === port;
 }
 
 /** Cursor = opaque encoding of the next stable index to examine ("" when done). */
@@ -136,6 +191,17 @@ export class SimExchange {
   createMarket(partial?: CreateMarketInput): SimOpResult {
     return this.core.createMarket(partial);
   }
+  /** A combo (multivariate) market; its frames go out on multivariate_market_lifecycle only. */
+  createComboMarket(input?: CreateComboMarketInput): SimOpResult {
+    return this.core.createComboMarket(input);
+  }
+  /** Tickers of the combo (multivariate) markets. */
+  comboTickers(): string[] {
+    const st = this.core.store;
+    const out: string[] = [];
+    for (let i = 0; i < st.count; i++) if (st.mve[i] === 1) out.push(st.ticker[i] ?? '');
+    return out;
+  }
   deactivate(ticker: string): SimOpResult {
     return this.core.deactivate(ticker);
   }
@@ -183,7 +249,7 @@ export class SimExchange {
   // ------------------------------------------------------------------------------------------
   // Faults
 
-  /** The next n REST requests answer 429 {"error":"too many requests"} (no Retry-After). */
+  /** The next n REST requests answer 429 {"error":{"code":"too_many_requests",…}} (no Retry-After). */
   rest429(n: number): void {
     this.core.faults.rest429 = n;
   }
@@ -217,11 +283,11 @@ export class SimExchange {
   duplicateNext(n: number): void {
     this.core.faults.duplicateNext = n;
   }
-  /** Sends raw text to every connection holding a lifecycle subscription. */
+  /** Sends raw text to every connection holding a lifecycle subscription (either channel). */
   sendRaw(text: string): void {
-    for (const c of this.core.connections) if (c.lifecycle) this.core.send(c, text);
+    for (const c of this.core.connections) if (c.subs.size > 0) this.core.send(c, text);
   }
-  /** Sends error `code` (10 or 25) to every lifecycle subscription and drops it (Kalshi's terminal errors). */
+  /** Sends error `code` (10 or 25) to every lifecycle subscription (both channels) and drops it (Kalshi's terminal errors). */
   wsError(code: 10 | 25 = 10): void {
     for (const c of this.core.connections) this.core.dropSubscription(c, code, code === 25 ? 'Subscription buffer overflow' : 'Channel error');
   }
@@ -285,10 +351,11 @@ export class SimExchange {
   }
 
   private fail(res: ServerResponse, err: unknown): void {
-    if (err instanceof HttpError) return void this.sendJson(res, err.status, JSON.stringify({ error: err.message }));
+    if (err instanceof AdminError) return void this.sendJson(res, err.status, JSON.stringify({ error: err.message }));
+    if (err instanceof HttpError) return void this.sendJson(res, err.status, restErrorBody(err.status, err.message));
     if (err instanceof SimOperationError) return void this.sendJson(res, 409, JSON.stringify({ error: err.message }));
     this.core.log.error({ err }, 'sim request failed');
-    this.sendJson(res, 500, JSON.stringify({ error: 'internal error' }));
+    this.sendJson(res, 500, restErrorBody(500));
   }
 
   private authorized(req: IncomingMessage, path: string): boolean {
@@ -316,32 +383,32 @@ export class SimExchange {
     const path = qi < 0 ? url : url.slice(0, qi);
     const query = new URLSearchParams(qi < 0 ? '' : url.slice(qi + 1));
     if (path.startsWith('/_sim/')) return this.handleAdmin(req, res, path);
-    if (!path.startsWith(REST_PREFIX + '/')) throw new HttpError(404, 'not found');
+    if (!path.startsWith(REST_PREFIX + '/')) throw new HttpError(404, `no route ${path}`);
     const route = path.slice(REST_PREFIX.length);
     const key = routeKey(req.method ?? 'GET', route);
     const stats = this.core.stats;
     stats.rest[key] = (stats.rest[key] ?? 0) + 1;
     if (!this.authorized(req, path)) {
       stats.restUnauthorized++;
-      return this.sendJson(res, 401, JSON.stringify({ error: 'unauthorized' }));
+      return this.sendJson(res, 401, restErrorBody(401));
     }
     const f = this.core.faults;
     if (f.rest429 > 0) {
       f.rest429--;
       stats.rest429Served++;
-      return this.sendJson(res, 429, '{"error":"too many requests"}');
+      return this.sendJson(res, 429, restErrorBody(429));
     }
     if (f.rest5xx > 0) {
       f.rest5xx--;
       stats.rest5xxServed++;
-      return this.sendJson(res, f.rest5xxStatus, JSON.stringify({ error: 'internal server error' }));
+      return this.sendJson(res, f.rest5xxStatus, restErrorBody(f.rest5xxStatus));
     }
     if (f.maintenance) {
       stats.restMaintenance503++;
       if (route === '/exchange/status') return this.sendJson(res, 503, this.exchangeStatusBody());
-      return this.sendJson(res, 503, JSON.stringify({ error: 'exchange is under maintenance' }));
+      return this.sendJson(res, 503, restErrorBody(503, 'exchange is under maintenance'));
     }
-    if (req.method !== 'GET') throw new HttpError(405, 'method not allowed');
+    if (req.method !== 'GET') throw new HttpError(405, `${req.method ?? ''} is not allowed on ${route}`);
     if (route === '/markets') {
       const t0 = performance.now();
       const body = this.marketsPage(query);
@@ -349,35 +416,40 @@ export class SimExchange {
       stats.marketsPageBuildMs += performance.now() - t0;
       return this.sendJson(res, 200, body, req);
     }
-    if (route === '/events') return this.sendJson(res, 200, this.eventsPage(query), req);
+    if (route === '/events') return this.sendJson(res, 200, this.eventsPage(query, false), req);
+    if (route === '/events/multivariate') return this.sendJson(res, 200, this.eventsPage(query, true), req);
     if (route === '/exchange/status') return this.sendJson(res, 200, this.exchangeStatusBody(), req);
+    if (route === '/series') return this.sendJson(res, 200, this.seriesList(query), req);
     let m = /^\/markets\/([^/]+)$/.exec(route);
     if (m) return this.sendJson(res, ...this.singleMarket(decodeURIComponent(m[1] ?? '')), req);
     m = /^\/events\/([^/]+)$/.exec(route);
     if (m) return this.sendJson(res, ...this.singleEvent(decodeURIComponent(m[1] ?? ''), query), req);
-    throw new HttpError(404, 'not found');
+    m = /^\/series\/([^/]+)$/.exec(route);
+    if (m) return this.sendJson(res, ...this.singleSeries(decodeURIComponent(m[1] ?? ''), query), req);
+    throw new HttpError(404, `no route ${route}`);
   }
 
   private exchangeStatusBody(): string {
     const f = this.core.faults;
     const active = !f.maintenance;
+    // Keys alphabetical, as in the recorded GET /exchange/status body.
     return JSON.stringify({
       exchange_active: active,
-      trading_active: active,
-      intra_exchange_transfers_active: active,
       exchange_estimated_resume_time: f.maintenanceResumeTime,
       exchange_index_statuses: [
-        { exchange_index: 0, description: 'Main exchange', exchange_active: active, trading_active: active, intra_exchange_transfers_active: active },
+        { description: 'Main exchange', exchange_active: active, exchange_index: 0, intra_exchange_transfers_active: active, trading_active: active },
       ],
+      intra_exchange_transfers_active: active,
+      trading_active: active,
     });
   }
 
   private singleMarket(ticker: string): [number, string] {
     const st = this.core.store;
     const i = st.byTicker.get(ticker);
-    if (i === undefined) return [404, '{"error":"not found"}'];
+    if (i === undefined) return [404, restErrorBody(404, `market ${ticker} not found`)];
     const created = this.core.runtimeCreatedAt.get(i);
-    if (created !== undefined && Date.now() - created < this.opts.notFoundAfterCreateMs) return [404, '{"error":"not found"}'];
+    if (created !== undefined && Date.now() - created < this.opts.notFoundAfterCreateMs) return [404, restErrorBody(404, `market ${ticker} not found`)];
     st.effStatus(i, Date.now());
     return [200, `{"market":${st.marketJson(i)}}`];
   }
@@ -385,7 +457,7 @@ export class SimExchange {
   private singleEvent(eventTicker: string, q: URLSearchParams): [number, string] {
     const st = this.core.store;
     const e = st.byEvent.get(eventTicker);
-    if (e === undefined) return [404, '{"error":"not found"}'];
+    if (e === undefined) return [404, restErrorBody(404, `event ${eventTicker} not found`)];
     const nested = parseBool(q, 'with_nested_markets');
     const now = Date.now();
     const markets = (st.evMarkets[e] ?? []).map((i) => (st.effStatus(i, now), st.marketJson(i))).join(',');
@@ -409,7 +481,7 @@ export class SimExchange {
     }
     const mve = strParam(q, 'mve_filter');
     if (mve !== undefined && mve !== 'only' && mve !== 'exclude') throw new HttpError(400, 'mve_filter must be "only" or "exclude"');
-    if (mve === 'only') query.mveOnly = true;
+    if (mve !== undefined) query.mve = mve;
     const tickers = strParam(q, 'tickers');
     if (tickers !== undefined) {
       const idx = new Set<number>();
@@ -470,17 +542,24 @@ export class SimExchange {
       const i = indices[k] as number;
       parts[k] = malform && st.isMalformed(i, f.malformTickers, f.malformRate, this.core.seed) ? st.malformedMarketJson(i, i) : st.marketJson(i);
     }
-    return assemble('{"markets":[', parts, `],"cursor":"${encodeCursor('m', next)}"}`);
+    // Keys alphabetical as Kalshi sends them: the cursor comes first.
+    return assemble(`{"cursor":"${encodeCursor('m', next)}","markets":[`, parts, ']}');
   }
 
-  private eventsPage(q: URLSearchParams): Buffer {
+  /**
+   * GET /events (ordinary events only: combo events left out since Dec 2025) and
+   * GET /events/multivariate (combo events only; limit default 100, max 200; collection_ticker xor
+   * series_ticker). Keys alphabetical: {"cursor","events","milestones"} (multivariate: no milestones).
+   */
+  private eventsPage(q: URLSearchParams, multivariate: boolean): Buffer {
     const st = this.core.store;
-    let limit = intParam(q, 'limit') ?? 200;
-    if (limit === 0) limit = 200;
+    const dflt = multivariate ? 100 : 200;
+    let limit = intParam(q, 'limit') ?? dflt;
+    if (limit === 0) limit = dflt;
     if (limit < 0 || limit > 200) throw new HttpError(400, 'limit must be between 1 and 200');
     const from = decodeCursor('e', strParam(q, 'cursor') ?? null);
-    const query: EventQuery = {};
-    const status = strParam(q, 'status');
+    const query: EventQuery = { mve: multivariate ? 'only' : 'exclude' };
+    const status = multivariate ? undefined : strParam(q, 'status');
     if (status !== undefined) {
       if (!['unopened', 'open', 'closed', 'settled'].includes(status)) {
         throw new HttpError(400, `invalid status filter ${JSON.stringify(status)}: expected one of unopened, open, closed, settled`);
@@ -488,12 +567,17 @@ export class SimExchange {
       query.statusMask = FILTER_MASK[status as keyof typeof FILTER_MASK];
     }
     const seriesTicker = strParam(q, 'series_ticker');
+    if (multivariate) {
+      const collection = strParam(q, 'collection_ticker');
+      if (collection !== undefined && seriesTicker !== undefined) throw new HttpError(400, 'collection_ticker cannot be combined with series_ticker');
+      if (collection !== undefined) query.collection = collection;
+    }
     if (seriesTicker !== undefined) {
       const s = st.bySeries.get(seriesTicker);
       if (s === undefined) query.empty = true;
       else query.series = s;
     }
-    const tickers = strParam(q, 'tickers');
+    const tickers = multivariate ? undefined : strParam(q, 'tickers');
     if (tickers !== undefined) {
       const idx = new Set<number>();
       for (const t of tickers.split(',')) {
@@ -506,10 +590,13 @@ export class SimExchange {
         query.events = query.events.filter((e) => st.evSeries[e] === ser);
       }
     }
-    const mu = intParam(q, 'min_updated_ts');
-    if (mu !== undefined) query.minUpdatedMs = mu * 1000;
-    const mc = intParam(q, 'min_close_ts');
-    if (mc !== undefined) query.minCloseMs = mc * 1000;
+    if (!multivariate) {
+      const mu = intParam(q, 'min_updated_ts');
+      if (mu !== undefined) query.minUpdatedMs = mu * 1000;
+      const mc = intParam(q, 'min_close_ts');
+      if (mc !== undefined) query.minCloseMs = mc * 1000;
+      parseBool(q, 'with_milestones');
+    }
     const nested = parseBool(q, 'with_nested_markets');
     const now = Date.now();
     const { indices, next } = st.queryEvents(query, from, limit, now);
@@ -518,41 +605,104 @@ export class SimExchange {
       if (nested) markets = `[${(st.evMarkets[e] ?? []).map((i) => (st.effStatus(i, now), st.marketJson(i))).join(',')}]`;
       return st.eventJson(e, markets);
     });
-    return assemble('{"events":[', parts, `],"cursor":"${encodeCursor('e', next)}"}`);
+    return assemble(`{"cursor":"${encodeCursor('e', next)}","events":[`, parts, multivariate ? ']}' : '],"milestones":[]}');
+  }
+
+  /** GET /series: {"series":[…]} without a cursor (§3.5); category, tags, min_updated_ts, include_volume. */
+  private seriesList(q: URLSearchParams): Buffer {
+    const st = this.core.store;
+    const category = strParam(q, 'category');
+    const tags = strParam(q, 'tags')?.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    const mu = intParam(q, 'min_updated_ts');
+    const includeVolume = parseBool(q, 'include_volume');
+    parseBool(q, 'include_product_metadata');
+    const parts: string[] = [];
+    for (let s = 0; s < st.srTicker.length; s++) {
+      const tp = st.seriesTemplate(s);
+      if (category !== undefined && tp.category !== category) continue;
+      if (tags !== undefined && !tags.some((x) => tp.tags.includes(x))) continue;
+      if (mu !== undefined && (st.srUpdated[s] ?? 0) < mu * 1000) continue;
+      parts.push(st.seriesJson(s, includeVolume));
+    }
+    return assemble('{"series":[', parts, ']}');
+  }
+
+  /** GET /series/{series_ticker}: {"series": Series}. */
+  private singleSeries(ticker: string, q: URLSearchParams): [number, string] {
+    const st = this.core.store;
+    const s = st.bySeries.get(ticker);
+    if (s === undefined) return [404, restErrorBody(404, `series ${ticker} not found`)];
+    return [200, `{"series":${st.seriesJson(s, parseBool(q, 'include_volume'))}}`];
   }
 
   // ------------------------------------------------------------------------------------------
   // Admin API
 
+  /**
+   * Why an admin request must be refused, or undefined. The admin API changes the exchange, so a
+   * web page must not be able to reach it: the Host must be loopback with this port (no DNS
+   * rebinding), an Origin, if sent, must be loopback, and a POST must be application/json (a
+   * cross-site form or text/plain POST cannot set that without a CORS preflight, which the sim
+   * never grants).
+   */
+  private adminRefusal(req: IncomingMessage): AdminError | undefined {
+    if (!isLoopbackAuthority(req.headers.host, this.port)) {
+      return new AdminError(403, `admin API refused: Host ${JSON.stringify(req.headers.host ?? '')} is not 127.0.0.1, localhost or [::1] with port ${this.port}`);
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let ok = false;
+      try {
+        const u = new URL(origin);
+        ok = (u.protocol === 'http:' || u.protocol === 'https:') && isLoopbackAuthority(u.host, this.port, true);
+      } catch {
+        ok = false;
+      }
+      if (!ok) return new AdminError(403, `admin API refused: Origin ${JSON.stringify(origin)} is not a loopback origin`);
+    }
+    if (req.method === 'POST') {
+      const type = String(req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
+      if (type !== 'application/json') {
+        return new AdminError(415, `admin API refused: POST needs Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? '')}`);
+      }
+    }
+    return undefined;
+  }
+
   private async handleAdmin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const refusal = this.adminRefusal(req);
+    if (refusal) {
+      req.resume();
+      throw refusal;
+    }
     if (path === '/_sim/state' && req.method === 'GET') return this.sendJson(res, 200, JSON.stringify(this.state()));
     const m = /^\/_sim\/markets\/([^/]+)$/.exec(path);
     if (m && req.method === 'GET') {
       const market = this.getMarket(decodeURIComponent(m[1] ?? ''));
-      if (!market) throw new HttpError(404, 'not found');
+      if (!market) throw new AdminError(404, 'not found');
       return this.sendJson(res, 200, JSON.stringify({ market }));
     }
     if (path === '/_sim/control') {
-      if (req.method !== 'POST') throw new HttpError(405, 'POST /_sim/control with {"op": "...", "args": [...]}');
+      if (req.method !== 'POST') throw new AdminError(405, 'POST /_sim/control with {"op": "...", "args": [...]}');
       const raw = await readBody(req, 1 << 20);
       let json: unknown;
       try {
         json = JSON.parse(raw);
       } catch {
-        throw new HttpError(400, 'body must be JSON: {"op": "...", "args": [...]}');
+        throw new AdminError(400, 'body must be JSON: {"op": "...", "args": [...]}');
       }
       const parsed = AdminRequestSchema.safeParse(json);
-      if (!parsed.success) throw new HttpError(400, `bad control request: ${formatIssues(parsed.error.issues)}`);
+      if (!parsed.success) throw new AdminError(400, `bad control request: ${formatIssues(parsed.error.issues)}`);
       let result: unknown;
       try {
         result = adminOp(this, parsed.data.op, parsed.data.args);
       } catch (err) {
-        if (err instanceof z.ZodError) throw new HttpError(400, `bad args for ${parsed.data.op}: ${formatIssues(err.issues)}`);
+        if (err instanceof z.ZodError) throw new AdminError(400, `bad args for ${parsed.data.op}: ${formatIssues(err.issues)}`);
         throw err;
       }
       return this.sendJson(res, 200, JSON.stringify({ ok: true, result: result ?? null }));
     }
-    throw new HttpError(404, 'not found');
+    throw new AdminError(404, 'not found');
   }
 
   // ------------------------------------------------------------------------------------------
@@ -561,18 +711,19 @@ export class SimExchange {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = req.url ?? '/';
     const path = url.split('?', 1)[0] ?? url;
-    const reject = (code: number, text: string): void => {
-      socket.end(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${text.length + 12}\r\n\r\n{"error":"${text}"}`);
+    const reject = (code: number, text: string, details?: string): void => {
+      const body = restErrorBody(code, details);
+      socket.end(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     };
-    if (path !== WS_PATH) return reject(404, 'not found');
-    if (!this.authorized(req, path)) return reject(401, 'unauthorized');
-    if (this.core.faults.maintenance) return reject(503, 'exchange is under maintenance');
+    if (path !== WS_PATH) return reject(404, 'Not Found');
+    if (!this.authorized(req, path)) return reject(401, 'Unauthorized');
+    if (this.core.faults.maintenance) return reject(503, 'Service Unavailable', 'exchange is under maintenance');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
   }
 
   private onConnection(ws: WebSocket): void {
     if (this.closed) return void ws.terminate();
-    const conn: SimConnection = { ws, nextSid: 1, lifecycle: null };
+    const conn: SimConnection = { ws, nextSid: 1, subs: new Map() };
     this.core.connections.add(conn);
     const stats = this.core.stats;
     stats.wsConnectionsTotal++;
@@ -582,8 +733,8 @@ export class SimExchange {
     ws.on('close', () => {
       this.core.connections.delete(conn);
       stats.wsConnectionsOpen--;
-      if (conn.lifecycle) stats.wsSubscriptions--;
-      conn.lifecycle = null;
+      stats.wsSubscriptions -= conn.subs.size;
+      conn.subs.clear();
     });
   }
 
@@ -607,16 +758,21 @@ export class SimExchange {
         if (!params) return error(2, 'Params required');
         const channels = params.channels;
         if (!Array.isArray(channels) || channels.length === 0) return error(3, 'Channels required');
+        // One `subscribed` per channel, each with its own sid; a channel already subscribed is a
+        // no-op (its existing sid is confirmed, no error: §6.2).
         for (const ch of channels) {
-          if (ch !== 'market_lifecycle_v2') {
+          if (typeof ch !== 'string' || !(LIFECYCLE_CHANNELS as readonly string[]).includes(ch)) {
             error(8, 'Unknown channel name');
             continue;
           }
-          if (!conn.lifecycle) {
-            conn.lifecycle = { sid: conn.nextSid++, seq: 0 };
+          const channel = ch as LifecycleChannel;
+          let sub = conn.subs.get(channel);
+          if (!sub) {
+            sub = { channel, sid: conn.nextSid++, seq: 0 };
+            conn.subs.set(channel, sub);
             this.core.stats.wsSubscriptions++;
           }
-          reply(withId({ type: 'subscribed', msg: { channel: 'market_lifecycle_v2', sid: conn.lifecycle.sid } }));
+          reply(withId({ type: 'subscribed', msg: { channel, sid: sub.sid } }));
         }
         return;
       }
@@ -624,9 +780,9 @@ export class SimExchange {
         const sids = params?.sids;
         if (!Array.isArray(sids) || sids.length === 0) return error(4, 'Subscription IDs required');
         for (const sid of sids) {
-          const sub = conn.lifecycle;
-          if (sub && sub.sid === sid) {
-            conn.lifecycle = null;
+          const sub = [...conn.subs.values()].find((x) => x.sid === sid);
+          if (sub) {
+            conn.subs.delete(sub.channel);
             this.core.stats.wsSubscriptions--;
             reply(withId({ sid: sub.sid, seq: sub.seq + 1, type: 'unsubscribed' }));
           } else error(7, 'Unknown subscription ID');
@@ -634,7 +790,7 @@ export class SimExchange {
         return;
       }
       case 'list_subscriptions':
-        return reply(withId({ type: 'ok', msg: conn.lifecycle ? [{ channel: 'market_lifecycle_v2', sid: conn.lifecycle.sid }] : [] }));
+        return reply(withId({ type: 'ok', msg: [...conn.subs.values()].sort((a, b) => a.sid - b.sid).map((x) => ({ channel: x.channel, sid: x.sid })) }));
       case 'update_subscription':
         return error(13, 'Unsupported action');
       default:
@@ -661,9 +817,12 @@ function assemble(head: string, parts: readonly string[], tail: string): Buffer 
 }
 
 function routeKey(method: string, route: string): string {
-  if (route === '/markets' || route === '/events' || route === '/exchange/status') return `${method} ${route}`;
+  if (route === '/markets' || route === '/events' || route === '/events/multivariate' || route === '/exchange/status' || route === '/series') {
+    return `${method} ${route}`;
+  }
   if (/^\/markets\/[^/]+$/.test(route)) return `${method} /markets/{ticker}`;
   if (/^\/events\/[^/]+$/.test(route)) return `${method} /events/{event_ticker}`;
+  if (/^\/series\/[^/]+$/.test(route)) return `${method} /series/{series_ticker}`;
   return `${method} (other)`;
 }
 
@@ -682,7 +841,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > max) {
-        reject(new HttpError(413, 'request body too large'));
+        reject(new AdminError(413, 'request body too large'));
         req.destroy();
       } else chunks.push(c);
     });
@@ -702,13 +861,14 @@ export async function startSimExchange(options: SimExchangeOptions = {}): Promis
     markets: opts.markets,
     seed: opts.seed,
     marketsPerEvent: rangeOf(opts.marketsPerEvent),
-    eventsPerSeries: rangeOf(opts.eventsPerSeries),
+    eventsPerSeries: opts.eventsPerSeries === undefined ? undefined : rangeOf(opts.eventsPerSeries),
     statusMix: opts.statusMix ?? DEFAULT_STATUS_MIX,
     bumpOnImplicit: opts.implicitTransitionsBumpUpdatedTime,
     nowMs: Date.now(),
+    comboShare: opts.comboShare,
   });
   log.info({ markets: store.count, events: store.evTicker.length, ms: Date.now() - t0 }, 'sim exchange generated');
-  const core = new SimCore(store, opts.seed, log, opts.wsBufferLimitBytes);
+  const core = new SimCore(store, opts.seed, log, opts.wsBufferLimitBytes, opts.comboShare);
   const server = createServer({ keepAlive: true });
   server.keepAliveTimeout = 30_000;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });

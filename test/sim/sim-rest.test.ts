@@ -139,8 +139,23 @@ describe('sim exchange REST', () => {
 
     const none = await getJson(`${sim.restUrl}/markets?event_ticker=NOPE-26JAN01`);
     expect(none.body).toEqual({ markets: [], cursor: '' });
-    const mve = await getJson(`${sim.restUrl}/markets?mve_filter=only`);
-    expect((mve.body as Page).markets).toEqual([]);
+    expect(none.text).toBe('{"cursor":"","markets":[]}');
+
+    // mve_filter: only → the combo markets, exclude → everything else, absent → both.
+    const combos = new Set(sim.comboTickers());
+    expect(combos.size).toBe(250); // default comboShare 0.1
+    const only = await walk(sim, '&mve_filter=only');
+    expect(new Set(only.markets.map((x) => x.ticker))).toEqual(combos);
+    for (const x of only.markets) expect(x.mve_collection_ticker).toMatch(/^KXMVE[A-Z]+-R$/);
+    const exclude = await walk(sim, '&mve_filter=exclude');
+    expect(exclude.markets).toHaveLength(2500 - combos.size);
+    for (const x of exclude.markets) expect(combos.has(x.ticker)).toBe(false);
+    // min_updated_ts also sees combos unless mve_filter=exclude
+    const c = sim.tickers().find((x) => combos.has(x) && sim.getMarket(x)?.status === 'active') as string;
+    const since2 = Math.floor(Date.now() / 1000);
+    sim.deactivate(c);
+    expect((await walk(sim, `&min_updated_ts=${since2}`)).markets.map((x) => x.ticker)).toContain(c);
+    expect((await walk(sim, `&min_updated_ts=${since2}&mve_filter=exclude`)).markets.map((x) => x.ticker)).not.toContain(c);
   });
 
   it('rejects invalid filters and combinations with 400 {"error":...}', async () => {
@@ -158,11 +173,16 @@ describe('sim exchange REST', () => {
       'min_settled_ts=1&min_close_ts=1',
       'cursor=garbage',
       'mve_filter=maybe',
+      'min_updated_ts=1&mve_filter=only',
     ];
     for (const q of bad) {
       const r = await getJson(`${sim.restUrl}/markets?${q}`);
       expect(r.status, q).toBe(400);
-      expect(typeof (r.body as { error: unknown }).error, q).toBe('string');
+      // Kalshi's ErrorResponse, wrapped in "error" (keys alphabetical)
+      const err = (r.body as { error: { code: string; message: string; details: string } }).error;
+      expect(Object.keys(err), q).toEqual(['code', 'details', 'message']);
+      expect(err.code, q).toBe('invalid_parameters');
+      expect(typeof err.details, q).toBe('string');
     }
     const ok = await getJson(`${sim.restUrl}/markets?min_updated_ts=1&series_ticker=KXHIGHNY&mve_filter=exclude&limit=1`);
     expect(ok.status).toBe(200);
@@ -173,9 +193,14 @@ describe('sim exchange REST', () => {
     const r = await getJson(`${sim.restUrl}/markets/${t}`);
     expect(r.status).toBe(200);
     expect(KalshiMarketSchema.parse((r.body as { market: unknown }).market)).toEqual(sim.getMarket(t));
-    expect((await getJson(`${sim.restUrl}/markets/NOPE-1`)).body).toEqual({ error: 'not found' });
-    expect((await getJson(`${sim.restUrl}/nope`)).status).toBe(404);
-    expect((await getJson(`http://127.0.0.1:${sim.port}/other`)).status).toBe(404);
+    expect((await getJson(`${sim.restUrl}/markets/NOPE-1`)).body).toEqual({
+      error: { code: 'not_found', details: 'market NOPE-1 not found', message: 'not found' },
+    });
+    for (const url of [`${sim.restUrl}/nope`, `http://127.0.0.1:${sim.port}/other`, `${sim.restUrl}/events/NOPE`, `${sim.restUrl}/series/NOPE`]) {
+      const r = await getJson(url);
+      expect(r.status, url).toBe(404);
+      expect((r.body as { error: { code: string } }).error.code, url).toBe('not_found');
+    }
 
     const sim2 = await startSimExchange({ markets: 5, notFoundAfterCreateMs: 300 });
     try {
@@ -205,8 +230,11 @@ describe('sim exchange REST', () => {
       }
       cursor = page.cursor ?? '';
     } while (cursor);
-    expect(seen.size).toBe(sim.eventCount);
-    expect(nestedCount).toBe(2500);
+    // GET /events leaves the combo events out (they are at /events/multivariate)
+    const comboEvents = new Set(sim.comboTickers().map((t) => sim.getMarket(t)?.event_ticker));
+    expect(seen.size).toBe(sim.eventCount - comboEvents.size);
+    for (const e of comboEvents) expect(seen.has(e as string)).toBe(false);
+    expect(nestedCount).toBe(2500 - sim.comboTickers().length);
     const et = [...seen][0] as string;
     const single = await getJson(`${sim.restUrl}/events/${et}?with_nested_markets=true`);
     const body = single.body as { event: { event_ticker: string; markets: unknown[] }; markets: unknown[] };
@@ -229,13 +257,15 @@ describe('sim exchange REST', () => {
     for (let k = 0; k < 2; k++) {
       const r = await getJson(`${sim.restUrl}/markets?limit=1`);
       expect(r.status).toBe(429);
-      expect(r.body).toEqual({ error: 'too many requests' });
+      expect(r.body).toEqual({ error: { code: 'too_many_requests', message: 'too many requests' } });
       expect(r.headers['retry-after']).toBeUndefined();
     }
     expect((await getJson(`${sim.restUrl}/markets?limit=1`)).status).toBe(200);
 
     sim.rest5xx(1, 502);
-    expect((await getJson(`${sim.restUrl}/markets?limit=1`)).status).toBe(502);
+    const bad = await getJson(`${sim.restUrl}/markets?limit=1`);
+    expect(bad.status).toBe(502);
+    expect(bad.body).toEqual({ error: { code: 'internal_server_error', message: 'internal server error' } });
     expect((await getJson(`${sim.restUrl}/markets?limit=1`)).status).toBe(200);
 
     sim.maintenance(true);
@@ -245,7 +275,9 @@ describe('sim exchange REST', () => {
     expect(st.exchange_active).toBe(false);
     expect(st.trading_active).toBe(false);
     expect(typeof st.exchange_estimated_resume_time).toBe('string');
-    expect((await getJson(`${sim.restUrl}/markets`)).status).toBe(503);
+    const down = await getJson(`${sim.restUrl}/markets`);
+    expect(down.status).toBe(503);
+    expect(down.body).toEqual({ error: { code: 'service_unavailable', details: 'exchange is under maintenance', message: 'service unavailable' } });
     await expect(connectWs(sim.wsUrl)).rejects.toThrow(/503/);
     sim.maintenance(false);
     expect((await getJson(`${sim.restUrl}/exchange/status`)).status).toBe(200);

@@ -260,16 +260,34 @@ describe('sim exchange WebSocket + lifecycle', () => {
   it('random lifecycle emits only valid, gap-free frames and keeps the truth legal', async () => {
     const sim2 = await startSimExchange({ markets: 300, seed: 11 });
     try {
-      const c = await subscribed(sim2);
+      const c = await connectWs(sim2.wsUrl);
+      c.send({ id: 1, cmd: 'subscribe', params: { channels: ['market_lifecycle_v2', 'multivariate_market_lifecycle'] } });
+      await c.collect(2, (f) => f.type === 'subscribed');
       sim2.startRandomLifecycle({ eventsPerSecond: 400, seed: 5 });
       await until(() => sim2.stats.randomOps >= 150, 8000);
       sim2.stopRandomLifecycle();
       const n = sim2.stats.lifecycleFramesBroadcast;
-      const frames = await c.collect(n, isLifecycle, 5000);
+      const all = await c.collect(n, (f) => isLifecycle(f) || f.type === 'multivariate_market_lifecycle', 5000);
+      const combos = new Set(sim2.comboTickers());
+      const frames = all.filter((f) => f.sid === 1);
+      const mve = all.filter((f) => f.sid === 2);
+      expect(frames.length + mve.length).toBe(n);
+      // seq counts per sid, from 1, without gaps
       expect(frames.map((f) => f.seq)).toEqual(frames.map((_, k) => k + 1));
+      expect(mve.map((f) => f.seq)).toEqual(mve.map((_, k) => k + 1));
+      expect(mve.length).toBeGreaterThan(0);
+      for (const f of mve) {
+        expect(['multivariate_market_lifecycle', 'event_lifecycle']).toContain(f.type);
+        if (f.type === 'multivariate_market_lifecycle') {
+          expect(combos.has(String(f.msg?.market_ticker))).toBe(true);
+          expect(['created', 'activated', 'deactivated', 'close_date_updated', 'determined', 'settled']).toContain(f.msg?.event_type);
+        } else expect(String(f.msg?.event_ticker)).toMatch(/^KXMVE/);
+      }
       const kinds = new Set<string>();
       for (const f of frames) {
         LifecycleSocketFrameSchema.parse(f);
+        if (f.type === 'market_lifecycle_v2') expect(combos.has(String(f.msg?.market_ticker))).toBe(false);
+        if (f.type === 'event_lifecycle') expect(String(f.msg?.event_ticker)).not.toMatch(/^KXMVE/);
         kinds.add(f.type === 'market_lifecycle_v2' ? String(f.msg?.event_type) : String(f.type));
       }
       expect(kinds.size).toBeGreaterThanOrEqual(6);
