@@ -244,9 +244,22 @@ export interface MachineEntry {
   readonly file: string;
   readonly summary: string;
   readonly machine: AnyStateMachine;
+  /**
+   * What the page shows on the chart. 'actors' (default): every running actor of this machine
+   * (matched by machine id) highlights its current states and appears as a chip there.
+   * 'statusCounts': no actors run it; `stats().statusCounts[key]` is shown on each top-level
+   * state `key` (the market population per lifecycle status), and changes flash the transition.
+   */
+  readonly live?: 'actors' | 'statusCounts';
+  /** Minimum width of each state's live row, for the chips or counts (default 170). */
+  readonly liveRowMinWidth?: number;
 }
 
-/** Every statechart in machines/, in the order the page shows them. */
+/**
+ * Every statechart in machines/, in the order the page shows them. The page draws whatever is
+ * listed here (charts, live actors, their context) with no code of its own per machine: adding
+ * a machine to the page is adding an entry.
+ */
 export const MACHINES: readonly MachineEntry[] = [
   {
     id: registryMachine.id,
@@ -261,6 +274,7 @@ export const MACHINES: readonly MachineEntry[] = [
     file: 'machines/periodic-task.ts',
     summary: 'One chart, three live instances spawned by the supervisor: reconcile, exchangeStatus, eventSync.',
     machine: periodicTaskMachine,
+    liveRowMinWidth: 270, // three instance chips side by side
   },
   {
     id: marketLifecycleMachine.id,
@@ -268,5 +282,6 @@ export const MACHINES: readonly MachineEntry[] = [
     file: 'machines/market-lifecycle.ts',
     summary: 'Which status transitions of a market are legal. Not one actor per market: the registry derives its transition table from this chart; counts show the market population per status.',
     machine: marketLifecycleMachine,
+    live: 'statusCounts',
   },
 ];

@@ -41,6 +41,70 @@ export interface ActorRecord {
   readonly snapshots: number;
   /** Epoch ms of the newest snapshot. */
   readonly updatedAt: number;
+  /**
+   * For machine actors: the plain values of the newest snapshot's context (see contextFields),
+   * e.g. the supervisor's decisions. Absent when polled instead of inspected.
+   */
+  readonly context?: ContextFields | null;
+}
+
+/** A context value as the page shows it. */
+export type ContextValue = string | number | boolean | null;
+export type ContextFields = Readonly<Record<string, ContextValue>>;
+
+/** Most context fields reported per actor, and longest string value (longer ones are cut). */
+export const MAX_CONTEXT_FIELDS = 40;
+export const MAX_CONTEXT_STRING = 160;
+
+const contextValue = (v: unknown): ContextValue | undefined => {
+  if (v === null || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'string') return v.length > MAX_CONTEXT_STRING ? `${v.slice(0, MAX_CONTEXT_STRING - 1)}…` : v;
+  if (Array.isArray(v)) return `${v.length} item${v.length === 1 ? '' : 's'}`;
+  if (v instanceof Set || v instanceof Map) return `${v.size} item${v.size === 1 ? '' : 's'}`;
+  return undefined;
+};
+const isPlainObject = (v: unknown): v is Record<string, unknown> => {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * The plain values of a machine's context, for display: primitives as they are (strings cut
+ * at MAX_CONTEXT_STRING), arrays, Sets and Maps as their size ("3 items"), plain objects one
+ * level deep as dotted keys ("backoff.baseMs", "lastReconcile.mode"); functions, actor refs
+ * and other class instances are left out; at most MAX_CONTEXT_FIELDS fields. O(fields): it
+ * looks at no more than the top two levels, so whatever a machine keeps in its context (the
+ * supervisor's decision fields, a connection's attempt counter) shows without code for it.
+ */
+export function contextFields(context: unknown): ContextFields | null {
+  if (!isPlainObject(context)) return null;
+  const out: Record<string, ContextValue> = {};
+  let n = 0;
+  for (const [key, value] of Object.entries(context)) {
+    if (n >= MAX_CONTEXT_FIELDS) break;
+    const v = contextValue(value);
+    if (v !== undefined) {
+      out[key] = v;
+      n++;
+    } else if (isPlainObject(value)) {
+      const entries = Object.entries(value);
+      if (entries.length === 0) {
+        out[key] = 'none';
+        n++;
+      }
+      for (const [sub, subValue] of entries) {
+        if (n >= MAX_CONTEXT_FIELDS) break;
+        const sv = contextValue(subValue);
+        if (sv === undefined) continue;
+        out[`${key}.${sub}`] = sv;
+        n++;
+      }
+    }
+  }
+  return out;
 }
 
 interface Tracked {
@@ -51,7 +115,7 @@ interface Tracked {
   kind: ActorKind;
   machineId: string | null;
   readonly src: string | null;
-  snapshot: { status?: unknown; value?: unknown } | null;
+  snapshot: { status?: unknown; value?: unknown; context?: unknown } | null;
   lastEvent: string | null;
   snapshots: number;
   updatedAt: number;
@@ -193,6 +257,7 @@ export function createActorTracker(options: ActorTrackerOptions = {}): ActorTrac
       lastEvent: t.lastEvent,
       snapshots: t.snapshots,
       updatedAt: t.updatedAt,
+      context: t.kind === 'machine' ? contextFields(t.snapshot?.context) : null,
     };
   };
 

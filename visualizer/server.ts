@@ -31,7 +31,7 @@ import type { Logger } from '../src/log.js';
 import type { MarketRegistry } from '../src/registry/create-registry.js';
 import type { RejectedTransition } from '../src/registry/core.js';
 import { machineIndexJson, machineJson } from './export.js';
-import { MACHINES, machineToGraph, type ChartGraph } from './graph.js';
+import { MACHINES, machineToGraph, type ChartGraph, type MachineEntry } from './graph.js';
 import { statePaths, type ActorRecord, type ActorTracker } from './inspection.js';
 import { createElk, layoutChart, type LaidOutChart } from './layout.js';
 import { LOOPBACK_HOSTS, isAllowedOrigin, isLoopbackHost } from './local-origin.js';
@@ -95,11 +95,8 @@ export interface RejectedItem {
   readonly source: string;
 }
 
-export interface ChartPayload {
-  readonly id: string;
-  readonly title: string;
-  readonly file: string;
-  readonly summary: string;
+/** A MACHINES entry (all of it but the machine: whatever the page is told about it) and its chart. */
+export interface ChartPayload extends Omit<MachineEntry, 'machine'> {
   readonly graph: ChartGraph;
   /** "compact" hides the REST `status_observed` transitions (lifecycle only); "full" has all. */
   readonly layouts: { readonly full: LaidOutChart; readonly compact: LaidOutChart | null };
@@ -112,16 +109,16 @@ export function buildCharts(): Promise<ChartPayload[]> {
   if (chartsCache) return chartsCache;
   const elk = createElk();
   chartsCache = Promise.all(
-    MACHINES.map(async (m) => {
-      const graph = machineToGraph(m.machine);
+    MACHINES.map(async ({ machine, ...entry }) => {
+      const graph = machineToGraph(machine);
       const observed = graph.edges.some((e) => e.eventType === 'status_observed');
-      // Wide enough for the live row: three instance chips (periodic task) or a market count.
-      const liveRowMinWidth = m.id === 'periodicTask' ? 250 : 170;
+      // Wide enough for the live row: instance chips or a market count.
+      const liveRowMinWidth = entry.liveRowMinWidth ?? 170;
       const [full, compact] = await Promise.all([
         layoutChart(graph, { liveRow: true, liveRowMinWidth }, elk),
         observed ? layoutChart(graph, { liveRow: true, liveRowMinWidth, hideEvents: ['status_observed'] }, elk) : Promise.resolve(null),
       ]);
-      return { id: m.id, title: m.title, file: m.file, summary: m.summary, graph, layouts: { full, compact } };
+      return { ...entry, graph, layouts: { full, compact } };
     }),
   );
   chartsCache.then(
