@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createActor, type AnyStateMachine } from 'xstate';
+import { assign, createActor, createMachine, setup, type AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { marketLifecycleMachine } from '../../machines/market-lifecycle.js';
 import { periodicTaskMachine } from '../../machines/periodic-task.js';
@@ -12,8 +12,9 @@ import { registryMachine } from '../../machines/registry.js';
 import { DEFAULT_VISUALIZER_PORT, parseCli } from '../../src/cli/args.js';
 import { machineJson } from '../../visualizer/export.js';
 import { MACHINES, machineToGraph } from '../../visualizer/graph.js';
-import { combineInspectors, createActorTracker, statePaths } from '../../visualizer/inspection.js';
+import { MAX_CONTEXT_FIELDS, MAX_CONTEXT_STRING, combineInspectors, contextFields, createActorTracker, statePaths } from '../../visualizer/inspection.js';
 import { layoutChart } from '../../visualizer/layout.js';
+import { buildCharts } from '../../visualizer/server.js';
 
 /**
  * The machine's definition, read independently of the extractor: states and event transitions
@@ -125,6 +126,47 @@ describe('machineToGraph', () => {
   });
 });
 
+describe('charts for any machine', () => {
+  it('extracts and lays out a machine it has no code for (a stand-in for the lifecycle connection)', async () => {
+    const connection = createMachine({
+      id: 'connectionStandIn',
+      initial: 'connecting',
+      states: {
+        connecting: { on: { OPENED: 'open', FAILED: 'reconnecting' } },
+        open: { on: { SUBSCRIBE: 'subscribing', CLOSED: 'reconnecting' } },
+        subscribing: { on: { SUBSCRIBED: 'subscribed', CLOSED: 'reconnecting' } },
+        subscribed: { on: { CLOSED: 'reconnecting', STOP: 'stopped' } },
+        reconnecting: { after: { 500: 'connecting' }, on: { GIVE_UP: 'failed', STOP: 'stopped' } },
+        stopped: { type: 'final' },
+        failed: { type: 'final' },
+      },
+    });
+    const graph = machineToGraph(connection);
+    expect(graph.nodes.map((n) => n.key).sort()).toEqual(['connecting', 'connectionStandIn', 'failed', 'open', 'reconnecting', 'stopped', 'subscribed', 'subscribing']);
+    expect(graph.edges.find((e) => e.kind === 'after')?.label).toBe('after 500 ms');
+    const layout = await layoutChart(graph, { liveRow: true });
+    expect(layout.nodes).toHaveLength(graph.nodes.length);
+    expect(layout.edges.filter((e) => e.kind !== 'initial').length).toBe(new Set(graph.edges.map((e) => `${e.source}>${e.target}`)).size);
+  });
+
+  it('the server passes every field of a MACHINES entry to the page, and the page needs nothing else', async () => {
+    const charts = await buildCharts();
+    expect(charts.map((c) => c.id)).toEqual(MACHINES.map((m) => m.id));
+    for (const [i, chart] of charts.entries()) {
+      const { machine: _machine, ...entry } = MACHINES[i] as (typeof MACHINES)[number];
+      expect(chart).toMatchObject(entry);
+    }
+    // What the page shows on a chart is data of its entry, not code keyed by machine id.
+    expect(charts.find((c) => c.id === 'marketLifecycle')?.live).toBe('statusCounts');
+    const app = await readFile(join(import.meta.dirname, '..', '..', 'visualizer', 'public', 'app.js'), 'utf8');
+    const css = await readFile(join(import.meta.dirname, '..', '..', 'visualizer', 'public', 'style.css'), 'utf8');
+    for (const m of MACHINES) {
+      expect(app, `app.js names ${m.id}`).not.toContain(`'${m.id}'`);
+      expect(css, `style.css names ${m.id}`).not.toContain(`"${m.id}"`);
+    }
+  });
+});
+
 describe('layoutChart (elkjs)', () => {
   it('places every state inside its parent and routes every drawn edge', async () => {
     for (const [, machine] of machines) {
@@ -185,7 +227,8 @@ describe('createActorTracker', () => {
       inspect: tracker.inspect,
     });
     actor.start();
-    for (let i = 0; i < 100; i++) actor.send({ type: 'SET_INTERVAL', intervalMs: 1000 + i });
+    // An event the machine ignores still makes a snapshot (and an inspection event) each time.
+    for (let i = 0; i < 100; i++) actor.send({ type: 'IGNORED', n: i } as never);
     const first = tracker.changesSince(0);
     expect(first.actors).toHaveLength(1);
     expect(first.actors[0]).toMatchObject({ kind: 'machine', machineId: 'periodicTask', status: 'active', paths: ['waiting'] });
@@ -195,6 +238,49 @@ describe('createActorTracker', () => {
     actor.stop();
     const after = tracker.changesSince(first.version);
     expect(after.actors[0]?.status).toBe('stopped');
+  });
+
+  it("reports each machine actor's plain context values, whatever fields its machine has", () => {
+    // A stand-in for a supervisor with decision fields it does not have yet.
+    const supervisor = setup({ types: { context: {} as Record<string, unknown>, events: {} as { type: 'PASS' } } }).createMachine({
+      id: 'supervisorStandIn',
+      context: {
+        reconcileMode: 'full',
+        lossSuspected: false,
+        lastPassStartedAt: 1_700_000_000_000,
+        eventSyncAt: null,
+        pendingUnknownTickers: ['A', 'B', 'C'],
+        held: new Set(['x']),
+        backoff: { baseMs: 20, maxMs: 200, nested: { deep: 1 } },
+        problems: {},
+        describe: () => 'a function',
+        note: 'n'.repeat(1000),
+      },
+      initial: 'running',
+      states: { running: { on: { PASS: { actions: assign({ reconcileMode: 'delta', lossSuspected: true }) } } } },
+    });
+    const tracker = createActorTracker();
+    const actor = createActor(supervisor, { inspect: tracker.inspect }).start();
+    actor.send({ type: 'PASS' });
+    const [record] = tracker.changesSince(0).actors;
+    expect(record?.context).toEqual({
+      reconcileMode: 'delta',
+      lossSuspected: true,
+      lastPassStartedAt: 1_700_000_000_000,
+      eventSyncAt: null,
+      pendingUnknownTickers: '3 items',
+      held: '1 item',
+      'backoff.baseMs': 20,
+      'backoff.maxMs': 200,
+      problems: 'none',
+      note: `${'n'.repeat(MAX_CONTEXT_STRING - 1)}…`,
+    });
+    actor.stop();
+    // Bounded, whatever the machine keeps.
+    const wide = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`f${i}`, i]));
+    expect(Object.keys(contextFields(wide) ?? {})).toHaveLength(MAX_CONTEXT_FIELDS);
+    expect(contextFields(undefined)).toBeNull();
+    expect(contextFields(new Map())).toBeNull();
   });
 
   it('statePaths lists every active state path', () => {

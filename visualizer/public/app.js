@@ -6,12 +6,21 @@
 // 2. WebSocket /ws: `tick` messages with the actors whose state changed (throttled server-side),
 //    new MarketChanges / rejected transitions, and every ~300 ms the registry summary and stats.
 //    Redrawing is batched to one animation frame.
+// 3. Nothing here knows the set of machines: every chart the server lists is drawn, and its
+//    `live` mode says what goes on it ('actors': the actors running that machine, matched by
+//    machine id; 'statusCounts': stats().statusCounts per top-level state).
+// 4. The page says how fresh its data is (#feedStatus, body[data-feed]): "connecting…" until the
+//    first data arrives, "live", "no data for N s" when ticks stop coming, "registry stopped",
+//    "connection lost"; everything but live greys the page out.
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const LINE_H = 15;
+const CHIP_CHAR_W = 6.7; // 11 px monospace
 const TITLE_H = 22;
 const STATUSES = ['initialized', 'active', 'inactive', 'closed', 'determined', 'disputed', 'amended', 'finalized'];
 const MAX_ROWS = 50;
+/** Ticks come at least every ~300 ms while the server runs; this long without one is stale. */
+const STALE_AFTER_MS = 3000;
 
 const state = {
   charts: [],
@@ -28,6 +37,8 @@ const state = {
   flashes: [],
   dirty: { actors: true, live: true, changes: true, rejected: true },
   inspection: '',
+  feed: { socket: 'connecting', everOpen: false, dataSinceOpen: false, lastDataAt: 0 },
+  contextActor: null, // fullName of the actor whose context is shown (null: the root actor)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -166,6 +177,11 @@ function buildChartCard(chart) {
   return card;
 }
 
+/** The innermost active states (one per region of a parallel state): ["a", "a.b", "c"] → ["a.b", "c"]. */
+function leavesOf(paths) {
+  return paths.filter((p) => !paths.some((q) => q.startsWith(`${p}.`)));
+}
+
 // Which actors run which machine, and where they are.
 function updateActorHighlights() {
   for (const chart of state.charts) {
@@ -176,12 +192,13 @@ function updateActorHighlights() {
     for (const a of actors) {
       const live = a.status === 'active' || a.status === 'done';
       for (const p of a.paths) if (live || !activePaths.has(p)) activePaths.set(p, live ? 'active' : activePaths.get(p) ?? 'ended');
-      const leaf = a.paths.reduce((best, p) => (p.split('.').length > best.split('.').length ? p : best), a.paths[0] ?? '');
-      if (!chipsAt.has(leaf)) chipsAt.set(leaf, []);
-      chipsAt.get(leaf).push(a);
+      for (const leaf of leavesOf(a.paths)) {
+        if (!chipsAt.has(leaf)) chipsAt.set(leaf, []);
+        chipsAt.get(leaf).push(a);
+      }
     }
     for (const [path, { g, live, node }] of chart.nodeEls) {
-      if (chart.id === 'marketLifecycle') continue; // population, not actors (see updateLifecycleCounts)
+      if (chart.live === 'statusCounts') continue; // population, not actors (see updateStatusCounts)
       const mark = path === '' ? undefined : activePaths.get(path);
       g.classList.toggle('active', mark === 'active');
       g.classList.toggle('ended', mark === 'ended');
@@ -192,7 +209,7 @@ function updateActorHighlights() {
       if (node.liveRowY === null || here.length === 0) continue;
       let x = node.x + 8;
       for (const a of here.sort((p, q) => p.name.localeCompare(q.name))) {
-        const w = Math.ceil(a.name.length * 6.1) + 10;
+        const w = Math.ceil(a.name.length * CHIP_CHAR_W) + 10;
         const chip = el('g', { class: `chip ${a.status}`, 'data-actor': a.name }, live);
         el('title', {}, chip).textContent = `${a.fullName}: ${a.status}${a.lastEvent ? `, last event ${shortEvent(a.lastEvent)}` : ''}`;
         el('rect', { x, y: node.liveRowY + 2, width: w, height: 15, rx: 7 }, chip);
@@ -201,18 +218,21 @@ function updateActorHighlights() {
       }
     }
     const inst = chart.card.querySelector('[data-instances]');
-    if (chart.id === 'marketLifecycle') continue;
+    if (chart.live === 'statusCounts') continue;
     inst.innerHTML = actors.length === 0
       ? '<span class="muted">no live instance</span>'
-      : actors.map((a) => `<span title="${esc(a.fullName)}">${esc(a.name)}: ${esc(a.paths.at(-1) ?? a.status)}${a.status !== 'active' ? ` (${esc(a.status)})` : ''}</span>`).join('');
+      : actors.map((a) => `<span title="${esc(a.fullName)}">${esc(a.name)}: ${esc(leavesOf(a.paths).join(', ') || a.status)}${a.status !== 'active' ? ` (${esc(a.status)})` : ''}</span>`).join('');
   }
 }
 
-function updateLifecycleCounts() {
-  const chart = state.chartById.get('marketLifecycle');
+function updateStatusCounts() {
+  for (const chart of state.charts) if (chart.live === 'statusCounts') updateChartCounts(chart);
+}
+
+function updateChartCounts(chart) {
   const counts = state.stats?.statusCounts;
   if (!chart?.nodeEls || !counts) return;
-  const total = STATUSES.reduce((s, k) => s + (counts[k] ?? 0), 0);
+  const total = Object.values(counts).reduce((s, n) => s + (n ?? 0), 0);
   chart.card.querySelector('[data-instances]').innerHTML = `<span>${fmt(total)} markets in the registry, by status</span><span>active ${fmt(counts.active ?? 0)}</span>`;
   for (const [path, { g, live, node }] of chart.nodeEls) {
     if (path === '' || !(path in counts)) continue;
@@ -235,9 +255,11 @@ function updateLifecycleCounts() {
 }
 
 function flashEdges(items) {
-  const chart = state.chartById.get('marketLifecycle');
-  if (!chart?.edgeEls) return;
   const pairs = new Set(items.filter((c) => c.oldStatus && c.oldStatus !== c.newStatus).map((c) => `${c.oldStatus}>${c.newStatus}`));
+  for (const chart of state.charts) if (chart.live === 'statusCounts' && chart.edgeEls) flashChart(chart, pairs);
+}
+
+function flashChart(chart, pairs) {
   for (const g of chart.edgeEls) {
     if (!pairs.has(`${g.getAttribute('data-source-path')}>${g.getAttribute('data-target-path')}`)) continue;
     g.classList.add('flash');
@@ -319,7 +341,7 @@ function renderLive() {
       ...(st.rest ? [['REST requests', fmt(st.rest.requests)]] : []),
       ...(st.socket ? [['WS connects', fmt(st.socket.connects)]] : []),
     ]);
-    updateLifecycleCounts();
+    updateStatusCounts();
   }
 }
 
@@ -342,12 +364,55 @@ function renderActors() {
   $('actors').querySelector('tbody').innerHTML = rows
     .map((a) => {
       const depth = a.fullName.split('/').length - 1;
-      const where = a.kind === 'machine' ? (a.paths.at(-1) ?? '') : '';
+      const where = a.kind === 'machine' ? leavesOf(a.paths).join(', ') : '';
       const status = a.status === 'active' ? (where || 'running') : `${where ? `${where} ` : ''}(${a.status})`;
       return `<tr class="${a.status === 'active' ? '' : 'ended'}" data-actor="${esc(a.fullName)}" data-status="${esc(a.status)}"><td>${'&nbsp;&nbsp;'.repeat(depth)}${esc(a.name)}</td><td class="st">${esc(status)}</td><td title="${esc(a.lastEvent ?? '')}">${esc(shortEvent(a.lastEvent))}</td></tr>`;
     })
     .join('');
   $('inspectionMode').textContent = state.inspection === 'events' ? 'from XState inspection events' : state.inspection === 'polling' ? 'polled' : '';
+}
+
+// Context: the plain values of one actor's context (from inspection snapshots, e.g. the
+// supervisor's decisions), for whichever actor is chosen; the root actor by default.
+// A number named …At / …Ts / …Time in the range of epoch milliseconds (or microseconds) is a time.
+function epochMs(key, v) {
+  if (typeof v !== 'number' || !/(At|Ts|Time)$/.test(key)) return null;
+  if (v >= 1e12 && v < 1e14) return v;
+  if (v >= 1e15 && v < 1e17) return v / 1000;
+  return null;
+}
+
+function contextText(key, v) {
+  if (v === null) return 'null';
+  const ms = epochMs(key, v);
+  if (ms !== null) {
+    const ago = Math.round((Date.now() - ms) / 1000);
+    return `${clock(ms)} (${ago >= 0 ? `${ago} s ago` : `in ${-ago} s`})`;
+  }
+  return typeof v === 'number' ? fmt(v) : String(v);
+}
+
+function renderContext() {
+  const select = $('contextActor');
+  const list = $('context');
+  const actors = [...state.actors.values()].filter((a) => a.context).sort((a, b) => a.fullName.localeCompare(b.fullName));
+  const chosen = actors.find((a) => a.fullName === state.contextActor) ?? actors.find((a) => a.parent === null) ?? actors[0];
+  const names = actors.map((a) => a.fullName).join('\n');
+  if (select.dataset.names !== names) {
+    select.innerHTML = actors.map((a) => `<option value="${esc(a.fullName)}">${esc(a.fullName)}</option>`).join('');
+    select.dataset.names = names;
+  }
+  if (chosen) select.value = chosen.fullName;
+  select.disabled = actors.length === 0;
+  list.dataset.actor = chosen?.fullName ?? '';
+  if (!chosen) {
+    list.innerHTML = `<dt class="muted">${state.inspection === 'polling' ? 'not available when polled (no inspection tracker)' : 'no actor context yet'}</dt><dd></dd>`;
+    return;
+  }
+  const entries = Object.entries(chosen.context);
+  list.innerHTML = entries.length === 0
+    ? '<dt class="muted">empty</dt><dd></dd>'
+    : entries.map(([k, v]) => `<dt>${esc(k)}</dt><dd data-key="${esc(k)}" data-type="${v === null ? 'null' : typeof v}" title="${esc(v)}">${esc(contextText(k, v))}</dd>`).join('');
 }
 
 function statusSpan(s) {
@@ -381,6 +446,7 @@ function scheduleRender() {
     if (state.dirty.live) renderLive();
     if (state.dirty.actors) {
       renderActors();
+      renderContext();
       updateActorHighlights();
     }
     if (state.dirty.changes) {
@@ -419,35 +485,78 @@ function onTick(msg) {
   scheduleRender();
 }
 
+// ---------------------------------------------------------------------------------------------
+// How fresh the data is. Never shows stale data as live: anything but 'live' greys the page out.
+
+function registryStopped() {
+  if (state.summary?.phase === 'stopped') return true;
+  const root = [...state.actors.values()].find((a) => a.parent === null && a.kind === 'machine');
+  return root !== undefined && root.status !== 'active';
+}
+
+function feedState() {
+  const f = state.feed;
+  if (f.error) return { state: 'lost', label: f.error };
+  if (f.socket !== 'open') return f.everOpen ? { state: 'lost', label: 'connection lost · retrying' } : { state: 'connecting', label: 'connecting…' };
+  if (!f.dataSinceOpen) return { state: 'connecting', label: 'connecting…' };
+  if (registryStopped()) return { state: 'stopped', label: 'registry stopped' };
+  const quiet = Date.now() - f.lastDataAt;
+  if (quiet > STALE_AFTER_MS) return { state: 'stale', label: `no data for ${Math.round(quiet / 1000)} s` };
+  return { state: 'live', label: 'live' };
+}
+
+function renderFeed() {
+  const { state: feed, label } = feedState();
+  const since = state.feed.lastDataAt ? ` (last data ${clock(state.feed.lastDataAt)})` : '';
+  document.body.dataset.feed = feed;
+  const status = $('feedStatus');
+  status.dataset.state = feed;
+  if (status.textContent !== label) status.textContent = label;
+  status.title = feed === 'live' ? 'receiving live data from the registry' : `${label}: what the page shows is not current${since}`;
+  const conn = $('conn');
+  conn.dataset.state = feed;
+  conn.title = status.title;
+}
+setInterval(renderFeed, 1000);
+
 let retry = 0;
 function connect() {
-  const conn = $('conn');
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
   ws.onopen = () => {
     retry = 0;
-    conn.dataset.state = 'open';
-    conn.title = 'live';
+    Object.assign(state.feed, { socket: 'open', everOpen: true, dataSinceOpen: false });
+    renderFeed();
   };
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
-    if (msg.type === 'hello') {
+    if (msg.type === 'tick') {
+      Object.assign(state.feed, { dataSinceOpen: true, lastDataAt: Date.now() });
+      onTick(msg);
+      renderFeed();
+    } else if (msg.type === 'hello') {
       state.inspection = msg.inspection;
       // A reconnect starts from scratch: the server resends everything on a new connection.
       state.actors.clear();
       state.changes = [];
       state.rejected = [];
       state.dirty = { actors: true, live: true, changes: true, rejected: true };
-    } else if (msg.type === 'tick') onTick(msg);
+    }
   };
   ws.onclose = () => {
-    conn.dataset.state = 'closed';
-    conn.title = 'disconnected; retrying';
+    state.feed.socket = 'closed';
+    renderFeed();
     setTimeout(connect, Math.min(5000, 250 * 2 ** retry++));
   };
 }
 
 async function main() {
+  renderFeed();
+  $('contextActor').addEventListener('change', (e) => {
+    state.contextActor = e.target.value;
+    renderContext();
+  });
   const res = await fetch('/api/graphs');
+  if (!res.ok) throw new Error(`GET /api/graphs: HTTP ${res.status}`);
   const { machines } = await res.json();
   const host = $('charts');
   $('chartsLoading').remove();
@@ -465,4 +574,6 @@ async function main() {
 
 main().catch((err) => {
   $('charts').textContent = `Could not load the statecharts: ${err}`;
+  state.feed.error = 'could not load the statecharts';
+  renderFeed();
 });
