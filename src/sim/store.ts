@@ -1085,7 +1085,7 @@ export class MarketStore {
       `"category":${jsonStr(tp.category)},` +
       `"contract_terms_url":"https://kalshi-public-docs.s3.amazonaws.com/contract_terms/${base}.pdf",` +
       `"contract_url":"https://kalshi-public-docs.s3.us-east-1.amazonaws.com/regulatory/product-certifications/${base}.pdf",` +
-      `"exchange_index":0,"fee_multiplier":1,"fee_type":"${tp.kind === 'M' ? 'quadratic_with_maker_fees' : 'quadratic'}","frequency":"${tp.frequency}",` +
+      `"fee_multiplier":1,"fee_type":"${tp.kind === 'M' ? 'quadratic_with_maker_fees' : 'quadratic'}","frequency":"${tp.frequency}",` +
       `"last_updated_ts":"${isoMicro(this.srUpdated[s] ?? 0, Math.floor(hashUnit(s, US_SALT + 2) * 1000))}",` +
       `"settlement_sources":${asciiJson(tp.settlement)},"tags":${asciiJson(tp.tags)},"ticker":${jsonStr(ticker)},"title":${jsonStr(tp.title)}` +
       `${volume}}`
