@@ -208,6 +208,16 @@ export interface EventsQuery {
   readonly minUpdatedTs?: number;
 }
 
+/** GET /events/multivariate query (§3.2). `collectionTicker` and `seriesTicker` exclude each other. */
+export interface MultivariateEventsQuery {
+  /** 1–200 (Kalshi default 100; `multivariateEventPages` defaults to 200). */
+  readonly limit?: number;
+  readonly cursor?: string;
+  readonly seriesTicker?: string;
+  readonly collectionTicker?: string;
+  readonly withNestedMarkets?: boolean;
+}
+
 /** One page of records, left unvalidated for per-record quarantine by the caller. */
 export interface RawPage {
   readonly records: unknown[];
@@ -303,6 +313,29 @@ const EventsQuerySchema = z.strictObject({
   minCloseTs: UnixSeconds.optional(),
   minUpdatedTs: UnixSeconds.optional(),
 });
+
+const MultivariateEventsQuerySchema = z
+  .strictObject({
+    limit: z.number().int().min(1).max(200).optional(),
+    cursor: z.string().optional(),
+    seriesTicker: z.string().min(1).optional(),
+    collectionTicker: z.string().min(1).optional(),
+    withNestedMarkets: z.boolean().optional(),
+  })
+  .refine((q) => q.seriesTicker === undefined || q.collectionTicker === undefined, {
+    message: 'collectionTicker cannot be combined with seriesTicker',
+    path: ['collectionTicker'],
+  });
+
+function multivariateEventsQueryString(q: MultivariateEventsQuery): string {
+  return encodeQuery([
+    ['limit', q.limit],
+    ['cursor', q.cursor || undefined],
+    ['series_ticker', q.seriesTicker],
+    ['collection_ticker', q.collectionTicker],
+    ['with_nested_markets', q.withNestedMarkets],
+  ]);
+}
 
 type QueryValue = string | number | boolean | readonly string[] | undefined;
 
@@ -685,6 +718,22 @@ export class KalshiRestClient {
   /** Every GET /events page (limit default 200), with the same cursor-loop guard as marketPages. */
   eventPages(query: EventsQuery = {}, signal?: AbortSignal, options: PageOptions = {}): AsyncGenerator<RawPage, void, undefined> {
     return this.#paginate('/events', query.cursor, (cursor, onBody) => this.#eventsPage({ ...query, limit: query.limit ?? 200, cursor }, signal, onBody), options);
+  }
+
+  /**
+   * Every GET /events/multivariate page (combo events, which GET /events leaves out; limit
+   * default 200, Kalshi's maximum), with the same cursor-loop guard.
+   */
+  multivariateEventPages(query: MultivariateEventsQuery = {}, signal?: AbortSignal, options: PageOptions = {}): AsyncGenerator<RawPage, void, undefined> {
+    const path = '/events/multivariate';
+    const page = (cursor: string | undefined, onBody?: (text: string) => void): Promise<RawPage> => {
+      const q = parseQuery(MultivariateEventsQuerySchema, { ...query, limit: query.limit ?? 200, cursor }, `GET ${path} query`);
+      return this.#page(path, multivariateEventsQueryString(q), (json) => {
+        const env = EventsPageEnvelopeSchema.safeParse(json);
+        return env.success ? { records: env.data.events, cursor: env.data.cursor } : env.error;
+      }, signal, onBody);
+    };
+    return this.#paginate(path, query.cursor, page, options);
   }
 
   // ---- exchange status ----------------------------------------------------------------------

@@ -9,7 +9,8 @@ import type { KalshiRestClient, MarketsQuery } from '../kalshi/rest-client.js';
 import type { RegistryCore } from './core.js';
 
 /** The part of KalshiRestClient the registry uses (so tests can hand in a fake). */
-export type RestApi = Pick<KalshiRestClient, 'marketPages' | 'eventPages' | 'getExchangeStatus' | 'getMarket'>;
+export type RestApi = Pick<KalshiRestClient, 'marketPages' | 'eventPages' | 'getExchangeStatus' | 'getMarket'> &
+  Partial<Pick<KalshiRestClient, 'multivariateEventPages'>>;
 
 export interface MarketPassProgress {
   readonly pages: number;
@@ -39,6 +40,8 @@ export interface MarketPassOptions {
   readonly pageLimit?: number;
   readonly signal?: AbortSignal;
   readonly onPage?: (progress: MarketPassProgress) => void;
+  /** `exclude`: `mve_filter=exclude` on every pass, so combo markets never enter (default include). */
+  readonly combos?: 'include' | 'exclude';
 }
 
 /**
@@ -51,12 +54,15 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
   // Anything but a full pass cannot tell which known markets the exchange no longer lists.
   const partial = options.minUpdatedTs !== undefined || options.tickers !== undefined;
   const limit = options.pageLimit ?? 1000;
+  // Kalshi takes min_updated_ts only with mve_filter=exclude: a delta pass never sees combos
+  // (their live status comes from the multivariate lifecycle channel and full passes).
+  const mve = options.combos === 'exclude' ? ({ mveFilter: 'exclude' } as const) : {};
   const query: MarketsQuery =
     options.tickers !== undefined
       ? { limit, tickers: options.tickers }
       : options.minUpdatedTs !== undefined
         ? { limit, minUpdatedTs: options.minUpdatedTs, mveFilter: 'exclude' }
-        : { limit };
+        : { limit, ...mve };
   const startedAt = core.now();
   const changesBefore = core.counters.changes;
   const seen = new Set<string>();
@@ -146,24 +152,30 @@ export interface EventPassResult {
 export async function runEventPass(
   core: RegistryCore,
   rest: RestApi,
-  options: { minUpdatedTs?: number; signal?: AbortSignal } = {},
+  options: { minUpdatedTs?: number; signal?: AbortSignal; combos?: 'include' | 'exclude' } = {},
 ): Promise<EventPassResult> {
   let pages = 0;
   let events = 0;
   let quarantined = 0;
-  const query = options.minUpdatedTs === undefined ? { limit: 200 } : { limit: 200, minUpdatedTs: options.minUpdatedTs };
-  for await (const page of rest.eventPages(query, options.signal)) {
+  const take = (records: readonly unknown[], source: string) => {
     pages++;
-    for (const raw of page.records) {
+    for (const raw of records) {
       const parsed = parseEventRecord(raw);
       if (!parsed.ok) {
         quarantined++;
-        core.quarantine('GET /events record', parsed.error.message, parsed.ticker);
+        core.quarantine(source, parsed.error.message, parsed.ticker);
         continue;
       }
       core.store.setEvent(parsed.value);
       events++;
     }
+  };
+  const query = options.minUpdatedTs === undefined ? { limit: 200 } : { limit: 200, minUpdatedTs: options.minUpdatedTs };
+  for await (const page of rest.eventPages(query, options.signal)) take(page.records, 'GET /events record');
+  // GET /events leaves combo events out (since Dec 2025); they have an endpoint of their own,
+  // without a min_updated_ts filter, so every event pass reads it whole.
+  if (options.combos !== 'exclude' && rest.multivariateEventPages !== undefined) {
+    for await (const page of rest.multivariateEventPages({ limit: 200 }, options.signal)) take(page.records, 'GET /events/multivariate record');
   }
   return { pages, events, quarantined };
 }
