@@ -1,6 +1,6 @@
 /**
- * A periodic task: run, wait `intervalMs`, run again; on failure back off exponentially (with
- * jitter) and retry. `RUN_NOW` runs it at once (or right after the current run, never two at a
+ * A periodic task: run, wait `intervalMs`, run again; on failure back off exponentially (full
+ * jitter, src/util/backoff.ts) and retry. `RUN_NOW` runs it at once (or right after the current run, never two at a
  * time). The registry supervisor spawns three of these, for reconcile, exchange status and event
  * sync; what a run does is the `task` actor it provides (a promise actor).
  *
@@ -8,6 +8,7 @@
  * knows when the system is degraded.
  */
 import { assign, fromPromise, sendParent, setup } from 'xstate';
+import { backoffDelay } from '../src/util/backoff.js';
 
 export interface PeriodicTaskInput {
   /** Actor id, reported back to the parent. */
@@ -31,16 +32,17 @@ export interface PeriodicTaskContext {
   readonly lastResult: unknown;
 }
 
-export type PeriodicTaskEvent = { type: 'RUN_NOW' } | { type: 'SET_INTERVAL'; intervalMs: number };
+export type PeriodicTaskEvent = { type: 'RUN_NOW' };
 
 export type PeriodicTaskParentEvent =
   | { type: 'TASK.SUCCEEDED'; name: string; result: unknown }
   | { type: 'TASK.FAILED'; name: string; error: string; failures: number };
 
-/** Exponential backoff with full jitter, capped. Pure, so it is tested directly. */
-export function backoffDelay(failures: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+/** What a run of the task is given: its name and what the last successful run returned. */
+export interface PeriodicTaskRunInput {
+  readonly name: string;
+  /** The previous successful run's output (null before the first), e.g. an event sync's start time. */
+  readonly lastResult: unknown;
 }
 
 function errorText(error: unknown): string {
@@ -55,13 +57,13 @@ export const periodicTaskMachine = setup({
   },
   actors: {
     // Replaced by the supervisor through `.provide()`; the default fails loudly.
-    task: fromPromise<unknown, { name: string }>(async ({ input }) => {
+    task: fromPromise<unknown, PeriodicTaskRunInput>(async ({ input }) => {
       throw new Error(`periodic task ${input.name} has no implementation`);
     }),
   },
   delays: {
     interval: ({ context }) => context.intervalMs,
-    retryDelay: ({ context }) => backoffDelay(context.failures, context.backoff.baseMs, context.backoff.maxMs),
+    retryDelay: ({ context }) => backoffDelay(context.failures, context.backoff),
   },
   guards: {
     runImmediately: ({ context }) => context.runs === 0 && context.rerun,
@@ -69,7 +71,6 @@ export const periodicTaskMachine = setup({
   },
   actions: {
     requestRerun: assign({ rerun: true }),
-    setInterval: assign({ intervalMs: ({ event }) => (event.type === 'SET_INTERVAL' ? event.intervalMs : 0) }),
   },
 }).createMachine({
   id: 'periodicTask',
@@ -85,9 +86,6 @@ export const periodicTaskMachine = setup({
     lastResult: null,
   }),
   initial: 'starting',
-  on: {
-    SET_INTERVAL: { actions: 'setInterval' },
-  },
   states: {
     starting: {
       always: [{ guard: 'runImmediately', target: 'running' }, { target: 'waiting' }],
@@ -103,7 +101,7 @@ export const periodicTaskMachine = setup({
       on: { RUN_NOW: { actions: 'requestRerun' } },
       invoke: {
         src: 'task',
-        input: ({ context }) => ({ name: context.name }),
+        input: ({ context }): PeriodicTaskRunInput => ({ name: context.name, lastResult: context.lastResult }),
         onDone: {
           target: 'succeeded',
           actions: [

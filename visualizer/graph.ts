@@ -10,6 +10,8 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import { marketLifecycleMachine } from '../machines/market-lifecycle.js';
+import { lifecycleConnectionMachine } from '../machines/lifecycle-connection.js';
+import { reconcileMachine } from '../machines/reconcile.js';
 import { periodicTaskMachine } from '../machines/periodic-task.js';
 import { registryMachine } from '../machines/registry.js';
 
@@ -265,16 +267,31 @@ export const MACHINES: readonly MachineEntry[] = [
     id: registryMachine.id,
     title: 'Registry supervisor',
     file: 'machines/registry.ts',
-    summary: 'Owns the child actors: lifecycle consumer, deadline scheduler, initial sync, and the periodic reconcile / exchangeStatus / eventSync tasks.',
+    summary:
+      'Owns every actor in the state that needs it: live invokes deadlines and exchange status; its lifecycle region the connection or an external consumer; its sync region the initial sync, then reconcile and event sync. Unknown-ticker fetches are spawned children.',
     machine: registryMachine,
+  },
+  {
+    id: lifecycleConnectionMachine.id,
+    title: 'Lifecycle connection',
+    file: 'machines/lifecycle-connection.ts',
+    summary: "The registry's own WebSocket: connect, subscribe both lifecycle channels, reconnect with backoff, resubscribe a channel after error 10/25; the frame consumer lives as long as the chart.",
+    machine: lifecycleConnectionMachine,
+  },
+  {
+    id: reconcileMachine.id,
+    title: 'Reconcile',
+    file: 'machines/reconcile.ts',
+    summary: 'The periodic REST reconcile and its decision: full (loss suspected, first pass, every Nth run) or a min_updated_ts delta.',
+    machine: reconcileMachine,
   },
   {
     id: periodicTaskMachine.id,
     title: 'Periodic task',
     file: 'machines/periodic-task.ts',
-    summary: 'One chart, three live instances spawned by the supervisor: reconcile, exchangeStatus, eventSync.',
+    summary: 'One chart, two live instances invoked by the supervisor: exchangeStatus and eventSync.',
     machine: periodicTaskMachine,
-    liveRowMinWidth: 270, // three instance chips side by side
+    liveRowMinWidth: 180, // two instance chips side by side
   },
   {
     id: marketLifecycleMachine.id,

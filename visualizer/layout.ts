@@ -127,7 +127,14 @@ export function createElk(): ELK {
 const textWidth = (s: string, charW = CHAR_W) => Math.ceil(s.length * charW);
 
 /** Lines drawn inside a state's box. */
-function boxLines(node: ChartNode, own: readonly ChartEdge[]): string[] {
+/** `target`'s key, when it lies inside `source` (a transition of a compound state into one of its own states). */
+function innerTarget(e: ChartEdge, parentOf: ReadonlyMap<string, string | null>, keyOf: ReadonlyMap<string, string>): string | null {
+  if (e.target === null || e.target === e.source) return null;
+  for (let n = parentOf.get(e.target) ?? null; n !== null; n = parentOf.get(n) ?? null) if (n === e.source) return keyOf.get(e.target) ?? e.target;
+  return null;
+}
+
+function boxLines(node: ChartNode, own: readonly ChartEdge[], inner: (e: ChartEdge) => string | null = () => null): string[] {
   const lines: string[] = [];
   const entry = node.entry.filter((a) => a !== 'assign');
   if (entry.length > 0) lines.push(...wrapList('entry / ', entry));
@@ -137,6 +144,12 @@ function boxLines(node: ChartNode, own: readonly ChartEdge[]): string[] {
   for (const e of own) {
     if (e.target === null) lines.push(`${e.label}${e.actions.length > 0 ? ` / ${e.actions.join(', ')}` : ''}`);
     else if (e.target === e.source) lines.push(`↻ ${e.label}${e.reenter ? ' (re-enter)' : ''}`);
+    else {
+      // From the state itself into one of its own states: ELK cannot draw an edge from a box to
+      // its own contents, so the box says it ("from any state inside").
+      const target = inner(e);
+      if (target !== null) lines.push(`${e.label} → ${target}`);
+    }
   }
   return lines;
 }
@@ -188,7 +201,9 @@ export async function layoutChart(graph: ChartGraph, options: LayoutOptions = {}
   if (!root) throw new Error(`graph ${graph.machineId} has no root`);
 
   const linesOf = new Map<string, string[]>();
-  for (const n of graph.nodes) linesOf.set(n.id, boxLines(n, visibleEdges.filter((e) => e.source === n.id)));
+  const keyOf = new Map(graph.nodes.map((n) => [n.id, n.key] as const));
+  const inner = (e: ChartEdge) => innerTarget(e, parentOf, keyOf);
+  for (const n of graph.nodes) linesOf.set(n.id, boxLines(n, visibleEdges.filter((e) => e.source === n.id), inner));
   // A state reachable only through hidden transitions says so, instead of floating unexplained.
   for (const n of graph.nodes) {
     const incoming = (list: readonly ChartEdge[]) => list.filter((e) => e.target === n.id && e.source !== n.id);
@@ -201,7 +216,7 @@ export async function layoutChart(graph: ChartGraph, options: LayoutOptions = {}
   // Merge edges between distinct states by (source, target).
   const merged = new Map<string, { source: string; target: string; edges: ChartEdge[] }>();
   for (const e of visibleEdges) {
-    if (e.target === null || e.target === e.source) continue;
+    if (e.target === null || e.target === e.source || inner(e) !== null) continue;
     const key = `${e.source}→${e.target}`;
     const m = merged.get(key) ?? { source: e.source, target: e.target, edges: [] };
     m.edges.push(e);

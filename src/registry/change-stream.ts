@@ -10,6 +10,8 @@
  * With no subscriber, publish is synchronous and costs one branch: the 1M-market initial sync
  * does not pay for a stream nobody reads.
  */
+import type { Logger } from '../log.js';
+import { ListenerSet } from './listener-set.js';
 import type { MarketChange } from '../domain/types.js';
 
 export interface ChangeSubscription extends AsyncIterableIterator<MarketChange> {
@@ -104,7 +106,7 @@ export type ChangeListener = (change: MarketChange) => void;
 
 export class ChangeStream {
   readonly #subscribers = new Set<Subscriber>();
-  readonly #listeners = new Set<ChangeListener>();
+  readonly #listeners: ListenerSet<MarketChange>;
   /** Changes accepted by publish but not yet delivered because a buffer was full (FIFO). */
   readonly #backlog: { change: MarketChange; resolve: () => void }[] = [];
   #published = 0;
@@ -112,8 +114,15 @@ export class ChangeStream {
 
   constructor(
     readonly capacity: number,
-    private readonly onListenerError: (err: unknown) => void = () => {},
-  ) {}
+    logger: Pick<Logger, 'error'> | null = null,
+  ) {
+    this.#listeners = new ListenerSet('onChange listener', logger);
+  }
+
+  /** onChange listener calls that threw (each was isolated: the change went on to everyone else). */
+  get listenerErrors(): number {
+    return this.#listeners.errors;
+  }
 
   get published(): number {
     return this.#published;
@@ -151,8 +160,7 @@ export class ChangeStream {
 
   /** Registers a synchronous listener; returns the function that removes it. */
   onChange(listener: ChangeListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   /**
@@ -161,13 +169,7 @@ export class ChangeStream {
    */
   publish(change: MarketChange): Promise<void> | undefined {
     this.#published++;
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch (err) {
-        this.onListenerError(err);
-      }
-    }
+    if (this.#listeners.size > 0) this.#listeners.emit(change);
     if (this.#subscribers.size === 0) return undefined;
     if (this.#backlog.length === 0 && !this.#anyFull()) {
       for (const sub of this.#subscribers) sub.push(change);

@@ -19,6 +19,7 @@ import { dueTimeEvents, nextDeadline, timeAdjustedStatus } from '../lifecycle/ti
 import { MarketStore } from '../store/market-store.js';
 import type { ChangeStream } from './change-stream.js';
 import type { DeadlineScheduler } from './deadline-scheduler.js';
+import { ListenerSet } from './listener-set.js';
 
 /** Where a piece of market data came from. */
 export type DataSource = 'sync' | 'reconcile' | 'websocket' | 'fetch' | 'deadline';
@@ -106,8 +107,8 @@ export class RegistryCore {
   readonly #log: Logger;
   readonly #quarantine: QuarantinedInput[] = [];
   readonly #quarantineKeep: number;
-  readonly #rejectedListeners = new Set<(r: RejectedTransition) => void>();
-  readonly #unknownTickerListeners = new Set<(ticker: string) => void>();
+  readonly #rejectedListeners: ListenerSet<RejectedTransition>;
+  readonly #unknownTickerListeners: ListenerSet<string>;
   #scheduler: DeadlineScheduler | null = null;
   #frames: FrameCounters | null = null;
   /**
@@ -125,6 +126,13 @@ export class RegistryCore {
     this.#now = options.now;
     this.#log = options.logger;
     this.#quarantineKeep = options.quarantineKeep ?? 100;
+    this.#rejectedListeners = new ListenerSet('onRejected listener', options.logger);
+    this.#unknownTickerListeners = new ListenerSet('unknown-ticker listener', options.logger);
+  }
+
+  /** Listener calls (onRejected, unknown ticker) that threw and were isolated. */
+  get listenerErrors(): number {
+    return this.#rejectedListeners.errors + this.#unknownTickerListeners.errors;
   }
 
   now(): Micros {
@@ -141,6 +149,11 @@ export class RegistryCore {
     this.#restWatermarks.clear();
   }
 
+  /** Detaches `frames` if they are still the attached counters (a newer source may have replaced them). */
+  detachFrameCounters(frames: FrameCounters): void {
+    if (this.#frames === frames) this.attachFrameCounters(null);
+  }
+
   /** Takes the markets whose REST read was older than their local record (see observe). */
   takeStaleTickers(): string[] {
     const tickers = [...this.#staleTickers];
@@ -154,14 +167,12 @@ export class RegistryCore {
   }
 
   onRejected(listener: (r: RejectedTransition) => void): () => void {
-    this.#rejectedListeners.add(listener);
-    return () => this.#rejectedListeners.delete(listener);
+    return this.#rejectedListeners.add(listener);
   }
 
   /** Called when a lifecycle event names a market the registry does not know. */
   onUnknownTicker(listener: (ticker: string) => void): () => void {
-    this.#unknownTickerListeners.add(listener);
-    return () => this.#unknownTickerListeners.delete(listener);
+    return this.#unknownTickerListeners.add(listener);
   }
 
   quarantined(): readonly QuarantinedInput[] {
@@ -365,11 +376,11 @@ export class RegistryCore {
     this.counters.rejected++;
     const rejected: RejectedTransition = { ticker: current.ticker, status: current.marketStatus, event: key, source, at: now };
     this.#log.warn(rejected, 'rejected illegal transition');
-    for (const listener of this.#rejectedListeners) listener(rejected);
+    this.#rejectedListeners.emit(rejected);
   }
 
   #unknownTicker(ticker: string): void {
     this.counters.unknownTickerEvents++;
-    for (const listener of this.#unknownTickerListeners) listener(ticker);
+    this.#unknownTickerListeners.emit(ticker);
   }
 }

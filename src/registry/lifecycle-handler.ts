@@ -1,10 +1,11 @@
 /**
- * The lifecycle handler: turns raw `market_lifecycle_v2` frames (from the registry's own
- * WebSocket or from a source the embedder hands in) into validated registry updates.
+ * The lifecycle handler: turns raw `market_lifecycle_v2` and `multivariate_market_lifecycle`
+ * (combo markets) frames, from the registry's own WebSocket or from a source the embedder
+ * hands in, into validated registry updates.
  *
- * It tracks `seq` per `sid` itself, so gap detection works for any source. A seq gap, a new
- * `subscribed` frame (a reconnect: Kalshi has no replay) or a terminal error (code 10 or 25)
- * means events may have been lost, and it asks for a REST reconcile through `onLossSuspected`.
+ * It tracks `seq` per `sid` itself, so gap detection works for any source. A seq gap, a second
+ * `subscribed` for a channel (a reconnect: Kalshi has no replay) or a terminal error (code 10 or
+ * 25) means events may have been lost, and it asks for a REST reconcile through `onLossSuspected`.
  */
 import type { Logger } from '../log.js';
 import { lifecycleUpdateFromMsg, parseLifecycleFrame } from '../domain/mapping.js';
@@ -45,10 +46,20 @@ export class SeqTracker {
     if (seq === undefined) return 'unsequenced';
     const last = this.#last.get(sid);
     if (last !== undefined && seq <= last) return 'duplicate';
+    // A jump no real gap explains (a corrupt or hostile frame) is reported as a gap, but is not
+    // taken as the new baseline: it must not make every later frame look like a duplicate.
+    if (last !== undefined && seq - last > MAX_PLAUSIBLE_SEQ_JUMP) return 'gap';
     this.#last.set(sid, seq);
     return last === undefined || seq === last + 1 ? 'next' : 'gap';
   }
 }
+
+/**
+ * The largest forward jump of `seq` taken at face value. Kalshi's lifecycle firehose carries a
+ * few hundred frames a second; a million lost frames is hours of them, past any disconnect the
+ * watchdog would not have noticed.
+ */
+export const MAX_PLAUSIBLE_SEQ_JUMP = 1_000_000;
 
 export interface LifecycleHandlerStats {
   frames: number;
@@ -60,12 +71,46 @@ export interface LifecycleHandlerStats {
   subscriptions: number;
   errors: number;
   invalid: number;
+  /** `multivariate_market_lifecycle` frames applied (combo markets; part of lifecycleMessages). */
+  comboMessages: number;
+  /** `multivariate_market_lifecycle` frames ignored because the registry excludes combos. */
+  combosIgnored: number;
+}
+
+/** What one consume session reports to whoever runs it (the lifecycle actor). */
+export interface SessionHooks {
+  /** Events may have been lost (Kalshi has no replay): a full REST reconcile is due. */
+  readonly onLossSuspected?: (reason: LossReason, detail: string) => void;
+  /** A lifecycle event named a market the registry does not know. */
+  readonly onUnknownTicker?: (ticker: string) => void;
+}
+
+/**
+ * The state of reading one source: its sequence numbers, the channels it subscribed, how many
+ * frames were taken from it. One per `consume` call, so a replaced or restarted source starts
+ * clean and cannot shift the next one's counts.
+ */
+interface Session {
+  readonly seq: SeqTracker;
+  readonly channels: Set<string>;
+  consumed: number;
+  readonly hooks: SessionHooks;
+}
+
+function newSession(hooks: SessionHooks): Session {
+  return { seq: new SeqTracker(), channels: new Set(), consumed: 0, hooks };
 }
 
 export interface LifecycleHandlerOptions {
   readonly core: RegistryCore;
   readonly logger: Logger;
-  readonly onLossSuspected: (reason: LossReason, detail: string) => void;
+  /** Hooks of frames handled outside `consume` (handleFrame): tests and embedders feeding frames one by one. */
+  readonly onLossSuspected?: (reason: LossReason, detail: string) => void;
+  /**
+   * Whether `multivariate_market_lifecycle` frames (combo markets, KXMVE*) are applied
+   * (default) or ignored and counted (`combosIgnored`), for a registry that excludes combos.
+   */
+  readonly combos?: 'include' | 'exclude';
 }
 
 export class LifecycleHandler {
@@ -79,87 +124,114 @@ export class LifecycleHandler {
     subscriptions: 0,
     errors: 0,
     invalid: 0,
+    comboMessages: 0,
+    combosIgnored: 0,
   };
-  readonly #seq = new SeqTracker();
-  /** Frames taken from the current source (its position, see FrameCounters). */
-  #consumed = 0;
+  readonly #includeCombos: boolean;
+  /** The session of frames fed one by one through handleFrame (consume makes its own). */
+  #direct: Session;
 
-  constructor(private readonly options: LifecycleHandlerOptions) {}
+  constructor(private readonly options: LifecycleHandlerOptions) {
+    this.#includeCombos = options.combos !== 'exclude';
+    this.#direct = newSession(options.onLossSuspected ? { onLossSuspected: options.onLossSuspected } : {});
+  }
 
   /** Handles one raw frame. Returns a promise only when the change stream applies backpressure. */
   handleFrame(raw: string | Uint8Array): Promise<void> | undefined {
-    this.stats.frames++;
-    this.#consumed++;
-    const parsed = parseLifecycleFrame(raw);
-    if (!parsed.ok) {
-      this.stats.invalid++;
-      this.options.core.quarantine('market_lifecycle_v2 frame', parsed.error.message, parsed.ticker);
-      // A frame we cannot use (say a new event type Kalshi added) still used up its seq number:
-      // record it, or the next good frame would look like a gap and cost a full reconcile.
-      const sequence = sequenceOf(raw);
-      if (sequence !== null) this.#sequenced(sequence.sid, sequence.seq);
-      return undefined;
-    }
-    return this.#handle(parsed.value);
+    return this.#frame(this.#direct, raw);
   }
 
-  /** Reads a source to its end (or until `signal` aborts), applying backpressure by awaiting. */
-  async consume(source: AsyncIterable<string | Uint8Array>, signal?: AbortSignal): Promise<void> {
+  /**
+   * Reads a source to its end (or until `signal` aborts), applying backpressure by awaiting.
+   * No frame is applied once `signal` has aborted, not even one already taken from the source.
+   */
+  async consume(source: AsyncIterable<string | Uint8Array>, signal?: AbortSignal, hooks: SessionHooks = {}): Promise<void> {
+    const session = newSession(hooks);
+    const { core } = this.options;
     const iterator = source[Symbol.asyncIterator]();
     const batching = isBatching(source) ? source : null;
     // Frame positions are only comparable when the source says how many it has received.
-    this.#consumed = 0;
     const counted = source as Partial<{ framesReceived: number }>;
-    this.options.core.attachFrameCounters(
-      typeof counted.framesReceived === 'number' ? { received: () => counted.framesReceived as number, consumed: () => this.#consumed } : null,
-    );
+    const counters = typeof counted.framesReceived === 'number' ? { received: () => counted.framesReceived as number, consumed: () => session.consumed } : null;
+    core.attachFrameCounters(counters);
+    const offUnknown = hooks.onUnknownTicker ? core.onUnknownTicker(hooks.onUnknownTicker) : null;
     // A quiet source may never answer its pending next(): abort must not wait for it. One
     // wake-up slot (not a Promise.race per frame, which would pile reactions onto a promise
     // that never settles).
     let wake: ((result: IteratorResult<string | Uint8Array>) => void) | null = null;
     const onAbort = () => wake?.({ done: true, value: undefined });
     signal?.addEventListener('abort', onAbort, { once: true });
+    const live = () => signal?.aborted !== true;
     try {
-      while (!signal?.aborted) {
+      while (live()) {
         const { value, done } = await new Promise<IteratorResult<string | Uint8Array>>((resolve, reject) => {
           wake = resolve;
           iterator.next().then(resolve, reject);
         });
         wake = null;
-        if (done || signal?.aborted) break;
-        const pending = this.handleFrame(value);
+        if (done || !live()) break;
+        const pending = this.#frame(session, value);
         if (pending) await pending;
         if (batching === null) continue;
-        // Whatever else has arrived meanwhile, without a promise per frame.
-        for (let batch = batching.takeQueued(1024); batch.length > 0 && !signal?.aborted; batch = batching.takeQueued(1024)) {
-          for (const frame of batch) {
-            const blocked = this.handleFrame(frame);
+        // Whatever else has arrived meanwhile, without a promise per frame; the abort is checked
+        // before every frame, since a backpressure wait may end after it.
+        for (let batch = batching.takeQueued(1024); batch.length > 0 && live(); batch = batching.takeQueued(1024)) {
+          for (let i = 0; i < batch.length && live(); i++) {
+            const blocked = this.#frame(session, batch[i] as string | Uint8Array);
             if (blocked) await blocked;
           }
         }
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      offUnknown?.();
+      // Another session may have attached its counters meanwhile (a source swap): leave those.
+      if (counters !== null) core.detachFrameCounters(counters);
       // Not awaited: a generator parked in next() only runs return() after that next() settles.
-      if (signal?.aborted) void Promise.resolve(iterator.return?.()).catch(() => {});
+      if (!live()) void Promise.resolve(iterator.return?.()).catch(() => {});
     }
   }
 
-  /** Forget sequence state, e.g. when the source is replaced. */
+  /** Forget the sequence state of frames fed through handleFrame. */
   resetSequences(): void {
-    this.#seq.clear();
+    this.#direct = newSession(this.#direct.hooks);
   }
 
-  #handle(frame: LifecycleSocketFrame): Promise<void> | undefined {
+  #frame(session: Session, raw: string | Uint8Array): Promise<void> | undefined {
+    this.stats.frames++;
+    session.consumed++;
+    const parsed = parseLifecycleFrame(raw);
+    if (!parsed.ok) {
+      this.stats.invalid++;
+      this.options.core.quarantine('lifecycle frame', parsed.error.message, parsed.ticker);
+      // Its seq is not trusted: a corrupt frame must not move the baseline. If it was a real
+      // frame of a new kind, the next good one shows a gap and costs a reconcile, not a frame.
+      return undefined;
+    }
+    return this.#handle(session, parsed.value);
+  }
+
+  #handle(session: Session, frame: LifecycleSocketFrame): Promise<void> | undefined {
     const { core } = this.options;
     switch (frame.type) {
       case 'market_lifecycle_v2': {
-        if (!this.#sequenced(frame.sid, frame.seq)) return undefined;
+        if (!this.#sequenced(session, frame.sid, frame.seq)) return undefined;
         this.stats.lifecycleMessages++;
-        return core.applyLifecycle(lifecycleUpdateFromMsg(frame.msg, core.now()), this.#consumed);
+        return core.applyLifecycle(lifecycleUpdateFromMsg(frame.msg, core.now()), session.consumed);
+      }
+      case 'multivariate_market_lifecycle': {
+        // Combo markets' lifecycle, on its own channel since 2026 (same message shape).
+        if (!this.#sequenced(session, frame.sid, frame.seq)) return undefined;
+        if (!this.#includeCombos) {
+          this.stats.combosIgnored++;
+          return undefined;
+        }
+        this.stats.lifecycleMessages++;
+        this.stats.comboMessages++;
+        return core.applyLifecycle(lifecycleUpdateFromMsg(frame.msg, core.now()), session.consumed);
       }
       case 'event_lifecycle': {
-        if (!this.#sequenced(frame.sid, frame.seq)) return undefined;
+        if (!this.#sequenced(session, frame.sid, frame.seq)) return undefined;
         this.stats.eventMessages++;
         const m = frame.msg;
         core.store.setEvent({
@@ -174,22 +246,26 @@ export class LifecycleHandler {
       }
       case 'event_fee_update':
         // Fees are not part of the registry's model; the frame still counts for seq tracking.
-        if (this.#sequenced(frame.sid, frame.seq)) this.stats.feeUpdates++;
+        if (this.#sequenced(session, frame.sid, frame.seq)) this.stats.feeUpdates++;
         return undefined;
-      case 'subscribed':
+      case 'subscribed': {
         this.stats.subscriptions++;
-        this.#seq.begin(frame.msg.sid);
-        // Every subscription after the first means a reconnect or a resubscribe: whatever
-        // happened in between was not delivered.
-        if (this.stats.subscriptions > 1) this.options.onLossSuspected('resubscribed', `sid ${frame.msg.sid}`);
+        session.seq.begin(frame.msg.sid);
+        // A channel subscribed again means a reconnect or a resubscribe: whatever happened in
+        // between was not delivered. A first subscription to another channel is no such thing
+        // (one subscribe for two channels gets two replies).
+        const channel = frame.msg.channel;
+        if (session.channels.has(channel)) this.#loss(session, 'resubscribed', `${channel} (sid ${frame.msg.sid})`);
+        else session.channels.add(channel);
         return undefined;
+      }
       case 'error':
         this.stats.errors++;
         this.options.logger.warn({ code: frame.msg.code, msg: frame.msg.msg, sid: frame.sid }, 'lifecycle channel error');
-        if (TERMINAL_WS_ERROR_CODES.has(frame.msg.code)) this.options.onLossSuspected('terminal_error', `code ${frame.msg.code}`);
+        if (TERMINAL_WS_ERROR_CODES.has(frame.msg.code)) this.#loss(session, 'terminal_error', `code ${frame.msg.code}`);
         return undefined;
       case 'unsubscribed':
-        this.#seq.reset(frame.sid);
+        session.seq.reset(frame.sid);
         return undefined;
       case 'ok':
         return undefined;
@@ -197,28 +273,20 @@ export class LifecycleHandler {
   }
 
   /** False for a duplicate frame (already applied); reports gaps. */
-  #sequenced(sid: number, seq: number | undefined): boolean {
-    const verdict = this.#seq.check(sid, seq);
+  #sequenced(session: Session, sid: number, seq: number | undefined): boolean {
+    const verdict = session.seq.check(sid, seq);
     if (verdict === 'duplicate') {
       this.stats.duplicates++;
       return false;
     }
     if (verdict === 'gap') {
       this.stats.gaps++;
-      this.options.onLossSuspected('seq_gap', `sid ${sid} jumped to seq ${seq}`);
+      this.#loss(session, 'seq_gap', `sid ${sid} jumped to seq ${seq}`);
     }
     return true;
   }
-}
 
-/** The sid/seq of a frame that failed validation, when its JSON still carries them. */
-function sequenceOf(raw: string | Uint8Array): { sid: number; seq: number } | null {
-  try {
-    const json: unknown = JSON.parse(typeof raw === 'string' ? raw : new TextDecoder().decode(raw));
-    if (typeof json !== 'object' || json === null) return null;
-    const { sid, seq } = json as { sid?: unknown; seq?: unknown };
-    return Number.isInteger(sid) && Number.isInteger(seq) && (seq as number) > 0 ? { sid: sid as number, seq: seq as number } : null;
-  } catch {
-    return null;
+  #loss(session: Session, reason: LossReason, detail: string): void {
+    session.hooks.onLossSuspected?.(reason, detail);
   }
 }

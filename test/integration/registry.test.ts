@@ -25,6 +25,9 @@ function expectLegal(changes: readonly MarketChange[]) {
   replayChanges(changes);
 }
 
+/** The registry's socket subscribes to both lifecycle channels (combos included): one `subscribed` each. */
+const CHANNELS = 2;
+
 describe('registry on the simulated exchange', () => {
   it('syncs every market across pages, emitting one created change each', async () => {
     h = await startHarness({ markets: 2500 }, { pageLimit: 1000 });
@@ -134,8 +137,10 @@ describe('registry on the simulated exchange', () => {
   it('converges after a seq gap and after a dropped connection while markets change', async () => {
     h = await startHarness({ markets: 500 });
     h.registry.start();
+    const rejected: RejectedTransition[] = [];
+    h.registry.onRejected((r) => rejected.push(r));
     await h.registry.synced;
-    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === 1);
+    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === CHANNELS);
     h.sim.skipSeq(5);
     for (let i = 0; i < 40; i++) h.sim.randomOp();
     await waitUntil('gap noticed', () => h!.registry.stats().lifecycle.gaps >= 1);
@@ -143,9 +148,12 @@ describe('registry on the simulated exchange', () => {
 
     h.sim.dropConnections();
     for (let i = 0; i < 40; i++) h.sim.randomOp(); // happen while the registry is disconnected
-    await waitUntil('resubscribed', () => h!.registry.stats().lifecycle.subscriptions >= 2);
+    await waitUntil('resubscribed', () => h!.registry.stats().lifecycle.subscriptions >= 2 * CHANNELS);
     await converge(h);
-    expect(h.registry.stats().counters.rejected).toBe(0);
+    // Skipped seq numbers are frames never sent: a `settled` whose `determined` was lost is
+    // rightly refused (closed → finalized is no legal step); REST then brings the truth.
+    expect(h.registry.stats().counters.rejected).toBe(rejected.length);
+    for (const r of rejected) expect(r).toMatchObject({ source: 'websocket' });
     expectLegal(h.changes);
   });
 
@@ -153,7 +161,7 @@ describe('registry on the simulated exchange', () => {
     h = await startHarness();
     h.registry.start();
     await h.registry.synced;
-    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === 1);
+    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === CHANNELS);
     const reconcilesBefore = h.registry.stats().reconciles;
     h.sim.wsError(10);
     for (let i = 0; i < 20; i++) h.sim.randomOp();
@@ -197,7 +205,7 @@ describe('registry on the simulated exchange', () => {
     h.registry.onRejected((r) => rejected.push(r));
     h.registry.start();
     await h.registry.synced;
-    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === 1);
+    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === CHANNELS);
     const t = firstTickerWithStatus(h.sim, 'active');
     const before = h.changes.length;
     // Kalshi would never settle an active market; a broken feed might say so.
@@ -212,6 +220,30 @@ describe('registry on the simulated exchange', () => {
     // and the registry keeps working
     h.sim.deactivate(t);
     await waitUntil('still live', () => h!.registry.getMarket(t)?.marketStatus === 'inactive');
+  });
+
+  // Issue: an onRejected listener that threw ended the consumer for good; the registry then
+  // kept a market the exchange had deactivated `active`. Listeners are isolated now.
+  it('embedder callbacks that throw are counted and logged once; live ingestion goes on', async () => {
+    h = await startHarness();
+    h.registry.onRejected(() => {
+      throw new Error('embedder bug in onRejected');
+    });
+    h.registry.onChange((c) => {
+      if (c.eventType === 'status_change') throw new Error('embedder bug in onChange');
+    });
+    h.registry.start();
+    await h.registry.synced;
+    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === CHANNELS);
+    const t = firstTickerWithStatus(h.sim, 'active');
+    h.sim.sendRaw(JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, msg: { market_ticker: t, event_type: 'settled', settled_ts: nowS() } }));
+    await waitUntil('rejection', () => h!.registry.stats().counters.rejected === 1);
+    h.sim.deactivate(t);
+    await waitUntil('still live after the throwing onRejected', () => h!.registry.getMarket(t)?.marketStatus === 'inactive');
+    h.sim.activate(t);
+    await waitUntil('still live after the throwing onChange', () => h!.registry.getMarket(t)?.marketStatus === 'active');
+    expect(h.registry.stats().listenerErrors).toBe(3);
+    expect(h.registry.summary.getSnapshot().context.phase).toBe('running.healthy');
   });
 
   it('fetches a market a lifecycle event names before REST knew it (retrying the early 404)', async () => {
@@ -295,7 +327,7 @@ describe('registry on the simulated exchange', () => {
       }
     })();
     await h.registry.synced;
-    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === 1);
+    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === CHANNELS);
     for (let i = 0; i < 1500; i++) h.sim.randomOp();
     h.registry.reconcileNow(); // disputes and amendments are visible only over REST
     await converge(h, 20_000);
@@ -328,7 +360,10 @@ describe('registry on the simulated exchange', () => {
     h.registry.start();
     await h.registry.synced;
     await waitUntil('children', () => ['reconcile', 'eventSync', 'exchangeStatus', 'lifecycle', 'deadlines'].every((id) => actors.has(id)));
-    expect(snapshots).toContain('"syncing"');
-    expect(snapshots).toContain('{"running":"healthy"}');
+    await waitUntil('healthy', () => snapshots.some((v) => v.includes('{"running":"healthy"}')));
+    // The sync region of the supervisor's `live` state, beside the lifecycle region.
+    expect(snapshots.some((v) => v.includes('"sync":"syncing"'))).toBe(true);
+    expect(snapshots.some((v) => v.includes('"lifecycle":"websocket"'))).toBe(true);
+    expect(actors.has('socket')).toBe(true); // the WebSocket, a child of the connection chart
   });
 });

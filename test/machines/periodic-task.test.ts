@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createActor, createMachine, fromPromise, SimulatedClock, spawnChild, assign } from 'xstate';
-import { backoffDelay, periodicTaskMachine, type PeriodicTaskParentEvent } from '../../machines/periodic-task.js';
+import { periodicTaskMachine, type PeriodicTaskParentEvent } from '../../machines/periodic-task.js';
 
 /** A parent that records what the task reports, so sendParent has somewhere to go. */
 function harness(task: () => Promise<unknown>, input: { intervalMs: number; runImmediately: boolean }) {
@@ -100,28 +100,5 @@ describe('periodic-task statechart', () => {
     expect(h.taskActor().getSnapshot().value).toBe('waiting');
     expect(maxActive).toBe(1);
     h.actor.stop();
-  });
-
-  it('SET_INTERVAL changes the period', async () => {
-    let runs = 0;
-    const h = harness(async () => ++runs, { intervalMs: 60_000, runImmediately: true });
-    await flush();
-    h.taskActor().send({ type: 'SET_INTERVAL', intervalMs: 10 });
-    expect(h.taskActor().getSnapshot().context.intervalMs).toBe(10);
-    h.actor.stop();
-  });
-
-  it('backoffDelay grows exponentially, is capped, and jitters within [ceiling/2, ceiling]', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (failures, r) => {
-        const ceiling = Math.min(30_000, 500 * 2 ** (failures - 1));
-        const d = backoffDelay(failures, 500, 30_000, () => r);
-        expect(d).toBeGreaterThanOrEqual(Math.floor(ceiling / 2));
-        expect(d).toBeLessThanOrEqual(ceiling);
-      }),
-    );
-    expect(backoffDelay(1, 100, 1000, () => 1)).toBe(100);
-    expect(backoffDelay(3, 100, 1000, () => 1)).toBe(400);
-    expect(backoffDelay(10, 100, 1000, () => 1)).toBe(1000);
   });
 });

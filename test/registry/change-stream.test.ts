@@ -407,9 +407,9 @@ describe('ChangeStream listeners', () => {
     expect(seen).toEqual([0, 1]);
   });
 
-  it('a throwing listener is reported and does not break publishing or other listeners', async () => {
+  it('a throwing listener is logged once, counted every time, and does not break publishing or other listeners', async () => {
     const onError = vi.fn();
-    const stream = new ChangeStream(3, onError);
+    const stream = new ChangeStream(3, { error: onError });
     const boom = new Error('listener failed');
     stream.onChange(() => {
       throw boom;
@@ -419,8 +419,9 @@ describe('ChangeStream listeners', () => {
     const sub = stream.subscribe();
     expect(() => stream.publish(ch(1))).not.toThrow();
     expect(stream.publish(ch(2))).toBeUndefined();
-    expect(onError).toHaveBeenCalledTimes(2);
-    expect(onError).toHaveBeenCalledWith(boom);
+    expect(onError).toHaveBeenCalledTimes(1);
+    expect(onError).toHaveBeenCalledWith({ err: boom }, expect.stringContaining('onChange listener threw'));
+    expect(stream.listenerErrors).toBe(2);
     expect(good).toHaveBeenCalledTimes(2);
     expect(await readN(sub, 2)).toEqual([ch(1), ch(2)]);
     expect(stream.published).toBe(2);

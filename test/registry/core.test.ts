@@ -797,7 +797,7 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
                   const before = timeAdjustedStatus(current.marketStatus, current.openTs, current.closeTs, now);
                   const to = expectFromTable(before, key);
                   const accepted = MARKET_TRANSITIONS[before][key] !== null;
-                  const closeTs = accepted && 'closeTs' in patch ? patch.closeTs : current.closeTs;
+                  const closeTs = accepted && 'closeTs' in patch ? (patch.closeTs as Micros) : current.closeTs;
                   expectedStatus = timeAdjustedStatus(to, current.openTs, closeTs, now);
                 }
               }

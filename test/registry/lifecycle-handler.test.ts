@@ -4,7 +4,9 @@
  * §7). Uses the wire fixtures of test/fixtures/kalshi.ts.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { LifecycleHandler, SeqTracker, type LossReason } from '../../src/registry/lifecycle-handler.js';
+import fc from 'fast-check';
+import { FrameQueue } from '../../src/kalshi/frame-queue.js';
+import { LifecycleHandler, MAX_PLAUSIBLE_SEQ_JUMP, SeqTracker, type LossReason } from '../../src/registry/lifecycle-handler.js';
 import { RegistryCore } from '../../src/registry/core.js';
 import { ChangeStream } from '../../src/registry/change-stream.js';
 import { MarketStore } from '../../src/store/market-store.js';
@@ -151,6 +153,8 @@ describe('LifecycleHandler.handleFrame', () => {
       subscriptions: 1,
       errors: 1,
       invalid: 0,
+      comboMessages: 0,
+      combosIgnored: 0,
     });
     expect(h.losses).toEqual([]);
     expect(h.core.counters.rejected).toBe(0);
@@ -258,13 +262,71 @@ describe('LifecycleHandler.handleFrame', () => {
     h.handler.handleFrame(createdFor('A', 1));
     h.handler.handleFrame(createdFor('B', 2));
     h.handler.handleFrame(json(lifecycleFrames.subscribed)); // reconnect: sid 13 again, seq restarts
-    expect(h.losses).toEqual([['resubscribed', 'sid 13']]);
+    expect(h.losses).toEqual([['resubscribed', 'market_lifecycle_v2 (sid 13)']]);
     h.handler.handleFrame(createdFor('C', 1));
     expect(h.store.has('C')).toBe(true);
     expect(h.handler.stats.duplicates).toBe(0);
     h.handler.handleFrame(createdFor('D', 2));
     expect(h.losses).toHaveLength(1);
     expect(h.handler.stats.subscriptions).toBe(2);
+  });
+
+  describe('combo markets (multivariate_market_lifecycle)', () => {
+    const COMBO = 'KXMVESPORTSMULTIGAMEEXTENDED-S2026ABC-1A2B3';
+    const subscribedCombo = json({ id: 1, type: 'subscribed', msg: { channel: 'multivariate_market_lifecycle', sid: 14 } });
+    const combo = (seq: number, msg: Record<string, unknown>) =>
+      json({ type: 'multivariate_market_lifecycle', sid: 14, seq, msg: { market_ticker: COMBO, ...msg } });
+    const comboCreated = (seq: number) =>
+      combo(seq, {
+        event_type: 'created',
+        open_ts: 1_763_910_000,
+        close_ts: 1_764_046_740,
+        additional_metadata: { title: 'A combo', event_ticker: 'KXMVESPORTSMULTIGAMEEXTENDED-S2026ABC', expected_expiration_ts: 1_764_046_740 },
+      });
+
+    it('one subscribe for both channels answers two `subscribed`: not a reconnect; seq is tracked per sid', () => {
+      const h = setup();
+      h.handler.handleFrame(json(lifecycleFrames.subscribed));
+      h.handler.handleFrame(subscribedCombo);
+      expect(h.losses).toEqual([]);
+      h.handler.handleFrame(createdFor('OTHER-1', 1));
+      h.handler.handleFrame(comboCreated(1)); // seq 1 on the combo sid: next, not a duplicate
+      h.handler.handleFrame(createdFor('OTHER-2', 2));
+      h.handler.handleFrame(combo(2, { event_type: 'deactivated', is_deactivated: true }));
+      expect(h.losses).toEqual([]);
+      expect(h.handler.stats).toMatchObject({ duplicates: 0, gaps: 0, comboMessages: 2, lifecycleMessages: 4 });
+      expect(h.store.get(COMBO)?.marketStatus).toBe('inactive');
+      // A reconnect resubscribes both: each is a channel already seen.
+      h.handler.handleFrame(json(lifecycleFrames.subscribed));
+      h.handler.handleFrame(subscribedCombo);
+      expect(h.losses.map(([reason]) => reason)).toEqual(['resubscribed', 'resubscribed']);
+    });
+
+    it('a combo frame from any source is applied like a market_lifecycle_v2 frame', () => {
+      const h = setup();
+      h.handler.handleFrame(comboCreated(1));
+      h.handler.handleFrame(combo(2, { event_type: 'close_date_updated', close_ts: WS_NOW / SEC - 1 }));
+      h.handler.handleFrame(combo(3, { event_type: 'determined', result: 'no', determination_ts: WS_NOW / SEC }));
+      h.handler.handleFrame(combo(4, { event_type: 'settled', settled_ts: WS_NOW / SEC }));
+      expect(h.emitted.map(summary)).toEqual([
+        `${COMBO}:created:null->active`,
+        `${COMBO}:status_change:active->closed`,
+        `${COMBO}:status_change:closed->determined`,
+        `${COMBO}:settled:determined->finalized`,
+      ]);
+      expect(h.core.counters.rejected).toBe(0);
+    });
+
+    it('with combos excluded, combo frames are counted and ignored, and still keep their seq', () => {
+      const h = setup();
+      const handler = new LifecycleHandler({ core: h.core, logger: silentLogger, onLossSuspected: (r, d) => h.losses.push([r, d]), combos: 'exclude' });
+      handler.handleFrame(subscribedCombo);
+      handler.handleFrame(comboCreated(1));
+      handler.handleFrame(combo(2, { event_type: 'deactivated' }));
+      expect(h.store.get(COMBO)).toBeUndefined();
+      expect(handler.stats).toMatchObject({ combosIgnored: 2, comboMessages: 0, gaps: 0 });
+      expect(h.losses).toEqual([]);
+    });
   });
 
   it('after `subscribed` the first frame must be seq 1: a later first seq is a gap', () => {
@@ -336,7 +398,7 @@ describe('LifecycleHandler.handleFrame', () => {
     const q = h.core.quarantined();
     expect(q).toHaveLength(6);
     for (const item of q) {
-      expect(item.source).toBe('market_lifecycle_v2 frame');
+      expect(item.source).toBe('lifecycle frame');
       expect(item.reason.length).toBeGreaterThan(0);
       expect(item.at).toBe(WS_NOW);
     }
@@ -491,5 +553,99 @@ describe('LifecycleHandler.consume', () => {
     await consuming;
     expect(h.handler.stats.frames).toBe(1); // B is never handled
     expect(endedOnAbort).toBe(true);
+  });
+
+  // Issue: the batch loop checked the abort only between batches, so aborting during a
+  // backpressure wait still applied 99 of 100 queued frames after stop() or a source swap.
+  it('abort during a backpressure wait inside a batch: no queued frame is applied afterwards', async () => {
+    const h = setup(1);
+    h.changes.subscribe(); // never read: the second publish blocks
+    const frames = new FrameQueue(1_000);
+    for (let i = 1; i <= 100; i++) frames.push(createdFor(`M-${i}`, i));
+    const ac = new AbortController();
+    const consuming = h.handler.consume(frames, ac.signal);
+    await tick();
+    const applied = h.store.size;
+    expect(applied).toBe(2); // the second publish is waiting for the reader
+    ac.abort();
+    h.changes.close(); // releases the blocked publish
+    await consuming;
+    expect(h.store.size).toBe(applied);
+    expect(h.handler.stats.frames).toBe(2);
+  });
+
+  it('a replaced source starts a fresh session: its sequence numbers and frame counts do not carry over', async () => {
+    const h = setup();
+    const first = new FrameQueue();
+    first.push(json(lifecycleFrames.subscribed));
+    first.push(createdFor('A', 1));
+    first.push(createdFor('B', 2));
+    const ac = new AbortController();
+    const one = h.handler.consume(first, ac.signal);
+    await tick();
+    ac.abort();
+    await one;
+    // The new source numbers from 1 again on the same sid, as a new connection would.
+    const second = new FrameQueue();
+    second.push(json(lifecycleFrames.subscribed));
+    second.push(createdFor('C', 1));
+    second.end();
+    await h.handler.consume(second, undefined, { onLossSuspected: (r, d) => h.losses.push([r, d]) });
+    expect([...h.store.tickers()].sort()).toEqual(['A', 'B', 'C']);
+    expect(h.handler.stats.duplicates).toBe(0);
+    expect(h.losses).toEqual([]); // a first `subscribed` of a new source is no resubscription
+  });
+
+  describe('seq is trusted only from valid frames (issue: one bad frame silenced the stream)', () => {
+    it('a quarantined frame with seq 1e300 does not make the next legitimate frames duplicates', () => {
+      const h = setup();
+      h.handler.handleFrame(json(lifecycleFrames.subscribed));
+      h.handler.handleFrame(createdFor('A', 1));
+      h.handler.handleFrame(json({ type: 'market_lifecycle_v2', sid: 13, seq: 1e300, msg: { market_ticker: 'X', event_type: 'bogus' } }));
+      h.handler.handleFrame(createdFor('B', 2));
+      h.handler.handleFrame(createdFor('C', 3));
+      expect([...h.store.tickers()].sort()).toEqual(['A', 'B', 'C']);
+      expect(h.handler.stats).toMatchObject({ duplicates: 0, gaps: 0, invalid: 1 });
+    });
+
+    it('a valid frame whose seq jumps implausibly far is a gap, not the new baseline', () => {
+      const h = setup();
+      h.handler.handleFrame(json(lifecycleFrames.subscribed));
+      h.handler.handleFrame(createdFor('A', 1));
+      h.handler.handleFrame(createdFor('FAR', 1 + MAX_PLAUSIBLE_SEQ_JUMP + 5));
+      h.handler.handleFrame(createdFor('B', 2));
+      expect(h.store.get('B')).toBeDefined();
+      expect(h.handler.stats.duplicates).toBe(0);
+      expect(h.losses.map(([r]) => r)).toEqual(['seq_gap']);
+    });
+
+    it('property: garbage frames interleaved with a legal stream never cost a legal frame', () => {
+      const garbage = fc.oneof(
+        fc.string(),
+        fc.record({ type: fc.constantFrom('market_lifecycle_v2', 'multivariate_market_lifecycle', 'nope'), sid: fc.constant(13), seq: fc.oneof(fc.integer(), fc.double(), fc.constant(1e300)), msg: fc.anything() }).map((o) => JSON.stringify(o)),
+        fc.constant('{"type":"market_lifecycle_v2","sid":13,"seq":999999999999,"msg":{}}'),
+      );
+      fc.assert(
+        fc.property(fc.array(fc.tuple(fc.boolean(), garbage), { minLength: 1, maxLength: 40 }), (plan) => {
+          const h = setup();
+          h.handler.handleFrame(json(lifecycleFrames.subscribed));
+          let seq = 0;
+          const legal: string[] = [];
+          for (const [legalFirst, junk] of plan) {
+            if (legalFirst) {
+              seq++;
+              legal.push(`L-${seq}`);
+              h.handler.handleFrame(createdFor(`L-${seq}`, seq));
+            }
+            h.handler.handleFrame(junk);
+          }
+          seq++;
+          legal.push(`L-${seq}`);
+          h.handler.handleFrame(createdFor(`L-${seq}`, seq));
+          for (const t of legal) expect(h.store.get(t), t).toBeDefined();
+        }),
+        { numRuns: 200 },
+      );
+    });
   });
 });

@@ -60,8 +60,8 @@ const machines = [
 ] as const;
 
 describe('machineToGraph', () => {
-  it('lists the three statecharts of machines/', () => {
-    expect(MACHINES.map((m) => m.id).sort()).toEqual(['marketLifecycle', 'periodicTask', 'registry']);
+  it('lists every statechart of machines/', () => {
+    expect(MACHINES.map((m) => m.id).sort()).toEqual(['lifecycleConnection', 'marketLifecycle', 'periodicTask', 'reconcile', 'registry']);
   });
 
   for (const [id, machine] of machines) {
@@ -91,28 +91,32 @@ describe('machineToGraph', () => {
     expect(g.edges.find((e) => e.source === 'marketLifecycle.active' && e.target === 'marketLifecycle.inactive' && e.kind === 'event')?.event).toBe('deactivated');
   });
 
-  it('registry supervisor: nested running.healthy/degraded, invoke done/error, delays, always guards, spawn actions', () => {
+  it('registry supervisor: parallel live regions, children invoked by the states that own them, spawned fetches', () => {
     const g = machineToGraph(registryMachine);
-    const healthy = g.nodes.find((n) => n.id === 'registry.running.healthy');
-    expect(healthy).toMatchObject({ parent: 'registry.running', path: ['running', 'healthy'], initial: true });
-    expect(g.nodes.find((n) => n.id === 'registry.running')?.type).toBe('compound');
-    expect(g.nodes.find((n) => n.id === 'registry.stopped')?.type).toBe('final');
+    const node = (id: string) => g.nodes.find((n) => n.id === `registry.${id}`);
+    expect(node('live')?.type).toBe('parallel');
+    expect(node('live.sync.running.healthy')).toMatchObject({ parent: 'registry.live.sync.running', initial: true });
+    expect(node('stopped')?.type).toBe('final');
     const labels = g.edges.map((e) => `${e.source.replace('registry.', '')}→${e.target?.replace('registry.', '') ?? '·'} ${e.label}`);
     expect(labels).toEqual(
       expect.arrayContaining([
-        'syncing→running done: initialSync',
-        'syncing→syncBackoff error: initialSync',
-        'syncBackoff→syncing after syncRetryDelay',
-        'running.healthy→running.degraded always [hasProblems]',
-        'running.degraded→running.healthy always [noProblems]',
-        'starting→syncing always',
-        'registry→· TASK.FAILED',
+        'live→stopping STOP',
+        'live→· done: fetch.*',
+        'live.sync.syncing→live.sync.running SYNC.DONE',
+        'live.sync.syncing→live.sync.syncBackoff SYNC.FAILED',
+        'live.sync.syncBackoff→live.sync.syncing after syncRetryDelay',
+        'live.sync.running.healthy→live.sync.running.degraded always [hasProblems]',
+        'live.lifecycle.websocket→live.lifecycle.restarting done: lifecycleConnection',
+        'live.lifecycle.restarting→live.lifecycle.choosing after lifecycleRestartDelay',
+        'live.lifecycle.external→live.lifecycle.external SOURCE.SET',
       ]),
     );
-    expect(g.nodes.find((n) => n.id === 'registry.starting')?.entry).toEqual(['spawn lifecycle', 'spawn deadlines', 'spawn exchangeStatus']);
-    expect(g.nodes.find((n) => n.id === 'registry.syncing')?.invoke).toEqual([{ id: '0.registry.syncing', src: 'initialSync' }]);
+    expect(node('live')?.invoke?.map((i) => i.src)).toEqual(['deadlines', 'exchangeStatus']);
+    expect(node('live.lifecycle.websocket')?.invoke?.map((i) => i.src)).toEqual(['lifecycleConnection']);
+    expect(node('live.sync.syncing')?.invoke?.map((i) => i.src)).toEqual(['initialSync']);
+    expect(node('live.sync.running')?.invoke?.map((i) => i.src)).toEqual(['reconcile', 'eventSync']);
     // Delayed-event plumbing (raise/cancel of xstate.after.*) is not shown as an action.
-    expect(g.nodes.find((n) => n.id === 'registry.syncBackoff')?.entry).toEqual([]);
+    expect(node('live.sync.syncBackoff')?.entry).toEqual([]);
   });
 
   it('periodic task: invoke outcomes, guarded always, targetless RUN_NOW', () => {
@@ -213,8 +217,8 @@ describe('machine JSON export', () => {
     }
     // The eventless transitions toJSON() drops are in the export.
     const registry = JSON.parse(machineJson(MACHINES.find((m) => m.id === 'registry')!));
-    expect(registry.states.running.states.healthy.always).toEqual([
-      { target: ['#registry.running.degraded'], source: '#registry.running.healthy', guard: 'hasProblems', actions: [], reenter: false, eventType: '' },
+    expect(registry.states.live.states.sync.states.running.states.healthy.always).toEqual([
+      { target: ['#registry.live.sync.running.degraded'], source: '#registry.live.sync.running.healthy', guard: 'hasProblems', actions: [], reenter: false, eventType: '' },
     ]);
   });
 });

@@ -6,12 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket, type ServerOptions } from 'ws';
 import { OptionsError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import {
-  LifecycleSocket,
-  LifecycleSocketError,
-  type LifecycleSocketOptions,
-  type LifecycleSocketStatus,
-} from '../../src/kalshi/lifecycle-socket.js';
+import { connectLifecycle, type LifecycleConnectOptions, type LifecycleConnectionHandle } from '../../src/kalshi/lifecycle-connect.js';
 
 const WS_PATH = '/trade-api/ws/v2';
 
@@ -57,10 +52,20 @@ async function startServer(
   return server;
 }
 
-function makeSocket(opts: LifecycleSocketOptions): LifecycleSocket {
-  const s = new LifecycleSocket(opts);
-  cleanups.push(() => s.stop());
-  return s;
+/** A connection with its chart's states recorded (a state path per change, with its context). */
+function connect(opts: LifecycleConnectOptions): LifecycleConnectionHandle & { states: { state: string; failures: number; lastError: string | null }[] } {
+  const conn = connectLifecycle({ channels: ['market_lifecycle_v2'], ...opts });
+  const states: { state: string; failures: number; lastError: string | null }[] = [];
+  const record = () => {
+    const s = conn.actor.getSnapshot();
+    const path = (v: unknown): string => (typeof v === 'string' ? v : Object.entries(v as object).map(([k, c]) => `${k}.${path(c)}`)[0]!);
+    const value = path(s.value);
+    if (states.at(-1)?.state !== value) states.push({ state: value, failures: s.context.failures, lastError: s.context.lastError });
+  };
+  record();
+  conn.actor.subscribe(record);
+  cleanups.push(() => conn.stop());
+  return { ...conn, states };
 }
 
 /** Server helper: answer every subscribe with `subscribed` (sid from `sidFor`) and run `after`. */
@@ -122,42 +127,42 @@ async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
   }
 }
 
-describe('LifecycleSocket', () => {
-  it('sends the subscribe command and yields every frame in order (binary decoded as UTF-8)', async () => {
+
+/**
+ * The lifecycle connection (machines/lifecycle-connection.ts + the `ws` socket actor of
+ * src/kalshi/ws-connection.ts) against real WebSocket servers on 127.0.0.1.
+ */
+describe('lifecycle connection over a real socket', () => {
+  it('sends one subscribe for every channel and yields every frame in order (binary decoded as UTF-8)', async () => {
     const commands: string[] = [];
     const server = await startServer((ws) => {
       ws.on('message', (data) => {
         commands.push(String(data));
         const cmd = JSON.parse(String(data)) as { id: number };
         ws.send(subscribedFrame(cmd.id, 1));
+        ws.send(subscribedFrame(cmd.id, 2, 'multivariate_market_lifecycle'));
         for (let seq = 1; seq <= 4; seq++) ws.send(lifecycleFrame(1, seq));
         ws.send(Buffer.from(lifecycleFrame(1, 5, 'BIN-Ü')), { binary: true });
         ws.send(JSON.stringify({ id: 9, type: 'ok', msg: [] }));
       });
     });
-    const statuses: LifecycleSocketStatus[] = [];
-    const socket = makeSocket({ url: server.url });
-    socket.onStatus((s) => statuses.push(s));
-    socket.start();
-    const it = socket[Symbol.asyncIterator]();
-    const frames = await take(it, 7);
+    const conn = connect({ url: server.url, channels: ['market_lifecycle_v2', 'multivariate_market_lifecycle'] });
+    const it = conn.frames[Symbol.asyncIterator]();
+    const frames = await take(it, 8);
 
-    expect(commands).toEqual(['{"id":1,"cmd":"subscribe","params":{"channels":["market_lifecycle_v2"]}}']);
-    expect(frames[0]).toBe(subscribedFrame(1, 1));
-    expect(frames.slice(1, 6).map((f) => (JSON.parse(f) as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(frames[5]).toContain('BIN-Ü');
-    expect(typeOf(frames[6] ?? '')).toBe('ok');
-    expect(statuses.map((s) => s.state)).toEqual(['connecting', 'open', 'subscribed']);
-    expect(statuses.every((s) => s.url === server.url && s.attempt === 0)).toBe(true);
-    const stats = socket.stats();
-    expect(stats.connects).toBe(1);
-    expect(stats.framesReceived).toBe(7);
-    expect(stats.bytesReceived).toBe(frames.reduce((n, f) => n + Buffer.byteLength(f), 0));
-    expect(stats.lastFrameAt).not.toBeNull();
+    expect(commands).toEqual(['{"id":1,"cmd":"subscribe","params":{"channels":["market_lifecycle_v2","multivariate_market_lifecycle"]}}']);
+    expect(frames.slice(0, 2).map(typeOf)).toEqual(['subscribed', 'subscribed']);
+    expect(frames.slice(2, 7).map((f) => (JSON.parse(f) as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(frames[6]).toContain('BIN-Ü');
+    expect(typeOf(frames[7] ?? '')).toBe('ok');
+    expect(conn.states.map((s) => s.state)).toEqual(['active.connection.connecting', 'active.connection.subscribing', 'active.connection.subscribed']);
+    const context = conn.actor.getSnapshot().context;
+    expect(context).toMatchObject({ connects: 1, failures: 0, subscriptions: { market_lifecycle_v2: 1, multivariate_market_lifecycle: 2 } });
+    expect(conn.frames.framesReceived).toBe(8);
 
-    await socket.stop();
+    await conn.stop();
     expect(await it.next()).toEqual({ done: true, value: undefined });
-    expect(statuses.at(-1)?.state).toBe('stopped');
+    expect(conn.states.at(-1)?.state).toBe('stopped');
   });
 
   it('signs the upgrade with KALSHI-ACCESS-* headers, re-signed on every reconnect, never logged', async () => {
@@ -169,25 +174,15 @@ describe('LifecycleSocket', () => {
       });
     });
     const { logger, lines } = memoryLogger();
-    const socket = makeSocket({
-      url: server.url,
-      credentials: { keyId: 'key-id-123', privateKey },
-      logger,
-      reconnect: { baseMs: 5 },
-    });
-    socket.start();
-    const it = socket[Symbol.asyncIterator]();
-    await take(it, 2);
+    const conn = connect({ url: server.url, credentials: { keyId: 'key-id-123', privateKey }, logger, reconnect: { baseMs: 5 } });
+    await take(conn.frames[Symbol.asyncIterator](), 2);
     expect(server.requests).toHaveLength(2);
 
     const signatures: string[] = [];
     for (const req of server.requests) {
-      const key = req.headers['kalshi-access-key'];
       const ts = req.headers['kalshi-access-timestamp'];
       const sig = req.headers['kalshi-access-signature'];
-      expect(key).toBe('key-id-123');
-      expect(typeof ts).toBe('string');
-      expect(typeof sig).toBe('string');
+      expect(req.headers['kalshi-access-key']).toBe('key-id-123');
       const ok = verify(
         'sha256',
         Buffer.from(`${String(ts)}GET${WS_PATH}`),
@@ -198,15 +193,16 @@ describe('LifecycleSocket', () => {
       signatures.push(String(sig));
     }
     expect(signatures[0]).not.toBe(signatures[1]);
-
-    await socket.stop();
+    await conn.stop();
     const logText = lines.join('');
     expect(logText.length).toBeGreaterThan(0);
     for (const sig of signatures) expect(logText).not.toContain(sig);
     expect(logText).not.toContain('PRIVATE KEY');
+    // The credentials are the socket actor's, never the chart's context (inspection shows context).
+    expect(JSON.stringify(conn.actor.getSnapshot().context)).not.toContain('key-id-123');
   });
 
-  it('reconnects after the server drops the connection, resubscribes, yields the new subscribed frame', async () => {
+  it('reconnects after the server drops the connection and subscribes again (command ids restart)', async () => {
     const commandsPerConnection: string[][] = [];
     const server = await startServer((ws, index) => {
       const cmds: string[] = [];
@@ -218,31 +214,24 @@ describe('LifecycleSocket', () => {
         if (index === 0) ws.terminate();
       });
     });
-    const statuses: LifecycleSocketStatus[] = [];
-    const socket = makeSocket({ url: server.url, reconnect: { baseMs: 10, maxMs: 50 } });
-    socket.onStatus((s) => statuses.push(s));
-    socket.start();
-    const it = socket[Symbol.asyncIterator]();
-    const frames = await take(it, 4);
-
+    const conn = connect({ url: server.url, reconnect: { baseMs: 10, maxMs: 50 } });
+    const frames = await take(conn.frames[Symbol.asyncIterator](), 4);
     expect(frames.map(typeOf)).toEqual(['subscribed', 'market_lifecycle_v2', 'subscribed', 'market_lifecycle_v2']);
-    expect(frames[0]).toBe(subscribedFrame(1, 1));
     expect(frames[1]).toContain('CONN-0');
-    expect(frames[2]).toBe(subscribedFrame(1, 2));
     expect(frames[3]).toContain('CONN-1');
-    // Command ids restart at 1 on the new connection.
     expect(commandsPerConnection).toEqual([
       ['{"id":1,"cmd":"subscribe","params":{"channels":["market_lifecycle_v2"]}}'],
       ['{"id":1,"cmd":"subscribe","params":{"channels":["market_lifecycle_v2"]}}'],
     ]);
-    const reconnecting = statuses.find((s) => s.state === 'reconnecting');
-    expect(reconnecting).toMatchObject({ state: 'reconnecting', attempt: 1 });
-    expect(reconnecting?.error).toMatch(/closed|1006/);
-    expect(statuses.at(-1)).toMatchObject({ state: 'subscribed', attempt: 1 });
-    expect(socket.stats()).toMatchObject({ connects: 2, reconnects: 1 });
+    const reconnecting = conn.states.find((s) => s.state === 'active.reconnecting');
+    expect(reconnecting).toMatchObject({ failures: 1 });
+    expect(reconnecting?.lastError).toMatch(/closed|1006/);
+    await waitFor(() => conn.actor.getSnapshot().context.connects === 2);
+    expect(conn.states.at(-1)?.state).toBe('active.connection.subscribed');
+    expect(conn.actor.getSnapshot().context.disconnects).toBe(1);
   });
 
-  it('terminates and reconnects after idleTimeoutMs without frames or pongs (after a client ping)', async () => {
+  it('reconnects after idleTimeoutMs without frames or pongs (after a client ping)', async () => {
     let pingsSeen = 0;
     const server = await startServer(
       (ws, index) => {
@@ -251,15 +240,11 @@ describe('LifecycleSocket', () => {
       },
       { autoPong: false },
     );
-    const socket = makeSocket({ url: server.url, idleTimeoutMs: 100, reconnect: { baseMs: 5 } });
-    const statuses: LifecycleSocketStatus[] = [];
-    socket.onStatus((s) => statuses.push(s));
-    socket.start();
-    const it = socket[Symbol.asyncIterator]();
-    const frames = await take(it, 2);
+    const conn = connect({ url: server.url, idleTimeoutMs: 100, reconnect: { baseMs: 5 } });
+    const frames = await take(conn.frames[Symbol.asyncIterator](), 2);
     expect(frames).toEqual([subscribedFrame(1, 1), subscribedFrame(1, 2)]);
     expect(pingsSeen).toBeGreaterThanOrEqual(1);
-    expect(statuses.find((s) => s.state === 'reconnecting')?.error).toMatch(/idle timeout/);
+    expect(conn.states.find((s) => s.state === 'active.reconnecting')?.lastError).toMatch(/idle timeout/);
   });
 
   it('counts server pings as liveness (ws answers them itself)', async () => {
@@ -272,44 +257,38 @@ describe('LifecycleSocket', () => {
         ws.on('close', () => clearInterval(timer));
       });
     });
-    // The client pings too; the server's automatic pongs would also keep it alive, so check pongs
-    // the client sent in reply to the server's heartbeat pings.
-    const socket = makeSocket({ url: server.url, idleTimeoutMs: 100 });
-    socket.start();
-    const it = socket[Symbol.asyncIterator]();
-    await take(it, 1);
+    const conn = connect({ url: server.url, idleTimeoutMs: 100 });
+    await take(conn.frames[Symbol.asyncIterator](), 1);
     await waitFor(() => pongs >= 10);
     expect(server.connections).toHaveLength(1);
-    expect(socket.stats().connects).toBe(1);
+    expect(conn.actor.getSnapshot().context.connects).toBe(1);
   });
 
-  it('re-sends subscribe on the same connection after error code 10, and yields the error frame', async () => {
-    const commands: { id: number }[] = [];
+  it('after error code 10 subscribes that channel again on the same connection, and yields the error frame', async () => {
+    const commands: unknown[] = [];
     const server = await startServer((ws) => {
       onSubscribe(ws, (cmd) => {
         commands.push(cmd);
         if (cmd.id === 1) {
           ws.send(subscribedFrame(1, 7));
+          ws.send(subscribedFrame(1, 8, 'multivariate_market_lifecycle'));
           ws.send(JSON.stringify({ id: 3, type: 'error', msg: { code: 8, msg: 'Unknown channel name' } }));
           ws.send(JSON.stringify({ type: 'error', sid: 7, msg: { code: 10, msg: 'Channel error' } }));
         } else {
-          ws.send(subscribedFrame(cmd.id, 8));
+          ws.send(subscribedFrame(cmd.id, 9));
         }
       });
     });
-    const socket = makeSocket({ url: server.url });
-    socket.start();
-    const it = socket[Symbol.asyncIterator]();
-    const frames = await take(it, 4);
-    expect(frames.map(typeOf)).toEqual(['subscribed', 'error', 'error', 'subscribed']);
-    expect(frames[2]).toContain('"code":10');
-    expect(frames[3]).toBe(subscribedFrame(2, 8));
+    const conn = connect({ url: server.url, channels: ['market_lifecycle_v2', 'multivariate_market_lifecycle'] });
+    const frames = await take(conn.frames[Symbol.asyncIterator](), 5);
+    expect(frames.map(typeOf)).toEqual(['subscribed', 'subscribed', 'error', 'error', 'subscribed']);
+    expect(frames[3]).toContain('"code":10');
     expect(commands).toEqual([
-      { id: 1, cmd: 'subscribe', params: { channels: ['market_lifecycle_v2'] } },
+      { id: 1, cmd: 'subscribe', params: { channels: ['market_lifecycle_v2', 'multivariate_market_lifecycle'] } },
       { id: 2, cmd: 'subscribe', params: { channels: ['market_lifecycle_v2'] } },
     ]);
     expect(server.connections).toHaveLength(1);
-    expect(socket.stats().resubscribes).toBe(1);
+    expect(conn.actor.getSnapshot().context).toMatchObject({ resubscribes: 1, subscriptions: { market_lifecycle_v2: 9, multivariate_market_lifecycle: 8 } });
   });
 
   it('backpressure: a slow consumer gets all 50k frames in order, the socket pauses, the queue stays bounded', async () => {
@@ -321,12 +300,11 @@ describe('LifecycleSocket', () => {
         for (let seq = 1; seq <= TOTAL; seq++) ws.send(lifecycleFrame(1, seq));
       });
     });
-    const socket = makeSocket({ url: server.url, highWaterMark: HWM });
-    socket.start();
+    const conn = connect({ url: server.url, highWaterMark: HWM });
     let expected = 1;
     let maxQueued = 0;
     let count = 0;
-    for await (const frame of socket) {
+    for await (const frame of conn.frames) {
       count++;
       if (count === 1) {
         expect(typeOf(frame)).toBe('subscribed');
@@ -335,132 +313,60 @@ describe('LifecycleSocket', () => {
       const seq = (JSON.parse(frame) as { seq: number }).seq;
       expect(seq).toBe(expected);
       expected++;
-      maxQueued = Math.max(maxQueued, socket.stats().queued);
+      maxQueued = Math.max(maxQueued, conn.frames.queued);
       if (count % 250 === 0) await new Promise((r) => setTimeout(r, 1));
       if (seq === TOTAL) break;
     }
     expect(expected - 1).toBe(TOTAL);
-    const stats = socket.stats();
-    expect(stats.pauses).toBeGreaterThanOrEqual(1);
-    expect(stats.framesReceived).toBe(TOTAL + 1);
+    expect(conn.frames.pauses).toBeGreaterThanOrEqual(1);
+    expect(conn.frames.framesReceived).toBe(TOTAL + 1);
     // Frames already parsed when the pause happens are kept, so allow a few TCP reads of overshoot.
     expect(maxQueued).toBeLessThan(HWM * 10);
   });
 
-  it('stop(): ends the iterator, closes with 1000, leaves no sockets or timers behind', async () => {
+  it('stop(): ends the frames, closes with 1000, leaves no sockets behind', async () => {
     const activeBefore = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
     const closeCodes: number[] = [];
     const server = await startServer((ws) => {
       ws.on('close', (code) => closeCodes.push(code));
       onSubscribe(ws, (cmd) => ws.send(subscribedFrame(cmd.id, 1)));
     });
-    const statuses: LifecycleSocketStatus[] = [];
-    const socket = makeSocket({ url: server.url });
-    socket.onStatus((s) => statuses.push(s));
-    socket.start();
-    const it = socket[Symbol.asyncIterator]();
+    const conn = connect({ url: server.url });
+    const it = conn.frames[Symbol.asyncIterator]();
     await take(it, 1);
     const pending = it.next(); // waiting for a frame that never comes
-    await socket.stop();
+    await conn.stop();
     expect(await pending).toEqual({ done: true, value: undefined });
-    expect(await it.next()).toEqual({ done: true, value: undefined });
     await waitFor(() => closeCodes.length === 1);
     expect(closeCodes).toEqual([1000]);
-    expect(statuses.at(-1)?.state).toBe('stopped');
-    await socket.stop(); // idempotent
-    expect(() => socket.start()).toThrow(LifecycleSocketError);
-
+    expect(conn.states.at(-1)?.state).toBe('stopped');
+    await conn.stop(); // idempotent
     await server.close();
-    await waitFor(
-      () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length <= activeBefore,
-    );
+    await waitFor(() => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length <= activeBefore);
   });
 
-  it('allows one consumer at a time; break (return) stops the socket', async () => {
-    const closeCodes: number[] = [];
-    const server = await startServer((ws) => {
-      ws.on('close', (code) => closeCodes.push(code));
-      onSubscribe(ws, (cmd) => {
-        ws.send(subscribedFrame(cmd.id, 1));
-        ws.send(lifecycleFrame(1, 1));
-      });
-    });
-    const socket = makeSocket({ url: server.url });
-    // No start(): iterating starts it.
-    const it = socket[Symbol.asyncIterator]();
-    expect(() => socket[Symbol.asyncIterator]()).toThrow(/one consumer/);
-    await take(it, 1);
-    await it.return?.();
-    await waitFor(() => closeCodes.length === 1);
-    expect(closeCodes).toEqual([1000]);
-    expect(socket.currentStatus().state).toBe('stopped');
-  });
-
-  it('abort signal stops the socket; an already-aborted signal never connects', async () => {
-    const closeCodes: number[] = [];
-    const server = await startServer((ws) => {
-      ws.on('close', (code) => closeCodes.push(code));
-      onSubscribe(ws, (cmd) => ws.send(subscribedFrame(cmd.id, 1)));
-    });
-    const ac = new AbortController();
-    const socket = makeSocket({ url: server.url });
-    socket.start(ac.signal);
-    const it = socket[Symbol.asyncIterator]();
-    await take(it, 1);
-    const pending = it.next();
-    ac.abort();
-    expect(await pending).toEqual({ done: true, value: undefined });
-    await waitFor(() => closeCodes.length === 1);
-    expect(closeCodes).toEqual([1000]);
-
-    const socket2 = makeSocket({ url: server.url });
-    socket2.start(AbortSignal.abort());
-    expect(await socket2[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
-    expect(server.connections).toHaveLength(1);
-  });
-
-  it('401 handshake: status says to check the credentials; gives up after maxAttempts with a typed error', async () => {
+  it('401 handshake: the error says to check the credentials; after maxAttempts the chart is failed', async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const server = await startServer(() => undefined, {
-      verifyClient: (_info, cb) => cb(false, 401, 'Unauthorized'),
-    });
+    const server = await startServer(() => undefined, { verifyClient: (_info, cb) => cb(false, 401, 'Unauthorized') });
     const { logger, lines } = memoryLogger();
-    const statuses: LifecycleSocketStatus[] = [];
-    const socket = makeSocket({
-      url: server.url,
-      credentials: { keyId: 'bad-key', privateKey },
-      logger,
-      reconnect: { baseMs: 5, maxAttempts: 2 },
-    });
-    socket.onStatus((s) => statuses.push(s));
-    socket.start();
-    const it = socket[Symbol.asyncIterator]();
-    const err = await it.next().then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(LifecycleSocketError);
-    expect(err).toMatchObject({ code: 'GAVE_UP', httpStatus: 401 });
-    expect((err as Error).message).toMatch(/401.*check the credentials/);
-    expect(await it.next()).toEqual({ done: true, value: undefined });
-
-    const reconnecting = statuses.filter((s) => s.state === 'reconnecting');
-    expect(reconnecting.map((s) => s.attempt)).toEqual([1, 2]);
-    for (const s of reconnecting) expect(s.error).toMatch(/HTTP 401: check the credentials/);
-    expect(statuses.at(-1)).toMatchObject({ state: 'stopped', attempt: 3 });
-    expect(socket.stats().connects).toBe(0);
+    const conn = connect({ url: server.url, credentials: { keyId: 'bad-key', privateKey }, logger, reconnect: { baseMs: 5, maxAttempts: 2 } });
+    await waitFor(() => conn.actor.getSnapshot().status === 'done');
+    expect(conn.actor.getSnapshot().value).toBe('failed');
+    expect(conn.actor.getSnapshot().output).toMatchObject({ httpStatus: 401, error: expect.stringMatching(/401.*check the credentials/) });
+    // Two retries, then the third failure goes straight to failed (the guard, in the same step).
+    expect(conn.states.filter((s) => s.state === 'active.reconnecting').map((s) => s.failures)).toEqual([1, 2]);
+    expect(conn.actor.getSnapshot().context.failures).toBe(3);
+    expect(await conn.frames[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+    expect(conn.actor.getSnapshot().context.connects).toBe(0);
     expect(lines.join('')).not.toContain('PRIVATE KEY');
   });
 
-  it('rejects invalid options with an OptionsError', () => {
-    expect(() => new LifecycleSocket({ url: 'https://example.com/trade-api/ws/v2' })).toThrow(OptionsError);
-    expect(() => new LifecycleSocket({ url: 'ws://127.0.0.1:1/x', reconnect: { baseMs: 1000, maxMs: 10 } })).toThrow(
-      /baseMs/,
-    );
-    expect(() => new LifecycleSocket({ url: 'ws://127.0.0.1:1/x', channels: [] })).toThrow(OptionsError);
-    expect(
-      () => new LifecycleSocket({ url: 'ws://u:p@127.0.0.1:1/x' }).currentStatus().url,
-    ).not.toThrow();
-    expect(new LifecycleSocket({ url: 'ws://u:p@127.0.0.1:1/x' }).currentStatus().url).toBe('ws://127.0.0.1:1/x');
+  it('rejects invalid options with an OptionsError; the URL in context has no user-info', async () => {
+    expect(() => connectLifecycle({ url: 'https://example.com/trade-api/ws/v2' })).toThrow(OptionsError);
+    expect(() => connectLifecycle({ url: 'ws://127.0.0.1:1/x', reconnect: { baseMs: 1000, maxMs: 10 } })).toThrow(/baseMs/);
+    expect(() => connectLifecycle({ url: 'ws://127.0.0.1:1/x', channels: [] })).toThrow(OptionsError);
+    const conn = connect({ url: 'ws://u:p@127.0.0.1:1/x', reconnect: { maxAttempts: 0 } });
+    expect(conn.actor.getSnapshot().context.url).toBe('ws://127.0.0.1:1/x');
+    await conn.stop();
   });
 });

@@ -1,0 +1,206 @@
+/**
+ * The `socket` actor of machines/lifecycle-connection.ts: one `ws` WebSocket to Kalshi, wrapped
+ * in an XState callback actor. It connects (signing the upgrade when credentials are given),
+ * puts every text frame into the connection's FrameQueue, and reports to the chart only what
+ * changes the connection (open, `subscribed`, terminal channel error, close, idle). Stopping the
+ * actor (the chart leaving its `connection` state) closes the socket.
+ *
+ * Liveness: Kalshi pings every 10 s and `ws` answers by itself; silence for half of
+ * `idleTimeoutMs` sends a client ping (a quiet but healthy server answers it), silence for the
+ * whole timeout reports `WS.IDLE`, on which the chart reconnects. Paused for backpressure, the
+ * socket is not silent: the watchdog waits.
+ */
+import { WebSocket, type RawData } from 'ws';
+import { fromCallback } from 'xstate';
+import type { SocketCommand, SocketEvent, SocketInput } from '../../machines/lifecycle-connection.js';
+import { silentLogger, type Logger } from '../log.js';
+import { signKalshiRequest, type KalshiCredentials } from './auth.js';
+import { ErrorFrameSchema, SubscribedFrameSchema, TERMINAL_WS_ERROR_CODES } from './schemas.js';
+
+export interface WsConnectionOptions {
+  /** `ws://` or `wss://` URL (user-info, if any, is never logged). */
+  readonly url: string;
+  readonly credentials?: KalshiCredentials;
+  readonly logger?: Logger;
+  /** Opening-handshake timeout. Default 10 000 ms. */
+  readonly handshakeTimeoutMs?: number;
+  /** No frame, ping or pong within this long → `WS.IDLE`. Default 30 000 ms. */
+  readonly idleTimeoutMs?: number;
+}
+
+/** Close grace: a server that does not answer our close frame is cut off after this long. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** The URL without user-info, for messages. */
+export function publicWsUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export function handshakeMessage(status: number, hasCredentials: boolean): string {
+  if (status === 401 || status === 403) {
+    return hasCredentials
+      ? `Kalshi rejected the WebSocket handshake with HTTP ${status}: check the credentials (API key id and private key; demo and production keys are separate, the key may have been revoked, and the clock must be in sync for the signed timestamp).`
+      : `Kalshi rejected the WebSocket handshake with HTTP ${status}: the WebSocket requires authentication, check the credentials (pass an API key id and private key).`;
+  }
+  return `WebSocket handshake failed with HTTP ${status}.`;
+}
+
+function rawToString(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The socket actor for one exchange URL (see the module comment). */
+export function wsConnectionActor(options: WsConnectionOptions) {
+  const log = options.logger ?? silentLogger;
+  const url = options.url;
+  const shownUrl = publicWsUrl(url);
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+
+  return fromCallback<SocketCommand, SocketInput>(({ input, sendBack, receive }) => {
+    const frames = input.frames;
+    const report = (event: SocketEvent) => {
+      if (!closed) sendBack(event);
+    };
+    let closed = false;
+    let nextCommandId = 1;
+    let httpStatus: number | null = null;
+    let lastError: string | null = null;
+    /** sid → channel, from `subscribed` replies: a terminal error names the sid, not the channel. */
+    const sidChannels = new Map<number, string>();
+    let lastActivity = performance.now();
+    let pingSent = false;
+    let watchdog: NodeJS.Timeout | undefined;
+
+    const headers = options.credentials ? signKalshiRequest(options.credentials, 'GET', new URL(url).pathname) : undefined;
+    const ws = new WebSocket(url, { handshakeTimeout: handshakeTimeoutMs, ...(headers ? { headers } : {}) });
+    const touch = () => {
+      lastActivity = performance.now();
+      pingSent = false;
+    };
+
+    const onWatchdog = () => {
+      watchdog = undefined;
+      if (closed || ws.readyState !== WebSocket.OPEN) return;
+      const half = idleTimeoutMs / 2;
+      if (frames.paused) {
+        // Time spent paused for backpressure is not the server's silence.
+        touch();
+        schedule(half);
+        return;
+      }
+      const idle = performance.now() - lastActivity;
+      if (idle >= idleTimeoutMs) {
+        log.warn({ url: shownUrl, idleMs: Math.round(idle) }, 'lifecycle socket idle; reconnecting');
+        report({ type: 'WS.IDLE', idleMs: idleTimeoutMs });
+        return;
+      }
+      if (idle >= half && !pingSent) {
+        pingSent = true;
+        try {
+          ws.ping();
+        } catch {
+          // The close handler deals with a socket that can no longer send.
+        }
+      }
+      schedule(idle < half ? half - idle : idleTimeoutMs - idle);
+    };
+    const schedule = (ms: number) => {
+      watchdog = setTimeout(onWatchdog, Math.max(1, Math.ceil(ms)));
+      watchdog.unref();
+    };
+
+    ws.on('unexpected-response', (_req, res) => {
+      httpStatus = res.statusCode ?? 0;
+      lastError = handshakeMessage(httpStatus, options.credentials !== undefined);
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      touch();
+      frames.attach({ pause: () => ws.pause(), resume: () => ws.resume() });
+      schedule(idleTimeoutMs / 2);
+      log.info({ url: shownUrl }, 'lifecycle socket connected');
+      report({ type: 'WS.OPEN' });
+    });
+    ws.on('message', (data) => {
+      if (closed) return;
+      touch();
+      const text = rawToString(data);
+      // Cheap substring tests first: only control frames are parsed here, never the firehose.
+      if (text.includes('"subscribed"')) {
+        const frame = SubscribedFrameSchema.safeParse(parseJson(text));
+        if (frame.success) {
+          sidChannels.set(frame.data.msg.sid, frame.data.msg.channel);
+          report({ type: 'WS.SUBSCRIBED', channel: frame.data.msg.channel, sid: frame.data.msg.sid });
+        }
+      } else if (text.includes('"error"')) {
+        const frame = ErrorFrameSchema.safeParse(parseJson(text));
+        if (frame.success && TERMINAL_WS_ERROR_CODES.has(frame.data.msg.code)) {
+          const sid = frame.data.sid;
+          const channel = sid === undefined ? null : (sidChannels.get(sid) ?? null);
+          if (sid !== undefined) sidChannels.delete(sid);
+          log.warn({ code: frame.data.msg.code, msg: frame.data.msg.msg, sid, channel }, 'lifecycle socket: Kalshi dropped the subscription; resubscribing');
+          report({ type: 'WS.TERMINAL_ERROR', code: frame.data.msg.code, channel });
+        }
+      }
+      // The handler sees every frame, control frames included (seq tracking, loss detection).
+      frames.push(text);
+    });
+    ws.on('ping', touch);
+    ws.on('pong', touch);
+    ws.on('error', (err) => {
+      // Always followed by 'close'. Keep the first, most specific reason (e.g. the HTTP status).
+      lastError ??= err.message;
+    });
+    ws.on('close', (code, reason) => {
+      if (watchdog) clearTimeout(watchdog);
+      frames.attach(null);
+      const why = lastError ?? `connection closed (code ${code}${reason.length ? `: ${reason.toString('utf8')}` : ''})`;
+      if (httpStatus === 401 || httpStatus === 403) log.error({ url: shownUrl, httpStatus }, why);
+      else log.warn({ url: shownUrl, code, httpStatus, reason: why }, 'lifecycle socket disconnected');
+      report({ type: 'WS.CLOSED', error: why, httpStatus });
+      closed = true;
+    });
+
+    receive((command) => {
+      if (command.type !== 'SUBSCRIBE' || ws.readyState !== WebSocket.OPEN) return;
+      const cmd = { id: nextCommandId++, cmd: 'subscribe', params: { channels: [...command.channels] } };
+      ws.send(JSON.stringify(cmd), (err) => {
+        if (err) log.warn({ err: err.message }, 'lifecycle socket: subscribe command not sent');
+      });
+    });
+
+    return () => {
+      closed = true;
+      if (watchdog) clearTimeout(watchdog);
+      frames.attach(null);
+      if (ws.readyState === WebSocket.CLOSED) return;
+      if (ws.readyState === WebSocket.CONNECTING) {
+        ws.terminate();
+        return;
+      }
+      // A paused socket would never read the server's close frame.
+      ws.resume();
+      ws.close(1000, 'client stop');
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    };
+  });
+}
