@@ -375,10 +375,20 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
   }, actorIntervalMs);
   timer.unref();
 
+  // The WebSocketServer re-emits every 'error' of the HTTP server (EADDRINUSE included): without
+  // a listener of its own that is an uncaught exception, and the caller's fallback to another
+  // port never runs. The server's errors are handled here: listen failures reject, later ones
+  // are logged.
+  let listening = false;
+  wss.on('error', () => {});
+  server.on('error', (err) => {
+    if (listening) logger?.error({ err }, 'visualizer server error');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
+      listening = true;
       resolve();
     });
   }).catch((err: unknown) => {

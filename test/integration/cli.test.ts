@@ -77,7 +77,7 @@ describe('market-registry CLI', () => {
     const { code, stderr } = await finished(runCli(args));
     expect(code).toBe(2);
     expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(message);
+    expect(stderr.trim()).toMatch(message);
   });
 
   it('says clearly when the REST URL is unreachable, exit code 3', async () => {

@@ -1,0 +1,315 @@
+/**
+ * The CLI's work once its flags are parsed: the simulator or the exchange, the registry, the
+ * visualizer, the output (NDJSON or the live view), the graceful stop and the snapshot. main.ts
+ * loads it only when there is work to do, so `--help`, `--version` and flag errors answer at
+ * once, without loading the registry, the simulator or the visualizer.
+ */
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { pino } from 'pino';
+import { KalshiRestClient } from '../kalshi/rest-client.js';
+import { loadCredentials, type KalshiCredentials } from '../kalshi/auth.js';
+import { KALSHI_HOSTS } from '../kalshi/hosts.js';
+import type { Logger, LogLevel } from '../log.js';
+import { createRegistry } from '../registry/create-registry.js';
+import type { CliOptions } from './args.js';
+import { ExitError } from './errors.js';
+import { LiveScreen, renderLiveSummary, renderSynced, renderSyncProgress } from './live-view.js';
+import { redactSecrets, redactUrl } from './redact.js';
+import type { StopSignals } from './signals.js';
+import { checkSnapshotTarget, writeSnapshotAtomic } from './snapshot.js';
+import { startSimExchange, type SimExchange } from '../sim/index.js';
+import { combineInspectors, createActorTracker } from '../../visualizer/inspection.js';
+import { startVisualizer, type Visualizer } from '../../visualizer/server.js';
+import { startStatelyInspection, type StatelyInspection } from '../../visualizer/stately.js';
+
+/**
+ * Everything the CLI writes to stderr: redacted (URL credentials, key material, signatures), and
+ * printed above the live view when there is one.
+ */
+export class Stderr {
+  secrets: string[] = [];
+  screen: LiveScreen | null = null;
+  /** Raw text (pino lines end with "\n"). */
+  write(text: string): void {
+    const safe = redactSecrets(text, this.secrets);
+    if (this.screen) this.screen.print(safe);
+    else process.stderr.write(safe);
+  }
+  line(text: string): void {
+    this.write(`${text}\n`);
+  }
+}
+
+/** Stdout for --json: one NDJSON line per call, waiting while the pipe is full; a no-op once it is closed. */
+export class JsonOut {
+  #closed = false;
+  #waiting: Promise<void> | null = null;
+  #release: (() => void) | null = null;
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** stdout failed (EPIPE: the reader went away): nothing more is written, nobody waits. */
+  markClosed(): void {
+    this.#closed = true;
+    this.#release?.();
+  }
+
+  write(obj: unknown): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (process.stdout.write(`${JSON.stringify(obj)}\n`)) return Promise.resolve();
+    this.#waiting ??= new Promise<void>((resolve) => {
+      const done = () => {
+        process.stdout.off('drain', done);
+        this.#waiting = null;
+        this.#release = null;
+        resolve();
+      };
+      this.#release = done;
+      process.stdout.on('drain', done);
+    });
+    return this.#waiting;
+  }
+}
+
+function createCliLogger(level: LogLevel, err: Stderr, interactive: boolean): Logger {
+  const options = {
+    name: 'market-registry',
+    level,
+    base: { name: 'market-registry' },
+    hooks: { streamWrite: (s: string) => redactSecrets(s, err.secrets) },
+  };
+  // With the live view, logs go through the screen (above the frame); otherwise straight to fd 2.
+  return interactive ? pino(options, { write: (s: string) => err.write(s) }) : pino(options, pino.destination({ fd: 2, sync: false }));
+}
+
+/** The one-line, exit-2 error for a port given on the command line that cannot be listened on. */
+function portError(flag: string, port: number, err: unknown): ExitError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'is already in use; give another port (0 = any free one)'
+      : code === 'EACCES'
+        ? 'may not be listened on by this user (EACCES); give a port above 1023'
+        : `cannot be listened on (${code ?? (err as Error).message})`;
+  return new ExitError(`${flag} ${port}: 127.0.0.1:${port} ${why}`, 2);
+}
+
+/** Null when 127.0.0.1:port can be listened on now, else the error. */
+function probePort(port: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', resolve);
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(null)));
+  });
+}
+
+/** Explicit ports are checked before anything slow starts (a 1M-market simulator takes seconds). */
+async function checkExplicitPorts(cli: CliOptions): Promise<void> {
+  const ports: [string, number | null | undefined][] = [
+    ['--sim-port', cli.useSimulator ? cli.simPort : undefined],
+    ['--visualize', cli.visualizePortExplicit ? cli.visualizePort : undefined],
+    ['--inspect', cli.inspectUrl === undefined ? cli.inspectPort : undefined],
+  ];
+  for (const [flag, port] of ports) {
+    if (port === undefined || port === null || port === 0) continue;
+    const err = await probePort(port);
+    if (err) throw portError(flag, port, err);
+  }
+}
+
+async function preflight(restUrl: string, credentials: KalshiCredentials | undefined, logger: Logger): Promise<void> {
+  const client = new KalshiRestClient({ baseUrl: restUrl, logger, maxRetries: 1, timeoutMs: 10_000, ...(credentials ? { credentials } : {}) });
+  try {
+    await client.getExchangeStatus();
+  } catch (err) {
+    throw new ExitError(`Cannot reach the Kalshi REST API at ${redactUrl(restUrl)}: ${(err as Error).message}`, 3);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Starts the visualizer on the requested port; a taken default port falls back to any free one. */
+async function openVisualizer(cli: CliOptions, start: (port: number) => Promise<Visualizer>): Promise<{ visualizer: Visualizer; note: string }> {
+  const port = cli.visualizePort as number;
+  try {
+    return { visualizer: await start(port), note: '' };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (cli.visualizePortExplicit) throw portError('--visualize', port, err);
+    if (code === 'EADDRINUSE' && port !== 0) {
+      try {
+        return { visualizer: await start(0), note: ` (port ${port} is in use)` };
+      } catch (again) {
+        throw new ExitError(`Cannot start the visualizer on any port of 127.0.0.1: ${(again as Error).message}`, 1);
+      }
+    }
+    throw new ExitError(`Cannot start the visualizer on 127.0.0.1:${port}: ${(err as Error).message}`, 1);
+  }
+}
+
+export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json: JsonOut): Promise<number> {
+  const interactive = !cli.json && process.stderr.isTTY === true;
+  const logger = createCliLogger(cli.logLevel ?? (interactive ? 'warn' : 'info'), err, interactive);
+  const human = (text: string) => {
+    if (!cli.json) err.line(text);
+  };
+
+  if (cli.snapshotOut !== undefined) await checkSnapshotTarget(cli.snapshotOut);
+  await checkExplicitPorts(cli);
+  const credentials =
+    cli.keyId && cli.privateKeyFile
+      ? await loadCredentials(cli.keyId, cli.privateKeyFile, { onWarning: (message) => err.line(`market-registry: warning: ${message}`) })
+      : undefined;
+
+  let sim: SimExchange | null = null;
+  let restUrl: string;
+  let wsUrl: string | undefined;
+  if (cli.useSimulator) {
+    try {
+      sim = await startSimExchange({ markets: cli.simMarkets, logger, ...(cli.simPort !== undefined ? { port: cli.simPort } : {}) });
+    } catch (e) {
+      if (cli.simPort !== undefined && cli.simPort !== 0 && typeof (e as NodeJS.ErrnoException).code === 'string') throw portError('--sim-port', cli.simPort, e);
+      throw e;
+    }
+    restUrl = sim.restUrl;
+    wsUrl = sim.wsUrl;
+    logger.info({ restUrl, wsUrl, markets: sim.marketCount }, 'embedded simulator listening');
+    human(`simulated exchange: ${restUrl} (${sim.marketCount.toLocaleString('en-US')} markets)`);
+  } else {
+    restUrl = cli.restUrl ?? KALSHI_HOSTS[cli.env as 'prod' | 'demo'].rest;
+    wsUrl = cli.wsUrl ?? (cli.env ? KALSHI_HOSTS[cli.env].ws : undefined);
+    await preflight(restUrl, credentials, logger);
+  }
+  const lifecycle = cli.noWs || wsUrl === undefined ? 'none' : 'websocket';
+
+  // Inspection: the visualizer's throttled actor tracker and/or the Stately inspector.
+  const tracker = cli.visualizePort !== null ? createActorTracker() : null;
+  let stately: StatelyInspection | null = null;
+  if (cli.inspectPort !== null || cli.inspectUrl !== undefined) {
+    try {
+      stately = await startStatelyInspection(cli.inspectUrl !== undefined ? { url: cli.inspectUrl } : { port: cli.inspectPort ?? 0 });
+    } catch (e) {
+      if (cli.inspectPort) throw portError('--inspect', cli.inspectPort, e);
+      throw e;
+    }
+    err.line(stately.instructions);
+  }
+  const inspect = combineInspectors(tracker?.inspect, stately?.inspect);
+
+  const registry = createRegistry({
+    restUrl,
+    ...(lifecycle === 'websocket' ? { wsUrl } : {}),
+    lifecycle,
+    logger,
+    combos: cli.combos,
+    ...(credentials ? { credentials } : {}),
+    ...(sim ? { rateLimit: 'unlimited' as const } : {}),
+    ...(cli.reconcileInterval !== undefined ? { reconcileIntervalMs: cli.reconcileInterval } : {}),
+    ...(cli.statusInterval !== undefined ? { statusIntervalMs: cli.statusInterval } : {}),
+    ...(inspect ? { inspect } : {}),
+  });
+
+  let visualizer: Visualizer | null = null;
+  if (tracker) {
+    const simRef = sim;
+    const opened = await openVisualizer(cli, (port) =>
+      startVisualizer({
+        registry,
+        tracker,
+        port,
+        logger,
+        exchangeLabel: simRef ? 'simulator' : (cli.env ?? redactUrl(restUrl)),
+        ...(simRef ? { expectedMarkets: () => simRef.marketCount } : {}),
+      }),
+    );
+    visualizer = opened.visualizer;
+    // stderr, always: stdout stays pure NDJSON with --json.
+    err.line(`visualizer: ${visualizer.url}${opened.note}`);
+  }
+
+  const tasks: Promise<unknown>[] = [];
+  if (cli.json) {
+    const subscription = registry.subscribeChanges();
+    tasks.push(
+      (async () => {
+        for await (const change of subscription) await json.write({ kind: 'change', ...change });
+      })(),
+    );
+    registry.onRejected((r) => void json.write({ kind: 'rejected', ...r }));
+    let lastExchange = '';
+    registry.summary.subscribe((snap) => {
+      const ex = snap.context.exchange;
+      const key = JSON.stringify(ex && { ...ex, observedAt: 0 });
+      if (ex && key !== lastExchange) {
+        lastExchange = key;
+        void json.write({ kind: 'exchange_status', ...ex });
+      }
+    });
+  }
+
+  const startedAt = Date.now();
+  registry.start(stop.signal);
+  const totalForProgress = sim ? sim.marketCount : null;
+  const screen = interactive ? new LiveScreen(process.stderr) : null;
+  err.screen = screen;
+  let view: NodeJS.Timeout | null = null;
+  const drawProgress = (elapsedMs: number) => screen?.show((columns) => [renderSyncProgress(registry.summary.getSnapshot().context, totalForProgress, elapsedMs, columns)]);
+  if (screen) {
+    drawProgress(0);
+    view = setInterval(() => drawProgress(Date.now() - startedAt), 200);
+  }
+
+  const stopped = stop.signal.aborted ? Promise.resolve(null) : once(stop.signal, 'abort').then(() => null);
+  const synced = await Promise.race([registry.synced.then((s) => s, () => null), stopped]);
+  if (synced && !stop.signal.aborted) {
+    if (view) clearInterval(view);
+    const quarantined = registry.summary.getSnapshot().context.sync.quarantined;
+    if (screen) {
+      screen.show((columns) => [renderSynced(synced.markets, synced.pages, synced.ms, quarantined, columns)]);
+      screen.commit();
+    } else human(renderSynced(synced.markets, synced.pages, synced.ms, quarantined, Infinity));
+    if (cli.json) await json.write({ kind: 'synced', markets: synced.markets, active: registry.getActiveMarkets().length, ms: synced.ms });
+    else if (!interactive) logger.info({ markets: synced.markets, ms: synced.ms }, 'synced');
+    if (sim && cli.simEventsPerSec > 0) sim.startRandomLifecycle({ eventsPerSecond: cli.simEventsPerSec });
+    let lastChanges = registry.stats().counters.changes;
+    let lastAt = Date.now();
+    let lastLog = 0;
+    let rate = 0;
+    const drawSummary = () => screen?.show((columns) => renderLiveSummary(registry.summary.getSnapshot().context, registry.stats(), rate, columns));
+    drawSummary();
+    view = setInterval(() => {
+      const stats = registry.stats();
+      const t = Date.now();
+      rate = ((stats.counters.changes - lastChanges) * 1000) / Math.max(1, t - lastAt);
+      lastChanges = stats.counters.changes;
+      lastAt = t;
+      if (screen) drawSummary();
+      else if (!cli.json && t - lastLog >= 10_000) {
+        lastLog = t;
+        logger.info({ markets: stats.markets, active: stats.active, changes: stats.counters.changes, rejected: stats.counters.rejected, phase: registry.summary.getSnapshot().context.phase }, 'registry summary');
+      }
+    }, 1000);
+    await stopped;
+  }
+  if (view) clearInterval(view);
+  logger.info({ reason: stop.reason }, 'stopping');
+  // The last frame stays on screen; what follows is printed below it.
+  screen?.commit();
+  screen?.close();
+
+  sim?.stopRandomLifecycle();
+  await registry.stop();
+  await Promise.allSettled(tasks);
+  await visualizer?.close();
+  await stately?.close();
+  if (cli.snapshotOut !== undefined) {
+    const n = await writeSnapshotAtomic(registry.markets(), cli.snapshotOut);
+    logger.info({ file: cli.snapshotOut, markets: n }, 'snapshot written');
+    human(`snapshot: ${n.toLocaleString('en-US')} markets written to ${cli.snapshotOut}`);
+  }
+  await sim?.close();
+  return 0;
+}
