@@ -222,6 +222,52 @@ describe('registry on the simulated exchange', () => {
     await waitUntil('still live', () => h!.registry.getMarket(t)?.marketStatus === 'inactive');
   });
 
+  // Issue: a settlement was lost after an early close — close_date_updated into the past, then
+  // determined and settled at once, were checked against the stale `active` and rejected twice.
+  it('an early close followed at once by determined + settled: closed, determined, finalized, zero rejections', async () => {
+    h = await startHarness();
+    h.registry.start();
+    await h.registry.synced;
+    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === CHANNELS);
+    const t = firstTickerWithStatus(h.sim, 'active');
+    h.sim.updateCloseTime(t, nowS() - 1);
+    h.sim.determine(t, 'no');
+    h.sim.settle(t);
+    await waitUntil('finalized', () => h!.registry.getMarket(t)?.marketStatus === 'finalized');
+    const steps = changesFor(h.changes, t).filter((c) => c.eventType !== 'created');
+    expect(steps.map((c) => `${c.oldStatus}→${c.newStatus}`)).toEqual(['active→closed', 'closed→determined', 'determined→finalized']);
+    expect(h.registry.getMarket(t)?.result).toBe('no');
+    expect(h.registry.stats().counters.rejected).toBe(0);
+  });
+
+  it('combo markets are live: their frames on multivariate_market_lifecycle apply at once', async () => {
+    h = await startHarness({ comboShare: 0.2 });
+    h.registry.start();
+    await h.registry.synced;
+    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === CHANNELS);
+    const combo = h.sim.comboTickers().find((t) => h!.sim.getMarket(t)?.status === 'active');
+    expect(combo, 'an active combo market').toBeDefined();
+    expect(h.registry.getMarket(combo!)?.marketStatus).toBe('active');
+    h.sim.deactivate(combo!);
+    await waitUntil('combo deactivated', () => h!.registry.getMarket(combo!)?.marketStatus === 'inactive');
+    expect(h.registry.stats().lifecycle.comboMessages).toBeGreaterThanOrEqual(1);
+    // Its event comes from GET /events/multivariate (GET /events leaves combo events out).
+    await waitUntil('combo event', () => h!.registry.getEvent(h!.registry.getMarket(combo!)!.eventTicker) !== undefined);
+    await converge(h);
+  });
+
+  it('combos "exclude": no combo market enters, combo frames are counted and ignored', async () => {
+    h = await startHarness({ comboShare: 0.2 }, { combos: 'exclude' });
+    h.registry.start();
+    await h.registry.synced;
+    const combos = h.sim.comboTickers();
+    expect(combos.length).toBeGreaterThan(0);
+    for (const t of combos) expect(h.registry.getMarket(t)).toBeUndefined();
+    expect(h.registry.stats().markets).toBe(h.sim.tickers().length - combos.length);
+    // Its socket subscribes to market_lifecycle_v2 alone.
+    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === 1);
+  });
+
   // Issue: an onRejected listener that threw ended the consumer for good; the registry then
   // kept a market the exchange had deactivated `active`. Listeners are isolated now.
   it('embedder callbacks that throw are counted and logged once; live ingestion goes on', async () => {
