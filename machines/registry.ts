@@ -1,7 +1,8 @@
 /**
  * The registry supervisor: it owns every actor of the registry, each in the state that needs it.
  *
- *   live (parallel, invokes deadlines + exchangeStatus)
+ *   live (parallel, invokes deadlines, exchangeStatus and changeFlow, the watch for a subscriber
+ *         that holds ingestion still)
  *     lifecycle: websocket (invokes the lifecycle-connection chart) | external (invokes the
  *                consumer of the embedder's source) | none; a child that ends or fails is
  *                restarted after a jittered backoff (restarting)
@@ -104,7 +105,11 @@ export type RegistrySupervisorEvent =
   | ConsumerEvent
   | InitialSyncEvent
   | PeriodicTaskParentEvent
-  | { type: `xstate.done.actor.fetch.${string}`; output: FetchOutput };
+  | { type: `xstate.done.actor.fetch.${string}`; output: FetchOutput }
+  | ChangeFlowEvent;
+
+/** From the change-flow watch: a `block` subscriber has held ingestion still too long, or no longer does. */
+export type ChangeFlowEvent = { type: 'CHANGES.BLOCKED'; forMs: number } | { type: 'CHANGES.FLOWING' };
 
 export interface FetchInput {
   readonly ticker: string;
@@ -152,6 +157,7 @@ export const registryMachine = setup({
     lifecycleConnection: lifecycleConnectionMachine,
     consumeSource: fromCallback<{ type: 'NONE' }, ConsumeSourceInput>(() => () => {}),
     deadlines: fromCallback(() => () => {}),
+    changeFlow: fromCallback(() => () => {}),
     initialSync: fromCallback<{ type: 'NONE' }>(() => () => {}),
     fetchMarket: fromPromise<FetchOutput, FetchInput>(async ({ input }) => ({ ticker: input.ticker, outcome: 'skipped' })),
     shutdown: fromPromise<void>(async () => {}),
@@ -186,6 +192,16 @@ export const registryMachine = setup({
       lifecycleFailures: ({ context }) => context.lifecycleFailures + 1,
       problems: ({ context, event }) =>
         withProblem(context.problems, 'lifecycle', event.type === 'CONSUMER.ENDED' && event.error !== null ? event.error : 'the lifecycle source ended'),
+    }),
+    recordChangeFlow: assign({
+      problems: ({ context, event }) =>
+        withProblem(
+          context.problems,
+          'changeStream',
+          event.type === 'CHANGES.BLOCKED'
+            ? `a change subscriber has held ingestion still for ${Math.round(event.forMs / 1000)} s: read faster, close it, or subscribe with overflow 'conflate'`
+            : null,
+        ),
     }),
     recordConnected: assign({
       lifecycleFailures: 0,
@@ -273,6 +289,7 @@ export const registryMachine = setup({
       description: 'The registry at work: lifecycle frames, deadlines and exchange status from the start; sync, then reconcile.',
       invoke: [
         { id: 'deadlines', systemId: 'deadlines', src: 'deadlines' },
+        { id: 'changeFlow', systemId: 'changeFlow', src: 'changeFlow' },
         {
           id: 'exchangeStatus',
           systemId: 'exchangeStatus',
@@ -285,6 +302,8 @@ export const registryMachine = setup({
         'TASK.SUCCEEDED': { actions: 'recordTaskResult' },
         'TASK.FAILED': { actions: 'recordTaskResult' },
         'xstate.done.actor.fetch.*': { actions: 'finishFetch' },
+        'CHANGES.BLOCKED': { actions: 'recordChangeFlow' },
+        'CHANGES.FLOWING': { actions: 'recordChangeFlow' },
       },
       states: {
         lifecycle: {

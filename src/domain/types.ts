@@ -81,7 +81,7 @@ export type MarketChangeType = 'created' | 'status_change' | 'settled';
  * One validated lifecycle transition. Emitted only after the market-lifecycle statechart
  * accepted it; rejected transitions are never emitted (see `RejectedTransition`).
  */
-export type MarketChange =
+export type MarketChange = (
   | {
       readonly ticker: string;
       readonly eventType: 'created';
@@ -104,7 +104,14 @@ export type MarketChange =
       readonly newStatus: 'finalized';
       /** Absent for settled, as in the seed design: the market's trading life is over. */
       readonly market?: undefined;
-    };
+    }
+) & {
+  /**
+   * Set on a change delivered to an `overflow: 'conflate'` subscription that lagged: the market
+   * moved from `oldStatus` to `newStatus` through possibly several changes it did not see.
+   */
+  readonly conflated?: true;
+};
 
 /** The capacity of the change stream (the seed's `ChangeBufferSize`). */
 export const ChangeBufferSize = 1000;

@@ -8,11 +8,12 @@ import type { ConsumerReport, ConsumeInput, SocketCommand, SocketInput } from '.
 import { lifecycleConnectionMachine } from '../../machines/lifecycle-connection.js';
 import { periodicTaskMachine, type PeriodicTaskRunInput } from '../../machines/periodic-task.js';
 import { reconcileMachine, type ReconcilePassInput, type ReconcilePassOutput } from '../../machines/reconcile.js';
-import type { ConsumeSourceInput, FetchInput, FetchOutput, InitialSyncEvent } from '../../machines/registry.js';
+import type { ChangeFlowEvent, ConsumeSourceInput, FetchInput, FetchOutput, InitialSyncEvent } from '../../machines/registry.js';
 import type { ExchangeStatus, Micros } from '../domain/types.js';
 import type { KalshiCredentials } from '../kalshi/auth.js';
 import { wsConnectionActor } from '../kalshi/ws-connection.js';
 import type { Logger } from '../log.js';
+import type { ChangeStream } from './change-stream.js';
 import type { RegistryCore } from './core.js';
 import type { DeadlineScheduler } from './deadline-scheduler.js';
 import type { LifecycleHandler, LossReason } from './lifecycle-handler.js';
@@ -29,6 +30,10 @@ export interface RegistryActorDeps {
   readonly unknownTickerRetryMs: number;
   /** The lifecycle WebSocket (when the registry runs its own). */
   readonly socket: { readonly url: string; readonly credentials?: KalshiCredentials; readonly idleTimeoutMs: number } | null;
+  /** The change stream, watched for a `block` subscriber that holds ingestion still. */
+  readonly changes: ChangeStream;
+  /** How long such a subscriber may block before the registry reports itself degraded. */
+  readonly stuckSubscriberMs: number;
   /** Called once when the initial sync is complete (resolves `synced`). */
   readonly onSynced: (summary: { markets: number; pages: number; ms: number }) => void;
   /** Runs at shutdown, after every child has stopped. */
@@ -162,6 +167,25 @@ export function registryActors(deps: RegistryActorDeps) {
     }
   });
 
+  /** Polls the change stream; reports (and logs once per episode) a subscriber that holds ingestion. */
+  const changeFlow = fromCallback(({ sendBack }) => {
+    let blocked = false;
+    const timer = setInterval(() => {
+      const forMs = deps.changes.blockedForMs();
+      if (!blocked && forMs >= deps.stuckSubscriberMs) {
+        blocked = true;
+        logger.warn({ forMs: Math.round(forMs), subscribers: deps.changes.subscriberCount }, 'a change subscriber is holding ingestion still; the registry is degraded until it reads');
+        sendBack({ type: 'CHANGES.BLOCKED', forMs } satisfies ChangeFlowEvent);
+      } else if (blocked && forMs === 0) {
+        blocked = false;
+        logger.info('change subscribers caught up; ingestion flows again');
+        sendBack({ type: 'CHANGES.FLOWING' } satisfies ChangeFlowEvent);
+      }
+    }, Math.min(1000, Math.max(10, deps.stuckSubscriberMs / 4)));
+    timer.unref();
+    return () => clearInterval(timer);
+  });
+
   const deadlines = fromCallback(() => {
     deps.scheduler.start();
     return () => deps.scheduler.stop();
@@ -181,6 +205,7 @@ export function registryActors(deps: RegistryActorDeps) {
     lifecycleConnection,
     consumeSource: consumer<ConsumeSourceInput>(deps, (input) => input.source.frames),
     deadlines,
+    changeFlow,
     fetchMarket,
     shutdown: fromPromise<void>(() => deps.shutdown()),
     reconcile: reconcileMachine.provide({ actors: { pass: reconcilePass } }),

@@ -14,11 +14,40 @@ import type { Logger } from '../log.js';
 import { ListenerSet } from './listener-set.js';
 import type { MarketChange } from '../domain/types.js';
 
+/**
+ * What a subscription does when its buffer is full:
+ *  - `block` (default; the seed's buffered channel): the registry waits for the reader. No change
+ *    is ever dropped or merged, but a reader that stops reading holds ingestion still (and the
+ *    registry reports itself degraded after `stuckSubscriberMs`).
+ *  - `conflate`: the registry never waits for this reader. While it lags, only the latest change
+ *    per market is kept; when it catches up it receives, per market that changed meanwhile, one
+ *    change from the status it last saw to the current one, marked `conflated: true`. Memory is
+ *    bounded by the number of markets. A connection manager that only needs to know what to
+ *    (un)subscribe wants this one.
+ */
+export type OverflowPolicy = 'block' | 'conflate';
+
+export interface SubscribeOptions {
+  readonly signal?: AbortSignal;
+  /** Default `block`. */
+  readonly overflow?: OverflowPolicy;
+}
+
 export interface ChangeSubscription extends AsyncIterableIterator<MarketChange> {
   /** Stops the subscription; pending and future reads finish with `done: true`. */
   close(): void;
   /** Changes waiting to be read. */
   readonly buffered: number;
+  /** Markets with a conflated change waiting (always 0 for `block`). */
+  readonly lagging: number;
+  readonly overflow: OverflowPolicy;
+}
+
+/** One change from what the lagging reader last saw (`first`) to now (`latest`). */
+function conflate(first: MarketChange, latest: MarketChange): MarketChange {
+  if (latest.eventType === 'settled') return { ...latest, oldStatus: first.oldStatus ?? latest.oldStatus, conflated: true };
+  if (first.eventType === 'created') return { ticker: latest.ticker, eventType: 'created', oldStatus: null, newStatus: latest.newStatus, market: latest.market, conflated: true };
+  return { ticker: latest.ticker, eventType: 'status_change', oldStatus: first.oldStatus, newStatus: latest.newStatus, market: latest.market, conflated: true };
 }
 
 class Subscriber implements ChangeSubscription {
@@ -27,9 +56,12 @@ class Subscriber implements ChangeSubscription {
   /** Readers waiting for a change, oldest first (next() may be called again before it settles). */
   readonly #waiting: ((r: IteratorResult<MarketChange>) => void)[] = [];
   #closed = false;
+  /** `conflate` only: ticker → [first change missed, latest change], in order of first miss. */
+  readonly #lagging = new Map<string, [MarketChange, MarketChange]>();
 
   constructor(
     readonly capacity: number,
+    readonly overflow: OverflowPolicy,
     private readonly onRoom: () => void,
     private readonly onClose: (s: Subscriber) => void,
   ) {}
@@ -38,8 +70,13 @@ class Subscriber implements ChangeSubscription {
     return this.#buffer.length - this.#head;
   }
 
+  get lagging(): number {
+    return this.#lagging.size;
+  }
+
+  /** Full for the producer: a conflating reader never is (it never makes the registry wait). */
   get full(): boolean {
-    return !this.#closed && this.buffered >= this.capacity;
+    return !this.#closed && this.overflow === 'block' && this.buffered >= this.capacity;
   }
 
   get closed(): boolean {
@@ -53,6 +90,11 @@ class Subscriber implements ChangeSubscription {
       waiting({ value: change, done: false });
       return;
     }
+    if (this.overflow === 'conflate' && (this.#lagging.size > 0 || this.buffered >= this.capacity)) {
+      const missed = this.#lagging.get(change.ticker);
+      this.#lagging.set(change.ticker, [missed?.[0] ?? change, change]);
+      return;
+    }
     this.#buffer.push(change);
   }
 
@@ -64,8 +106,14 @@ class Subscriber implements ChangeSubscription {
         this.#buffer.splice(0, this.#head);
         this.#head = 0;
       }
-      if (this.buffered === this.capacity - 1) this.onRoom();
+      if (this.overflow === 'block' && this.buffered === this.capacity - 1) this.onRoom();
       return Promise.resolve({ value, done: false });
+    }
+    if (this.#lagging.size > 0) {
+      // Caught up with the buffer: one change per market that moved while the reader lagged.
+      const [ticker, [first, latest]] = this.#lagging.entries().next().value as [string, [MarketChange, MarketChange]];
+      this.#lagging.delete(ticker);
+      return Promise.resolve({ value: first === latest ? { ...latest, conflated: true } : conflate(first, latest), done: false });
     }
     if (this.#closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => {
@@ -93,6 +141,7 @@ class Subscriber implements ChangeSubscription {
     this.#onClosed?.();
     this.#buffer.length = 0;
     this.#head = 0;
+    this.#lagging.clear();
     for (const waiting of this.#waiting.splice(0)) waiting({ value: undefined, done: true });
     this.onClose(this);
   }
@@ -111,6 +160,8 @@ export class ChangeStream {
   readonly #backlog: { change: MarketChange; resolve: () => void }[] = [];
   #published = 0;
   #blockedPublishes = 0;
+  /** When the producer started waiting for a `block` reader (performance.now() ms), or null. */
+  #blockedSince: number | null = null;
 
   constructor(
     readonly capacity: number,
@@ -141,8 +192,14 @@ export class ChangeStream {
     return this.#backlog.length;
   }
 
-  subscribe(signal?: AbortSignal): ChangeSubscription {
-    const sub = new Subscriber(this.capacity, () => this.#drain(), (s) => {
+  /** How long the producer has been waiting for a slow `block` subscriber (0 when it is not). */
+  blockedForMs(now = performance.now()): number {
+    return this.#blockedSince === null ? 0 : now - this.#blockedSince;
+  }
+
+  subscribe(options: SubscribeOptions = {}): ChangeSubscription {
+    const signal = options.signal;
+    const sub = new Subscriber(this.capacity, options.overflow ?? 'block', () => this.#drain(), (s) => {
       this.#subscribers.delete(s);
       this.#drain();
     });
@@ -176,6 +233,7 @@ export class ChangeStream {
       return undefined;
     }
     this.#blockedPublishes++;
+    this.#blockedSince ??= performance.now();
     return new Promise<void>((resolve) => {
       this.#backlog.push({ change, resolve });
     });
@@ -185,6 +243,7 @@ export class ChangeStream {
   close(): void {
     for (const sub of [...this.#subscribers]) sub.close();
     for (const item of this.#backlog.splice(0)) item.resolve();
+    this.#blockedSince = null;
   }
 
   #anyFull(): boolean {
@@ -198,5 +257,6 @@ export class ChangeStream {
       for (const sub of this.#subscribers) sub.push(item.change);
       item.resolve();
     }
+    if (this.#backlog.length === 0) this.#blockedSince = null;
   }
 }

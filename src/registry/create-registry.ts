@@ -21,7 +21,7 @@ import { createLogger } from '../log.js';
 import type { StatusCounts } from '../store/market-store.js';
 import { MarketStore } from '../store/market-store.js';
 import { registryActors } from './actors.js';
-import { ChangeStream, type ChangeListener, type ChangeSubscription } from './change-stream.js';
+import { ChangeStream, type ChangeListener, type ChangeSubscription, type SubscribeOptions } from './change-stream.js';
 import { RegistryCore, type QuarantinedInput, type RegistryCounters, type RejectedTransition } from './core.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
 import { LifecycleHandler, type LifecycleHandlerStats } from './lifecycle-handler.js';
@@ -41,7 +41,14 @@ export interface RegistryStats {
   /** The registry's own lifecycle WebSocket (null with an external source or none). */
   readonly socket: Readonly<ConnectionStats> | null;
   readonly rest: Readonly<KalshiRestStats> | null;
-  readonly changeStream: { readonly published: number; readonly subscribers: number; readonly blockedPublishes: number; readonly backlog: number };
+  readonly changeStream: {
+    readonly published: number;
+    readonly subscribers: number;
+    readonly blockedPublishes: number;
+    readonly backlog: number;
+    /** How long ingestion has been waiting for a slow `block` subscriber right now (0: it is not). */
+    readonly blockedForMs: number;
+  };
   readonly deadlines: { readonly queued: number; readonly fired: number };
   readonly reconciles: number;
   /** Embedder callbacks (onChange, onRejected) that threw; each was isolated and ingestion went on. */
@@ -92,7 +99,7 @@ export interface MarketRegistry {
    * does not keep up slows the registry down; it never misses a change. Close it (break out of
    * the loop, call close(), or abort `signal`) when done.
    */
-  subscribeChanges(options?: { signal?: AbortSignal }): ChangeSubscription;
+  subscribeChanges(options?: SubscribeOptions): ChangeSubscription;
   /** Synchronous callback for each change; returns the unsubscribe function. */
   onChange(listener: ChangeListener): () => void;
   /** Callback for each transition the statechart rejected (never applied, never emitted). */
@@ -177,6 +184,8 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
       socket: ownSocket
         ? { url: socketUrl, idleTimeoutMs: options.wsIdleTimeoutMs, ...(options.credentials ? { credentials: options.credentials } : {}) }
         : null,
+      changes,
+      stuckSubscriberMs: options.stuckSubscriberMs,
       onSynced: (s) => resolveSynced(s),
       shutdown: async () => {
         lifetime.abort();
@@ -257,7 +266,7 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     getExchangeStatus: () => summary.getSnapshot().context.exchange,
     markets: () => store.values(),
     statusCounts: () => store.statusCounts(),
-    subscribeChanges: (opts) => changes.subscribe(opts?.signal),
+    subscribeChanges: (opts) => changes.subscribe(opts),
     onChange: (listener) => changes.onChange(listener),
     onRejected: (listener) => core.onRejected(listener),
     setLifecycleSource(source) {
@@ -293,7 +302,13 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
                 pauses: connection.frames.pauses,
               },
         rest: restClient?.stats() ?? null,
-        changeStream: { published: changes.published, subscribers: changes.subscriberCount, blockedPublishes: changes.blockedPublishes, backlog: changes.backlog },
+        changeStream: {
+          published: changes.published,
+          subscribers: changes.subscriberCount,
+          blockedPublishes: changes.blockedPublishes,
+          backlog: changes.backlog,
+          blockedForMs: Math.round(changes.blockedForMs()),
+        },
         deadlines: { queued: scheduler.size, fired: scheduler.fired },
         reconciles: reconcile?.getSnapshot().context.runs ?? 0,
         listenerErrors: changes.listenerErrors + core.listenerErrors,

@@ -45,6 +45,11 @@ export const RegistryOptionsSchema = z
     deadlineHorizonMs: positiveMs.default(600_000),
     pageLimit: z.number().int().min(1).max(1000).default(1000),
     backoff: z.object({ baseMs: positiveMs, maxMs: positiveMs }).default({ baseMs: 500, maxMs: 30_000 }),
+    /**
+     * A `block` change subscriber that holds ingestion still longer than this makes the registry
+     * `degraded` (stats, summary, logged once) until it reads again.
+     */
+    stuckSubscriberMs: positiveMs.default(30_000),
     /** Unknown-ticker fetches (GET /markets/{ticker}) in flight at once; more at once means a full reconcile instead. */
     maxPendingFetches: z.number().int().min(1).max(10_000).default(64),
     /** Lifecycle WebSocket: silence (no frame, ping or pong) after which it reconnects. */

@@ -268,6 +268,26 @@ describe('registry on the simulated exchange', () => {
     await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === 1);
   });
 
+  // Issue: a subscriber reading 10 changes/s held ingestion back for minutes while the registry
+  // said running.healthy.
+  it('a blocking subscriber that stops reading makes the registry degraded; a conflating one never holds it', async () => {
+    h = await startHarness({ markets: 1500 }, { stuckSubscriberMs: 200 }); // more changes than one buffer (1000) holds
+    const stuck = h.registry.subscribeChanges(); // never read
+    const lazy = h.registry.subscribeChanges({ overflow: 'conflate' }); // never read either
+    h.registry.start();
+    await waitUntil('degraded', () => h!.registry.summary.getSnapshot().context.phase === 'running.degraded' || h!.registry.summary.getSnapshot().context.problems['changeStream'] !== undefined);
+    expect(h.registry.summary.getSnapshot().context.problems['changeStream']).toMatch(/held ingestion still/);
+    expect(h.registry.stats().changeStream.blockedForMs).toBeGreaterThanOrEqual(200);
+    stuck.close();
+    await h.registry.synced;
+    await waitUntil('healthy', () => h!.registry.summary.getSnapshot().context.phase === 'running.healthy', 5_000);
+    // The conflating reader, never read, holds one change per market at most.
+    expect(lazy.buffered + lazy.lagging).toBeLessThanOrEqual(h.registry.stats().markets + 1000);
+    const first = await lazy.next();
+    expect(first.value?.eventType).toBe('created');
+    lazy.close();
+  });
+
   // Issue: an onRejected listener that threw ended the consumer for good; the registry then
   // kept a market the exchange had deactivated `active`. Listeners are isolated now.
   it('embedder callbacks that throw are counted and logged once; live ingestion goes on', async () => {

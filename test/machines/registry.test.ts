@@ -98,7 +98,7 @@ describe('registry supervisor statechart', () => {
     expect(phase()).toBe('syncing');
     expect(log).toEqual(expect.arrayContaining(['deadlines:start', 'sync', 'socket:start', 'status']));
     expect(child('reconcile')).toBeUndefined();
-    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual(['deadlines', 'exchangeStatus', 'initialSync', 'lifecycle']);
+    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual(['changeFlow', 'deadlines', 'exchangeStatus', 'initialSync', 'lifecycle']);
     actor.stop();
   });
 
@@ -106,7 +106,7 @@ describe('registry supervisor statechart', () => {
     const { actor, log, phase, passes } = build();
     await flush();
     expect(phase()).toBe('running.healthy');
-    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual(['deadlines', 'eventSync', 'exchangeStatus', 'lifecycle', 'reconcile']);
+    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual(['changeFlow', 'deadlines', 'eventSync', 'exchangeStatus', 'lifecycle', 'reconcile']);
     expect(log).toContain('events');
     expect(passes[0]).toEqual({ mode: 'delta', minUpdatedTs: 5000 - 60 });
     actor.stop();
@@ -152,6 +152,12 @@ describe('registry supervisor statechart', () => {
     actor.send({ type: 'TASK.SUCCEEDED', name: 'exchangeStatus', result: { maintenance: false, exchangeActive: true } });
     expect(phase()).toBe('running.degraded');
     actor.send({ type: 'TASK.SUCCEEDED', name: 'reconcile', result: null });
+    expect(phase()).toBe('running.healthy');
+    // A subscriber that holds ingestion still is a problem too, until it reads again.
+    actor.send({ type: 'CHANGES.BLOCKED', forMs: 31_000 });
+    expect(phase()).toBe('running.degraded');
+    expect(actor.getSnapshot().context.problems['changeStream']).toMatch(/31 s.*conflate/);
+    actor.send({ type: 'CHANGES.FLOWING' });
     expect(phase()).toBe('running.healthy');
     actor.stop();
   });

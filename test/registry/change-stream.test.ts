@@ -346,7 +346,7 @@ describe('ChangeStream shutdown', () => {
   it('an abort signal ends a pending iteration and releases producers', async () => {
     const stream = new ChangeStream(3);
     const ac = new AbortController();
-    const sub = stream.subscribe(ac.signal);
+    const sub = stream.subscribe({ signal: ac.signal });
     const got: MarketChange[] = [];
     const reader = (async () => {
       for await (const c of sub) {
@@ -376,7 +376,7 @@ describe('ChangeStream shutdown', () => {
     const stream = new ChangeStream(3);
     const ac = new AbortController();
     ac.abort();
-    const sub = stream.subscribe(ac.signal);
+    const sub = stream.subscribe({ signal: ac.signal });
     expect(stream.subscriberCount).toBe(0);
     expect(stream.publish(ch(0))).toBeUndefined();
     expect(await sub.next()).toEqual({ value: undefined, done: true });
@@ -513,3 +513,69 @@ describe('ChangeStream property: any interleaving of publishes and reads', () =>
     );
   });
 });
+
+describe('ChangeStream overflow policies', () => {
+  const change = (ticker: string, oldStatus: MarketChange['oldStatus'], newStatus: MarketChange['newStatus']): MarketChange =>
+    (oldStatus === null
+      ? { ticker, eventType: 'created', oldStatus: null, newStatus, market: { ticker } }
+      : newStatus === 'finalized'
+        ? { ticker, eventType: 'settled', oldStatus, newStatus }
+        : { ticker, eventType: 'status_change', oldStatus, newStatus, market: { ticker, marketStatus: newStatus } }) as MarketChange;
+
+  it('conflate: the producer never waits; a lagging reader gets one change per market, from what it saw to now', async () => {
+    const stream = new ChangeStream(2);
+    const sub = stream.subscribe({ overflow: 'conflate' });
+    expect(stream.publish(change('A', null, 'active'))).toBeUndefined();
+    expect(stream.publish(change('B', null, 'active'))).toBeUndefined();
+    // Buffer full: from here on the reader lags.
+    expect(stream.publish(change('A', 'active', 'inactive'))).toBeUndefined();
+    expect(stream.publish(change('C', null, 'initialized'))).toBeUndefined();
+    expect(stream.publish(change('A', 'inactive', 'active'))).toBeUndefined();
+    expect(stream.publish(change('A', 'active', 'closed'))).toBeUndefined();
+    expect(stream.publish(change('B', 'active', 'closed'))).toBeUndefined();
+    expect(stream.publish(change('B', 'closed', 'determined'))).toBeUndefined();
+    expect(stream.publish(change('B', 'determined', 'finalized'))).toBeUndefined();
+    expect(stream.blockedPublishes).toBe(0);
+    expect(sub.lagging).toBe(3);
+    const got = await readN(sub, 5);
+    expect(got.map((c) => `${c.ticker}:${c.eventType}:${c.oldStatus}→${c.newStatus}${c.conflated ? ' (conflated)' : ''}`)).toEqual([
+      'A:created:null→active',
+      'B:created:null→active',
+      'A:status_change:active→closed (conflated)',
+      'C:created:null→initialized (conflated)',
+      'B:settled:active→finalized (conflated)',
+    ]);
+    expect(sub.lagging).toBe(0);
+    // Caught up: changes flow unmarked again.
+    stream.publish(change('C', 'initialized', 'active'));
+    expect((await sub.next()).value).toEqual(change('C', 'initialized', 'active'));
+  });
+
+  it('a conflating reader never holds back a blocking one, and vice versa', async () => {
+    const stream = new ChangeStream(1);
+    const lazy = stream.subscribe({ overflow: 'conflate' });
+    const eager = stream.subscribe();
+    for (let i = 0; i < 5; i++) {
+      const pending = stream.publish(change(`M-${i}`, null, 'active'));
+      const read = eager.next();
+      if (pending) await pending;
+      expect((await read).value?.ticker).toBe(`M-${i}`);
+    }
+    expect(lazy.buffered + lazy.lagging).toBe(5);
+  });
+
+  it('blockedForMs: how long the producer has waited for a blocking reader', async () => {
+    const stream = new ChangeStream(1);
+    const sub = stream.subscribe();
+    stream.publish(change('A', null, 'active'));
+    expect(stream.blockedForMs()).toBe(0);
+    const pending = stream.publish(change('B', null, 'active'));
+    expect(pending).toBeInstanceOf(Promise);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(stream.blockedForMs()).toBeGreaterThanOrEqual(25);
+    await readN(sub, 2);
+    await pending;
+    expect(stream.blockedForMs()).toBe(0);
+  });
+});
+
