@@ -72,6 +72,8 @@ export interface RegistrySupervisorContext extends Omit<RegistrySupervisorInput,
   readonly source: LifecycleSourceKind;
   readonly syncFailures: number;
   readonly lastSyncError: string | null;
+  /** Whether the last sync failure is one that retrying cannot fix (the CLI gives up on these). */
+  readonly lastSyncErrorPermanent: boolean;
   readonly sync: SyncProgress;
   /** Why events may have been lost before the reconcile chart started (it takes this as input). */
   readonly lossSuspected: string | null;
@@ -89,7 +91,7 @@ export interface RegistrySupervisorContext extends Omit<RegistrySupervisorInput,
 export type InitialSyncEvent =
   | { type: 'SYNC.PROGRESS'; pages: number; markets: number; quarantined: number }
   | { type: 'SYNC.DONE'; pages: number; markets: number; quarantined: number; startedAt: number; finishedAt: number }
-  | { type: 'SYNC.FAILED'; error: string };
+  | { type: 'SYNC.FAILED'; error: string; /** Retrying cannot fix it (credentials, not Kalshi's JSON, a repeated cursor). */ permanent: boolean };
 
 /** What a lifecycle consumer reports (directly, or through the connection chart). */
 export type ConsumerEvent =
@@ -241,9 +243,10 @@ export const registryMachine = setup({
     recordSyncFailure: assign({
       syncFailures: ({ context }) => context.syncFailures + 1,
       lastSyncError: ({ event }) => (event.type === 'SYNC.FAILED' ? event.error : null),
+      lastSyncErrorPermanent: ({ event }) => event.type === 'SYNC.FAILED' && event.permanent,
       problems: ({ context, event }) => withProblem(context.problems, 'initialSync', event.type === 'SYNC.FAILED' ? event.error : 'failed'),
     }),
-    clearSyncFailure: assign({ problems: ({ context }) => withProblem(context.problems, 'initialSync', null), lastSyncError: null }),
+    clearSyncFailure: assign({ problems: ({ context }) => withProblem(context.problems, 'initialSync', null), lastSyncError: null, lastSyncErrorPermanent: false }),
     holdTicker: assign({
       heldTickers: ({ context, event }) =>
         event.type === 'MARKET.UNKNOWN' && context.heldTickers.length < context.maxPendingFetches && !context.heldTickers.includes(event.ticker)
@@ -275,6 +278,7 @@ export const registryMachine = setup({
     source: input.lifecycle,
     syncFailures: 0,
     lastSyncError: null,
+    lastSyncErrorPermanent: false,
     sync: { pages: 0, markets: 0, quarantined: 0, startedAt: null, finishedAt: null },
     lossSuspected: null,
     lifecycleFailures: 0,

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { ChangeStream } from './change-stream.js';
 import type { RegistryCore } from './core.js';
 import type { DeadlineScheduler } from './deadline-scheduler.js';
+import { describeFailure, FailureLog } from './failure.js';
 import type { LifecycleHandler, LossReason } from './lifecycle-handler.js';
 import { fetchUnknownMarket, pollExchangeStatus, rereadStaleMarkets, runEventPass, runMarketPass, type RestApi } from './rest-tasks.js';
 
@@ -93,6 +94,9 @@ function consumer<TInput>(deps: RegistryActorDeps, sourceOf: (input: TInput) => 
 export function registryActors(deps: RegistryActorDeps) {
   const { core, rest, logger } = deps;
 
+  const syncFailures = new FailureLog();
+  const reconcileFailures = new FailureLog();
+
   const initialSync = fromCallback<{ type: 'NONE' }>(({ sendBack }) => {
     const controller = new AbortController();
     runMarketPass({
@@ -107,6 +111,7 @@ export function registryActors(deps: RegistryActorDeps) {
       (result) => {
         const ms = Math.round((result.finishedAt - result.startedAt) / 1000);
         logger.info({ markets: result.markets, pages: result.pages, quarantined: result.quarantined, ms }, 'initial sync complete');
+        syncFailures.reset();
         deps.onSynced({ markets: core.store.size, pages: result.pages, ms });
         sendBack({
           type: 'SYNC.DONE',
@@ -119,24 +124,41 @@ export function registryActors(deps: RegistryActorDeps) {
       },
       (err: unknown) => {
         if (controller.signal.aborted) return;
-        logger.warn({ err: message(err) }, 'initial sync failed; retrying after a backoff');
-        sendBack({ type: 'SYNC.FAILED', error: message(err) } satisfies InitialSyncEvent);
+        const failure = describeFailure(err);
+        if (syncFailures.first(failure.cause)) {
+          const what = failure.permanent
+            ? 'initial sync failed and retrying will not fix it until the cause is fixed; still retrying with backoff'
+            : 'initial sync failed; retrying with backoff';
+          logger.error({ err: failure.message, permanent: failure.permanent }, what);
+        }
+        sendBack({ type: 'SYNC.FAILED', error: failure.message, permanent: failure.permanent } satisfies InitialSyncEvent);
       },
     );
     return () => controller.abort();
   });
 
   const reconcilePass = fromPromise<ReconcilePassOutput, ReconcilePassInput>(async ({ input, signal }) => {
-    const result = await runMarketPass({
-      core,
-      rest,
-      source: 'reconcile',
-      pageLimit: deps.pageLimit,
-      combos: deps.combos,
-      signal,
-      ...(input.mode === 'delta' && input.minUpdatedTs !== null ? { minUpdatedTs: input.minUpdatedTs } : {}),
-    });
-    const reread = await rereadStaleMarkets(core, rest, signal);
+    let result: Awaited<ReturnType<typeof runMarketPass>>;
+    let reread: number;
+    try {
+      result = await runMarketPass({
+        core,
+        rest,
+        source: 'reconcile',
+        pageLimit: deps.pageLimit,
+        combos: deps.combos,
+        signal,
+        ...(input.mode === 'delta' && input.minUpdatedTs !== null ? { minUpdatedTs: input.minUpdatedTs } : {}),
+      });
+      reread = await rereadStaleMarkets(core, rest, signal);
+    } catch (err) {
+      const failure = describeFailure(err);
+      if (!signal.aborted && reconcileFailures.first(failure.cause)) {
+        logger.error({ err: failure.message, permanent: failure.permanent, mode: input.mode }, 'reconcile failed; retrying with backoff (the registry may be stale meanwhile)');
+      }
+      throw err;
+    }
+    reconcileFailures.reset();
     logger.info({ mode: result.mode, markets: result.markets, changes: result.changes, missing: result.missing, pages: result.pages, reread }, 'reconcile complete');
     return { mode: result.mode, startedAt: result.startedAt, finishedAt: result.finishedAt, markets: result.markets, changes: result.changes };
   });

@@ -27,6 +27,8 @@ export interface SyncProgress {
   readonly attempts: number;
   /** Why the last attempt failed (null while it has not failed). */
   readonly lastError: string | null;
+  /** The last failure is one retrying cannot fix (401/403, not Kalshi's JSON, a repeated cursor). */
+  readonly lastErrorPermanent: boolean;
 }
 
 export interface LifecycleConnection {
@@ -74,7 +76,7 @@ export function createSummaryStore(lifecycleSource: LifecycleSourceKind) {
   const initial: RegistrySummary = {
     phase: 'idle',
     problems: {},
-    sync: { state: 'pending', pages: 0, markets: 0, quarantined: 0, startedAt: null, finishedAt: null, attempts: 0, lastError: null },
+    sync: { state: 'pending', pages: 0, markets: 0, quarantined: 0, startedAt: null, finishedAt: null, attempts: 0, lastError: null, lastErrorPermanent: false },
     exchange: null,
     lifecycle: { source: lifecycleSource, state: lifecycleSource === 'none' ? 'disabled' : 'idle', attempt: 0, error: null },
     lastReconcile: null,
@@ -119,6 +121,7 @@ export function summaryObserver(store: SummaryStore): (event: InspectionEvent) =
         finishedAt: c.sync.finishedAt,
         attempts: c.syncFailures + (c.sync.finishedAt !== null || phase === 'syncing' ? 1 : 0),
         lastError: c.lastSyncError,
+        lastErrorPermanent: c.lastSyncErrorPermanent,
       };
       const lifecycle: LifecycleConnection =
         c.source === 'websocket' ? { ...ctx.lifecycle, source: 'websocket' } : { source: c.source, state: c.source === 'none' ? 'disabled' : 'external', attempt: c.lifecycleFailures, error: c.problems['lifecycle'] ?? null };

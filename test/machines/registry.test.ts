@@ -119,7 +119,7 @@ describe('registry supervisor statechart', () => {
         attempts++;
         queueMicrotask(() => {
           send({ type: 'SYNC.PROGRESS', pages: 1, markets: 1000, quarantined: 2 });
-          if (attempts < 3) send({ type: 'SYNC.FAILED', error: 'HTTP 401: check the credentials' });
+          if (attempts < 3) send({ type: 'SYNC.FAILED', error: 'HTTP 401: check the credentials', permanent: true });
           else send({ type: 'SYNC.DONE', pages: 2, markets: 2000, quarantined: 2, startedAt: 1, finishedAt: 2 });
         });
       },
@@ -129,6 +129,7 @@ describe('registry supervisor statechart', () => {
     expect(actor.getSnapshot().context).toMatchObject({
       syncFailures: 1,
       lastSyncError: 'HTTP 401: check the credentials',
+      lastSyncErrorPermanent: true,
       sync: { pages: 1, markets: 1000, quarantined: 2 },
       problems: { initialSync: 'HTTP 401: check the credentials' },
     });
