@@ -14,8 +14,8 @@ describe('describeFailure', () => {
     [new ResponseParseError('GET', url, 1, 200, 'Unexpected token <', '<html>'), true],
     [new PaginationLoopError('/markets', 'CgwI', 3), true],
     [new ValidationError('GET /markets page', []), true],
-    [new NetworkError('GET', url, 4, 'ECONNREFUSED'), false],
-    [new TimeoutError('GET', url, 4, 'headers', 10_000), false],
+    [new NetworkError('GET', url, 4, 'ECONNREFUSED', null), false],
+    [new TimeoutError('GET', url, 4, 10_000), false],
     [new Error('something else'), false],
   ])('%s → permanent %s', (err, permanent) => {
     expect(describeFailure(err).permanent).toBe(permanent);

@@ -111,7 +111,7 @@ describe('machineToGraph', () => {
         'live.lifecycle.external→live.lifecycle.external SOURCE.SET',
       ]),
     );
-    expect(node('live')?.invoke?.map((i) => i.src)).toEqual(['deadlines', 'exchangeStatus']);
+    expect(node('live')?.invoke?.map((i) => i.src)).toEqual(['deadlines', 'changeFlow', 'exchangeStatus']);
     expect(node('live.lifecycle.websocket')?.invoke?.map((i) => i.src)).toEqual(['lifecycleConnection']);
     expect(node('live.sync.syncing')?.invoke?.map((i) => i.src)).toEqual(['initialSync']);
     expect(node('live.sync.running')?.invoke?.map((i) => i.src)).toEqual(['reconcile', 'eventSync']);
