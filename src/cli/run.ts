@@ -150,7 +150,23 @@ async function openVisualizer(cli: CliOptions, start: (port: number) => Promise<
   }
 }
 
+/** Closes what a failed start-up had already opened (the simulator, servers, the registry). */
+const openedResources: (() => Promise<unknown>)[] = [];
+function opened<T>(resource: T, close: (r: T) => Promise<unknown>): T {
+  openedResources.push(() => close(resource));
+  return resource;
+}
+
 export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json: JsonOut): Promise<number> {
+  try {
+    return await runOrThrow(cli, err, stop, json);
+  } catch (e) {
+    await Promise.allSettled(openedResources.splice(0).reverse().map((close) => close()));
+    throw e;
+  }
+}
+
+async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json: JsonOut): Promise<number> {
   const interactive = !cli.json && process.stderr.isTTY === true;
   const logger = createCliLogger(cli.logLevel ?? (interactive ? 'warn' : 'info'), err, interactive);
   const human = (text: string) => {
@@ -169,7 +185,7 @@ export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   let wsUrl: string | undefined;
   if (cli.useSimulator) {
     try {
-      sim = await startSimExchange({ markets: cli.simMarkets, logger, ...(cli.simPort !== undefined ? { port: cli.simPort } : {}) });
+      sim = opened(await startSimExchange({ markets: cli.simMarkets, logger, ...(cli.simPort !== undefined ? { port: cli.simPort } : {}) }), (r) => r.close());
     } catch (e) {
       if (cli.simPort !== undefined && cli.simPort !== 0 && typeof (e as NodeJS.ErrnoException).code === 'string') throw portError('--sim-port', cli.simPort, e);
       throw e;
@@ -190,7 +206,7 @@ export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   let stately: StatelyInspection | null = null;
   if (cli.inspectPort !== null || cli.inspectUrl !== undefined) {
     try {
-      stately = await startStatelyInspection(cli.inspectUrl !== undefined ? { url: cli.inspectUrl } : { port: cli.inspectPort ?? 0 });
+      stately = opened(await startStatelyInspection(cli.inspectUrl !== undefined ? { url: cli.inspectUrl } : { port: cli.inspectPort ?? 0 }), (r) => r.close());
     } catch (e) {
       if (cli.inspectPort) throw portError('--inspect', cli.inspectPort, e);
       throw e;
@@ -199,7 +215,7 @@ export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   }
   const inspect = combineInspectors(tracker?.inspect, stately?.inspect);
 
-  const registry = createRegistry({
+  const registry = opened(createRegistry({
     restUrl,
     ...(lifecycle === 'websocket' ? { wsUrl } : {}),
     lifecycle,
@@ -210,12 +226,12 @@ export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json:
     ...(cli.reconcileInterval !== undefined ? { reconcileIntervalMs: cli.reconcileInterval } : {}),
     ...(cli.statusInterval !== undefined ? { statusIntervalMs: cli.statusInterval } : {}),
     ...(inspect ? { inspect } : {}),
-  });
+  }), (r) => r.stop());
 
   let visualizer: Visualizer | null = null;
   if (tracker) {
     const simRef = sim;
-    const opened = await openVisualizer(cli, (port) =>
+    const started = await openVisualizer(cli, (port) =>
       startVisualizer({
         registry,
         tracker,
@@ -225,17 +241,28 @@ export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json:
         ...(simRef ? { expectedMarkets: () => simRef.marketCount } : {}),
       }),
     );
-    visualizer = opened.visualizer;
+    visualizer = opened(started.visualizer, (r) => r.close());
     // stderr, always: stdout stays pure NDJSON with --json.
-    err.line(`visualizer: ${visualizer.url}${opened.note}`);
+    err.line(`visualizer: ${visualizer.url}${started.note}`);
   }
 
   const tasks: Promise<unknown>[] = [];
+  // The "synced" line comes after the sync's changes: published counts them, written follows
+  // the subscription (which lags behind by up to its buffer).
+  let published = 0;
+  let written = 0;
+  let caughtUp = null as { target: number; resolve: () => void } | null;
   if (cli.json) {
+    registry.onChange(() => void published++);
     const subscription = registry.subscribeChanges();
     tasks.push(
       (async () => {
-        for await (const change of subscription) await json.write({ kind: 'change', ...change });
+        for await (const change of subscription) {
+          await json.write({ kind: 'change', ...change });
+          written++;
+          if (caughtUp && written >= caughtUp.target) caughtUp.resolve();
+        }
+        caughtUp?.resolve();
       })(),
     );
     registry.onRejected((r) => void json.write({ kind: 'rejected', ...r }));
@@ -271,7 +298,13 @@ export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json:
       screen.show((columns) => [renderSynced(synced.markets, synced.pages, synced.ms, quarantined, columns)]);
       screen.commit();
     } else human(renderSynced(synced.markets, synced.pages, synced.ms, quarantined, Infinity));
-    if (cli.json) await json.write({ kind: 'synced', markets: synced.markets, active: registry.getActiveMarkets().length, ms: synced.ms });
+    if (cli.json) {
+      const active = registry.getActiveMarkets().length;
+      const target = published;
+      if (written < target) await Promise.race([new Promise<void>((resolve) => (caughtUp = { target, resolve })), stopped]);
+      caughtUp = null;
+      await json.write({ kind: 'synced', markets: synced.markets, active, ms: synced.ms });
+    }
     else if (!interactive) logger.info({ markets: synced.markets, ms: synced.ms }, 'synced');
     if (sim && cli.simEventsPerSec > 0) sim.startRandomLifecycle({ eventsPerSecond: cli.simEventsPerSec });
     let lastChanges = registry.stats().counters.changes;
@@ -306,10 +339,17 @@ export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   await visualizer?.close();
   await stately?.close();
   if (cli.snapshotOut !== undefined) {
-    const n = await writeSnapshotAtomic(registry.markets(), cli.snapshotOut);
-    logger.info({ file: cli.snapshotOut, markets: n }, 'snapshot written');
-    human(`snapshot: ${n.toLocaleString('en-US')} markets written to ${cli.snapshotOut}`);
+    if (synced === null) {
+      // Stopped before the initial sync finished: a partial market list must not replace a good one.
+      logger.warn({ file: cli.snapshotOut }, 'snapshot not written: stopped before the initial sync finished');
+      human(`snapshot: not written (stopped before the initial sync finished); ${cli.snapshotOut} is unchanged`);
+    } else {
+      const n = await writeSnapshotAtomic(registry.markets(), cli.snapshotOut);
+      logger.info({ file: cli.snapshotOut, markets: n }, 'snapshot written');
+      human(`snapshot: ${n.toLocaleString('en-US')} markets written to ${cli.snapshotOut}`);
+    }
   }
   await sim?.close();
+  openedResources.length = 0;
   return 0;
 }

@@ -29,6 +29,9 @@ describe('parseCli errors', () => {
     [['--combos', 'maybe'], '--combos takes include or exclude. See --help.'],
     [['--log-level', 'loud'], '--log-level takes fatal, error, warn, info, debug, trace or silent. See --help.'],
     [['--sim-port', '70000'], '--sim-port must be at most 65535. See --help.'],
+    [['--env', 'staging'], '--env takes prod or demo. See --help.'],
+    [['--rest-url', 'ftp://x'], '--rest-url must be an http(s) URL. See --help.'],
+    [['--reconcile-interval', 'soon', '--rest-url', 'http://127.0.0.1:1/trade-api/v2'], '--reconcile-interval takes a whole number. See --help.'],
   ])('%j → %s', (argv, message) => {
     expect(usageError(argv)).toBe(message);
   });
