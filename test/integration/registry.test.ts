@@ -288,6 +288,31 @@ describe('registry on the simulated exchange', () => {
     lazy.close();
   });
 
+  // Issue: with lifecycle traffic during a large sync, every frame for a market not yet paged
+  // triggered a GET /markets/{ticker}, starving the sync.
+  it('frames for markets not yet paged during the sync are held, never fetched one by one while it runs', async () => {
+    h = await startHarness({ markets: 2000, comboShare: 0 }, { pageLimit: 100 });
+    const slow = h.registry.subscribeChanges(); // holds the sync at its first 1000 changes
+    h.registry.start();
+    await waitUntil('sync held by the reader', () => h!.registry.stats().changeStream.backlog > 0);
+    await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions === CHANNELS);
+    const notYetPaged = h.sim.tickers().filter((t) => h!.registry.getMarket(t) === undefined && h!.sim.getMarket(t)?.status === 'active');
+    expect(notYetPaged.length).toBeGreaterThan(20);
+    for (const t of notYetPaged.slice(0, 20)) h.sim.deactivate(t);
+    await waitUntil('frames seen', () => h!.registry.stats().counters.unknownTickerEvents >= 20);
+    expect(h.registry.summary.getSnapshot().context.decisions.heldTickers).toBe(20);
+    const reader = (async () => {
+      for await (const _ of slow) void _;
+    })();
+    await h.registry.synced;
+    await converge(h);
+    // The sync brought every held market: not one single-market GET was needed.
+    expect(h.sim.stats.rest['GET /markets/{ticker}'] ?? 0).toBe(0);
+    for (const t of notYetPaged.slice(0, 20)) expect(h.registry.getMarket(t)?.marketStatus).toBe('inactive');
+    slow.close();
+    await reader;
+  });
+
   // Issue: an onRejected listener that threw ended the consumer for good; the registry then
   // kept a market the exchange had deactivated `active`. Listeners are isolated now.
   it('embedder callbacks that throw are counted and logged once; live ingestion goes on', async () => {
