@@ -2,10 +2,10 @@
  * The market-lifecycle statechart flattened into a lookup table, so that the registry can hold
  * 1M markets as one status string each and still decide every transition exactly as the chart
  * would. The table is computed from `marketLifecycleMachine` at module load by asking the machine
- * itself (`snapshot.can` and `getNextSnapshot`) for every (status, event) pair; the tests prove
+ * itself (`snapshot.can` and xstate's pure `transition`) for every (status, event) pair; the tests prove
  * the two agree. The rules are never written down a second time.
  */
-import { getNextSnapshot } from 'xstate';
+import { transition } from 'xstate';
 import { marketLifecycleMachine, type MarketLifecycleEvent } from '../../machines/market-lifecycle.js';
 import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
 
@@ -47,9 +47,17 @@ export function keyForEvent(event: MarketLifecycleEvent): TransitionKey {
 export function machineOutcome(status: MarketStatus, event: MarketLifecycleEvent): MarketStatus | null {
   const snapshot = marketLifecycleMachine.resolveState({ value: status, context: { ticker: '' } });
   if (!snapshot.can(event)) return null;
-  const next = getNextSnapshot(marketLifecycleMachine, snapshot, event);
+  const [next] = transition(marketLifecycleMachine, snapshot, event);
   return next.value as MarketStatus;
 }
+
+/**
+ * The statuses the chart tags `tradable` (the market's state node says so, not a list kept here):
+ * what `getActiveMarkets()` returns.
+ */
+export const TRADABLE_STATUSES: ReadonlySet<MarketStatus> = new Set(
+  MARKET_STATUSES.filter((status) => marketLifecycleMachine.resolveState({ value: status, context: { ticker: '' } }).hasTag('tradable')),
+);
 
 export function deriveTransitionTable(): TransitionTable {
   const table = {} as Record<MarketStatus, Record<TransitionKey, MarketStatus | null>>;

@@ -12,6 +12,7 @@ import { getShortestPaths, getSimplePaths } from '@xstate/graph';
 import { marketLifecycleMachine, type MarketLifecycleEvent } from '../../machines/market-lifecycle.js';
 import { MARKET_STATUSES, type MarketStatus } from '../../src/kalshi/schemas.js';
 import {
+  TRADABLE_STATUSES,
   LIFECYCLE_EVENT_KINDS,
   MARKET_TRANSITIONS,
   TRANSITION_KEYS,
@@ -112,6 +113,10 @@ describe('market-lifecycle statechart', () => {
       }
       expect(Object.values(MARKET_TRANSITIONS.finalized).every((to) => to === null)).toBe(true);
     });
+  });
+
+  it("the chart's tradable tag marks active alone (getActiveMarkets returns those)", () => {
+    expect([...TRADABLE_STATUSES]).toEqual(['active']);
   });
 
   it('the derived table equals a live actor for every (status, event) pair', () => {
