@@ -25,7 +25,8 @@ Exchange:
 Output:
   --json                      NDJSON on stdout: change, synced, exchange_status, rejected; logs on stderr
   --snapshot-out FILE         on stop, write every known market as one JSON Market per line
-                              (checked at start; written to a temporary file, then renamed)
+                              (checked at start; written to a temporary file, then renamed;
+                              left as it was when stopped before the initial sync finished)
   --log-level LEVEL           fatal|error|warn|info|debug|trace|silent (default info; warn with the live view)
 
 Visualizer and inspection:
