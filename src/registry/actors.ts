@@ -35,8 +35,10 @@ export interface RegistryActorDeps {
   readonly changes: ChangeStream;
   /** How long such a subscriber may block before the registry reports itself degraded. */
   readonly stuckSubscriberMs: number;
-  /** Called once when the initial sync is complete (resolves `synced`). */
+  /** Called once when the initial sync is complete (with onFirstEventPass, resolves `synced`). */
   readonly onSynced: (summary: { markets: number; pages: number; ms: number }) => void;
+  /** Called once when the first event pass has succeeded or failed. */
+  readonly onFirstEventPass: () => void;
   /** Runs at shutdown, after every child has stopped. */
   readonly shutdown: () => Promise<void>;
 }
@@ -167,12 +169,23 @@ export function registryActors(deps: RegistryActorDeps) {
   const exchangeStatusTask = fromPromise<unknown, PeriodicTaskRunInput>(({ signal }): Promise<ExchangeStatus | null> => pollExchangeStatus(core, rest, signal));
 
   /** An event pass; its output's `startedAt` is the next pass's `min_updated_ts` watermark. */
+  let firstEventPass = true;
   const eventSyncTask = fromPromise<unknown, PeriodicTaskRunInput>(async ({ input, signal }): Promise<{ startedAt: Micros; events: number; pages: number }> => {
     const startedAt = core.now();
     const last = input.lastResult as { startedAt?: Micros } | null;
     const minUpdatedTs = typeof last?.startedAt === 'number' ? Math.floor(last.startedAt / 1e6) - 60 : undefined;
-    const result = await runEventPass(core, rest, { signal, combos: deps.combos, ...(minUpdatedTs === undefined ? {} : { minUpdatedTs }) });
-    return { startedAt, events: result.events, pages: result.pages };
+    try {
+      const result = await runEventPass(core, rest, { signal, combos: deps.combos, ...(minUpdatedTs === undefined ? {} : { minUpdatedTs }) });
+      return { startedAt, events: result.events, pages: result.pages };
+    } catch (err) {
+      if (!signal.aborted) logger.warn({ err: message(err) }, 'event sync failed; retrying with backoff');
+      throw err;
+    } finally {
+      if (firstEventPass && !signal.aborted) {
+        firstEventPass = false;
+        deps.onFirstEventPass();
+      }
+    }
   });
 
   const fetchMarket = fromPromise<FetchOutput, FetchInput>(async ({ input, signal }) => {

@@ -72,9 +72,15 @@ export interface ConnectionStats {
 }
 
 export interface SyncSummary {
+  /** Markets in the registry when the initial sync finished. */
   readonly markets: number;
   readonly pages: number;
   readonly ms: number;
+  /**
+   * Events in the registry: `synced` waits for the first event sync too (so getEvent works right
+   * after it), unless that pass fails, in which case `synced` does not wait for its retries.
+   */
+  readonly events: number;
 }
 
 /** The market registry. Every method is safe to call at any time; reads are synchronous. */
@@ -170,6 +176,10 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
   });
   synced.catch(() => {}); // an embedder that never awaits `synced` must not see an unhandled rejection
 
+  // `synced` waits for the markets and for the first event pass (whatever its outcome).
+  let marketsSynced: Omit<SyncSummary, 'events'> | null = null;
+  let eventsTried = false;
+
   const ownSocket = options.lifecycle === 'websocket' && socketUrl !== undefined;
   const machine = registryMachine.provide({
     actors: registryActors({
@@ -186,7 +196,14 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
         : null,
       changes,
       stuckSubscriberMs: options.stuckSubscriberMs,
-      onSynced: (s) => resolveSynced(s),
+      onSynced: (s) => {
+        marketsSynced = s;
+        if (eventsTried) resolveSynced({ ...s, events: store.eventCount });
+      },
+      onFirstEventPass: () => {
+        eventsTried = true;
+        if (marketsSynced !== null) resolveSynced({ ...marketsSynced, events: store.eventCount });
+      },
       shutdown: async () => {
         lifetime.abort();
         changes.close();

@@ -57,7 +57,12 @@ export const RegistryOptionsSchema = z
     /** Lifecycle WebSocket: queued frames above which the socket is paused (backpressure). */
     wsHighWaterMark: z.number().int().min(1).default(10_000),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).info === 'function').optional(),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Level of the registry's own pino logger (JSON on stderr) when no `logger` is given. Default
+     * "silent": a library says nothing unless asked. Pass your pino logger (any level) to hear
+     * warnings and errors, or set this to e.g. "warn".
+     */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('silent'),
     /** XState inspection observer (e.g. @statelyai/inspect's `inspector.inspect`) for every actor. */
     inspect: z.custom<Observer<InspectionEvent> | ((e: InspectionEvent) => void)>((v) => typeof v === 'function' || (typeof v === 'object' && v !== null)).optional(),
     /** Clock in epoch milliseconds (tests). */

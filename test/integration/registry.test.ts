@@ -46,6 +46,9 @@ describe('registry on the simulated exchange', () => {
     await reader;
     expect(synced.markets).toBe(2500);
     expect(synced.pages).toBe(3);
+    // `synced` also waited for the first event sync: every market's event is there at once.
+    expect(synced.events).toBe(h.registry.stats().events);
+    for (const t of h.sim.tickers().slice(0, 50)) expect(h.registry.getEvent(h.registry.getMarket(t)!.eventTicker), t).toBeDefined();
     expect(differences(h.sim, h.registry)).toEqual([]);
     expect(created.size).toBe(2500);
     const active = h.registry.getActiveMarkets();
