@@ -1,7 +1,7 @@
 /** The CLI end to end: a real process, the simulator in the test, NDJSON on stdout. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,16 +23,23 @@ async function finished(child: ChildProcessWithoutNullStreams): Promise<{ code: 
 }
 
 let sim: SimExchange;
+const dirs: string[] = [];
+const tempDir = (prefix: string): string => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+};
 beforeAll(async () => {
   sim = await startSimExchange({ markets: 400, seed: 3, logger: silentLogger });
 });
 afterAll(async () => {
   await sim.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 describe('market-registry CLI', () => {
   it('--json streams changes as NDJSON, stops on SIGINT with exit 0 and writes the snapshot', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'registry-cli-'));
+    const dir = tempDir('registry-cli-');
     const snapshot = join(dir, 'markets.ndjson');
     const child = runCli(['--json', '--rest-url', sim.restUrl, '--ws-url', sim.wsUrl, '--snapshot-out', snapshot, '--log-level', 'warn']);
     const done = finished(child);
@@ -85,7 +92,7 @@ describe('market-registry CLI', () => {
   });
 
   it('reports an unreadable private key without printing key material', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'registry-cli-key-'));
+    const dir = tempDir('registry-cli-key-');
     const { code, stderr } = await finished(runCli(['--rest-url', sim.restUrl, '--key-id', 'k', '--private-key-file', join(dir, 'missing.pem')]));
     expect(code).toBe(1);
     expect(stderr).toMatch(/Cannot read the Kalshi private key file .*missing\.pem \(ENOENT\)/);
