@@ -149,9 +149,13 @@ export function priceStr(e4: number): string {
 }
 /** A FixedPointCount string ("18342.50") of a count kept in hundredths of a contract. */
 const HUNDREDTHS: string[] = Array.from({ length: 100 }, (_, k) => String(k).padStart(2, '0'));
+/** "1234." for whole counts below 100 000 (no number-to-string conversion on the hot path). */
+const WHOLE_DOT: string[] = Array.from({ length: 100_000 }, (_, k) => `${k}.`);
 function fpCount(centi: number): string {
-  const whole = Math.floor(centi / 100);
-  return `${whole}.${HUNDREDTHS[centi - whole * 100]}`;
+  if (centi === 0) return '0.00';
+  const whole = (centi / 100) | 0;
+  const head = WHOLE_DOT[whole] ?? `${whole}.`;
+  return head + (HUNDREDTHS[centi - whole * 100] as string);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,37 +169,40 @@ const TWO: string[] = Array.from({ length: 60 }, (_, k) => String(k).padStart(2,
 const THREE: string[] = Array.from({ length: 1000 }, (_, k) => String(k).padStart(3, '0'));
 /** THREE without trailing zeros ("120" → "12"); only used for k > 0. */
 const THREE_TRIM: string[] = THREE.map((s) => s.replace(/0+$/, ''));
-const dayPrefix = new Map<number, string>();
-function isoBase(ms: number): { base: string; msPart: number } {
+/** "2026-02-13T" per day since the epoch (a flat array: one lookup, no Map, no allocation). */
+const DAY_PREFIX: Array<string | undefined> = new Array<string | undefined>(80_000);
+/** "02:48:32" and "02:48:32Z" per second of the day. */
+const HMS: string[] = Array.from({ length: 86_400 }, (_, k) => `${TWO[Math.floor(k / 3600)]}:${TWO[Math.floor(k / 60) % 60]}:${TWO[k % 60]}`);
+const HMSZ: string[] = HMS.map((x) => `${x}Z`);
+/** Second of the day and milliseconds part of the last dayOf() call (module variables: no object per call). */
+let lastSec = 0;
+let lastMsPart = 0;
+function dayOf(ms: number): string {
   const day = Math.floor(ms / DAY);
-  let prefix = dayPrefix.get(day);
+  let prefix = day >= 0 && day < 80_000 ? DAY_PREFIX[day] : undefined;
   if (prefix === undefined) {
-    if (!Number.isFinite(ms)) return { base: new Date(ms).toISOString(), msPart: 0 }; // throws RangeError like Date would
+    if (!Number.isFinite(ms)) return new Date(ms).toISOString(); // throws RangeError like Date would
     prefix = new Date(day * DAY).toISOString().slice(0, 11);
-    if (dayPrefix.size < 200_000) dayPrefix.set(day, prefix);
+    if (day >= 0 && day < 80_000) DAY_PREFIX[day] = prefix;
   }
-  let r = ms - day * DAY;
-  const msPart = Math.floor(r % 1000);
-  r = (r - (r % 1000)) / 1000;
-  const sec = r % 60;
-  r = (r - sec) / 60;
-  const min = r % 60;
-  const hour = (r - min) / 60;
-  return { base: `${prefix}${TWO[hour]}:${TWO[min]}:${TWO[sec]}`, msPart };
+  const r = ms - day * DAY;
+  lastSec = Math.floor(r / 1000);
+  lastMsPart = Math.floor(r - lastSec * 1000);
+  return prefix;
 }
 /** ISO-8601 without the ".000" when the time is a whole second (Kalshi's usual form). */
 export function iso(ms: number): string {
-  const { base, msPart } = isoBase(ms);
-  return msPart === 0 ? `${base}Z` : `${base}.${THREE_TRIM[msPart]}Z`;
+  const day = dayOf(ms);
+  return lastMsPart === 0 ? day + (HMSZ[lastSec] as string) : `${day}${HMS[lastSec]}.${THREE_TRIM[lastMsPart]}Z`;
 }
 /**
  * ISO-8601 with microseconds, trailing zeros trimmed the way Go's RFC3339Nano does
  * ("2026-02-13T02:48:32.843378Z", "2026-08-07T00:40:00.24501Z"); `us` is 0–999 µs past `ms`.
  */
 export function isoMicro(ms: number, us: number): string {
-  const { base, msPart } = isoBase(ms);
-  if (us === 0) return msPart === 0 ? `${base}Z` : `${base}.${THREE_TRIM[msPart]}Z`;
-  return `${base}.${THREE[msPart]}${THREE_TRIM[us]}Z`;
+  if (us === 0) return iso(ms);
+  const day = dayOf(ms);
+  return `${day}${HMS[lastSec]}.${THREE[lastMsPart]}${THREE_TRIM[us]}Z`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -913,6 +920,9 @@ export class MarketStore {
     const expValue = res === 0 ? '' : res === 3 ? priceStr(this.settlementValue[i] ?? 0) : cb ? '' : String(this.floor[i] ?? 0);
     const expected = iso(closeMs + HOUR);
     const latest = iso(closeMs + 7 * DAY);
+    const createdMs = this.created[i] ?? 0;
+    const updatedMs = this.updated[i] ?? 0;
+    const createdS = isoMicro(createdMs, us);
     const tp = cb ? undefined : this.templateOfEvent(e);
     let custom = '';
     if (cb) custom = cb.customStrikeJson;
@@ -922,7 +932,7 @@ export class MarketStore {
     return (
       `{"can_close_early":${this.canCloseEarly[i] === 1},` +
       (Number.isNaN(cap) ? '' : `"cap_strike":${cap},`) +
-      `"close_time":"${iso(closeMs)}","created_time":"${isoMicro(this.created[i] ?? 0, us)}",` +
+      `"close_time":"${iso(closeMs)}","created_time":"${createdS}",` +
       custom +
       early +
       this.evTickerJ[e] +
@@ -947,7 +957,7 @@ export class MarketStore {
       `"status":"${MARKET_STATUSES[st]}","strike_type":"${STRIKE_TYPES[stype]}",` +
       `"ticker":"${this.ticker[i]}",` +
       (cb ? `"title":${cb.titleJson},` : this.evTitleJ[e]) +
-      `"updated_time":"${isoMicro(this.updated[i] ?? 0, us)}",` +
+      `"updated_time":"${updatedMs === createdMs ? createdS : isoMicro(updatedMs, us)}",` +
       `"volume_24h_fp":"${fpCount(this.volume24h[i] ?? 0)}","volume_fp":"${fpCount(this.volume[i] ?? 0)}",` +
       `"yes_ask_dollars":"${priceStr(yesAsk)}","yes_ask_size_fp":"${fpCount(this.askSize[i] ?? 0)}",` +
       `"yes_bid_dollars":"${priceStr(yesBid)}","yes_bid_size_fp":"${fpCount(this.bidSize[i] ?? 0)}",` +
@@ -1093,10 +1103,15 @@ export class MarketStore {
   }
 }
 
+const commaCache = new Map<number, string>();
 function withCommas(v: number): string {
+  let s = commaCache.get(v);
+  if (s !== undefined) return s;
   const [int = '0', frac] = String(v).split('.');
   const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return frac === undefined ? grouped : `${grouped}.${frac}`;
+  s = frac === undefined ? grouped : `${grouped}.${frac}`;
+  if (commaCache.size < 100_000) commaCache.set(v, s);
+  return s;
 }
 
 export function lowerBound(list: readonly number[], x: number): number {
