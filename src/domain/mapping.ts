@@ -17,6 +17,7 @@ import {
   type MarketStatus,
 } from '../kalshi/schemas.js';
 import type { TransitionKey } from '../lifecycle/transition-table.js';
+import { fastMarketFromRecord } from './fast-market.js';
 import { countToE2, dollarsToE4, isoToMicros, secondsToMicros } from './units.js';
 import type { ExchangeStatus, Market, MarketEvent, Micros, TradingStatus } from './types.js';
 
@@ -129,8 +130,22 @@ export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResul
   };
 }
 
-/** Validates and maps one raw REST market record (from a page or GET /markets/{ticker}). */
+/**
+ * Validates and maps one raw REST market record (from a page or GET /markets/{ticker}).
+ *
+ * The common record takes the one-pass fast path (fast-market.ts); a record it does not vouch
+ * for goes through zod (`parseMarketRecordWithZod`), the schema of record, which accepts it —
+ * its result is then the answer — or says what is wrong with it. Both routes give the same
+ * value for every record the fast path accepts (test/perf-equivalence/).
+ */
 export function parseMarketRecord(raw: unknown, now: Micros): ParseResult<Market> {
+  const fast = fastMarketFromRecord(raw, now);
+  if (fast !== undefined) return { ok: true, value: fast };
+  return parseMarketRecordWithZod(raw, now);
+}
+
+/** The reference route of parseMarketRecord: KalshiMarketCoreSchema, then marketFromRecord. */
+export function parseMarketRecordWithZod(raw: unknown, now: Micros): ParseResult<Market> {
   const parsed = KalshiMarketCoreSchema.safeParse(raw);
   if (!parsed.success) return failure('GET /markets record', parsed.error.issues, raw);
   return marketFromRecord(parsed.data, now);
@@ -248,9 +263,19 @@ export function parseLifecycleFrame(raw: string | Uint8Array): ParseResult<Lifec
   try {
     json = JSON.parse(text);
   } catch (err) {
-    const issue = { code: 'custom', path: [], message: `not JSON (${(err as Error).message})`, input: text.slice(0, 200) };
-    return { ok: false, error: new ValidationError('WebSocket frame', [issue as z.core.$ZodIssue]) };
+    return notJson(text, err);
   }
+  return parseLifecycleJson(json);
+}
+
+/** The failure of a frame that is not JSON (`err` from JSON.parse). */
+export function notJson(text: string, err: unknown): ParseResult<never> {
+  const issue = { code: 'custom', path: [], message: `not JSON (${(err as Error).message})`, input: text.slice(0, 200) };
+  return { ok: false, error: new ValidationError('WebSocket frame', [issue as z.core.$ZodIssue]) };
+}
+
+/** Validates an already parsed frame with zod (the schema of record; see fast-frame.ts for the hot path). */
+export function parseLifecycleJson(json: unknown): ParseResult<LifecycleSocketFrame> {
   const parsed = LifecycleSocketFrameSchema.safeParse(json);
   if (!parsed.success) {
     const msg = typeof json === 'object' && json !== null ? (json as { msg?: unknown }).msg : undefined;
