@@ -45,12 +45,14 @@ function statusMix(active: number): Record<string, number> {
 const logger = createLogger('warn', 'kalshi-sim');
 const sim = await startSimExchange({ markets, seed, statusMix: statusMix(activeShare), logger, pingIntervalMs: 10_000 });
 
-// Active tickers in the sim's stable order (the registry learns them over REST).
+// Active ordinary tickers in the sim's stable order (the registry learns them over REST). Combo
+// markets are left out: their frames belong on multivariate_market_lifecycle, never on the
+// market_lifecycle_v2 frames the blaster writes.
 const st = sim.core.store;
 const now = Date.now();
 const activeTickers: string[] = [];
 for (let i = 0; i < st.count; i++) {
-  if (st.effStatus(i, now) === 2 /* ST_ACTIVE */) activeTickers.push(st.ticker[i] as string);
+  if (st.effStatus(i, now) === 2 /* ST_ACTIVE */ && !st.isCombo(i)) activeTickers.push(st.ticker[i] as string);
 }
 
 // ---- blaster -----------------------------------------------------------------------------------
@@ -150,17 +152,26 @@ blastHttp.on('upgrade', (req, socket, head) => {
     (socket as Socket).setNoDelay(true);
     conns.set(name, conn);
     ws.on('message', (data) => {
-      let cmd: { id?: number; cmd?: string };
+      let cmd: { id?: number; cmd?: string; params?: { channels?: unknown } };
       try {
-        cmd = JSON.parse(String(data)) as { id?: number; cmd?: string };
+        cmd = JSON.parse(String(data)) as { id?: number; cmd?: string; params?: { channels?: unknown } };
       } catch {
         return;
       }
       if (cmd.cmd === 'subscribe') {
-        conn.sid = nextSid++;
-        conn.seq = 0;
-        conn.subscribed = true;
-        ws.send(JSON.stringify({ id: cmd.id ?? 1, type: 'subscribed', msg: { channel: 'market_lifecycle_v2', sid: conn.sid } }));
+        // One `subscribed` per channel, each with its own sid (as the sim and Kalshi answer a
+        // subscribe that names both lifecycle channels); frames go out on market_lifecycle_v2's.
+        const asked = Array.isArray(cmd.params?.channels) ? (cmd.params.channels as unknown[]) : ['market_lifecycle_v2'];
+        for (const channel of asked) {
+          if (channel !== 'market_lifecycle_v2' && channel !== 'multivariate_market_lifecycle') continue;
+          const sid = nextSid++;
+          if (channel === 'market_lifecycle_v2') {
+            conn.sid = sid;
+            conn.seq = 0;
+            conn.subscribed = true;
+          }
+          ws.send(JSON.stringify({ id: cmd.id ?? 1, type: 'subscribed', msg: { channel, sid } }));
+        }
       }
     });
     const ping = setInterval(() => ws.ping(), 5_000);
