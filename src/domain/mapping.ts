@@ -14,8 +14,8 @@ import {
   type KalshiMarketCore,
   type LifecycleMsg,
   type LifecycleSocketFrame,
-  type MarketStatus,
 } from '../kalshi/schemas.js';
+import type { MarketStatus } from './vocabulary.js';
 import type { TransitionKey } from '../lifecycle/transition-table.js';
 import { fastMarketFromRecord } from './fast-market.js';
 import { countToE2, dollarsToE4, isoToMicros, secondsToMicros } from './units.js';

@@ -11,10 +11,10 @@
  *  - timestamps are integers in microseconds since the Unix epoch (`Micros`), as the seed design
  *    says; REST's ISO strings and the WebSocket's Unix seconds both convert exactly.
  */
-import type { MarketStatus } from '../kalshi/schemas.js';
+import type { MarketStatus } from './vocabulary.js';
 
-export type { MarketStatus } from '../kalshi/schemas.js';
-export { MARKET_STATUSES } from '../kalshi/schemas.js';
+export type { MarketStatus } from './vocabulary.js';
+export { MARKET_STATUSES } from './vocabulary.js';
 
 /** A price in units of $0.0001 (so $1.00 = 10 000). Integer. */
 export type PriceE4 = number;

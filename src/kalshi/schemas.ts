@@ -28,6 +28,13 @@
  * kept.
  */
 import { z } from 'zod';
+import { MARKET_STATUSES, MARKET_STATUS_FILTERS } from '../domain/vocabulary.js';
+
+/**
+ * Kept for importers that cannot change yet (machines/market-lifecycle.ts imports `MarketStatus`
+ * from here); new code imports the vocabulary from src/domain/vocabulary.ts.
+ */
+export { MARKET_STATUSES, MARKET_STATUS_FILTERS, type MarketStatus, type MarketStatusFilter } from '../domain/vocabulary.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
@@ -56,24 +63,10 @@ export const IsoDateTimeSchema = z
   .string()
   .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)$/i, 'expected an ISO-8601 date-time such as "2026-05-01T14:00:00Z"');
 
-/** The eight REST market statuses (the registry's status vocabulary). */
-export const MARKET_STATUSES = [
-  'initialized',
-  'inactive',
-  'active',
-  'closed',
-  'determined',
-  'disputed',
-  'amended',
-  'finalized',
-] as const;
+/** The registry's status vocabulary lives in src/domain/vocabulary.ts; these are its wire enums. */
 export const MarketStatusSchema = z.enum(MARKET_STATUSES);
-export type MarketStatus = z.infer<typeof MarketStatusSchema>;
-
 /** The REST `status=` filter vocabulary of GET /markets (not the same words as MarketStatus). */
-export const MARKET_STATUS_FILTERS = ['unopened', 'open', 'paused', 'closed', 'settled'] as const;
 export const MarketStatusFilterSchema = z.enum(MARKET_STATUS_FILTERS);
-export type MarketStatusFilter = z.infer<typeof MarketStatusFilterSchema>;
 
 /**
  * Values Kalshi documents for the open enumerations (for reference and tests; the schemas accept

@@ -3,7 +3,7 @@
  * closed at close_time), expressed through the derived transition table so that which statuses
  * they apply to is decided by the statechart alone.
  */
-import type { MarketStatus } from '../kalshi/schemas.js';
+import type { MarketStatus } from '../domain/vocabulary.js';
 import type { Micros } from '../domain/types.js';
 import { MARKET_TRANSITIONS, type LifecycleEventKind } from './transition-table.js';
 

@@ -7,7 +7,7 @@
  */
 import { transition } from 'xstate';
 import { marketLifecycleMachine, type MarketLifecycleEvent } from '../../machines/market-lifecycle.js';
-import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
+import { MARKET_STATUSES, type MarketStatus } from '../domain/vocabulary.js';
 
 /** Every event kind of the chart that is not a REST observation. */
 export const LIFECYCLE_EVENT_KINDS = [

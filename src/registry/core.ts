@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { LifecycleUpdate } from '../domain/mapping.js';
 import { sameMarketData, withStatus } from '../domain/mapping.js';
 import type { Market, MarketChange, Micros } from '../domain/types.js';
-import type { MarketStatus } from '../kalshi/schemas.js';
+import type { MarketStatus } from '../domain/vocabulary.js';
 import { applyTransition, observedKey, type TransitionKey } from '../lifecycle/transition-table.js';
 import { dueTimeEvents, nextDeadline, timeAdjustedStatus } from '../lifecycle/time-rules.js';
 import { MarketStore } from '../store/market-store.js';

@@ -11,7 +11,7 @@
  * any time. The store does not judge transitions: callers pass only what the lifecycle table
  * accepted.
  */
-import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
+import { MARKET_STATUSES, type MarketStatus } from '../domain/vocabulary.js';
 import type { Market, MarketEvent } from '../domain/types.js';
 
 export type StatusCounts = Record<MarketStatus, number>;

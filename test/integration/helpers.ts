@@ -3,7 +3,7 @@ import { startSimExchange, type SimExchange, type SimExchangeOptions } from '../
 import { createRegistry, type MarketRegistry, type RegistryOptions } from '../../src/registry/create-registry.js';
 import { silentLogger } from '../../src/log.js';
 import type { MarketChange } from '../../src/domain/types.js';
-import type { MarketStatus } from '../../src/kalshi/schemas.js';
+import type { MarketStatus } from '../../src/domain/vocabulary.js';
 
 export interface Harness {
   sim: SimExchange;

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { createActor } from 'xstate';
 import { getShortestPaths, getSimplePaths } from '@xstate/graph';
 import { marketLifecycleMachine, type MarketLifecycleEvent } from '../../machines/market-lifecycle.js';
-import { MARKET_STATUSES, type MarketStatus } from '../../src/kalshi/schemas.js';
+import { MARKET_STATUSES, type MarketStatus } from '../../src/domain/vocabulary.js';
 import {
   TRADABLE_STATUSES,
   LIFECYCLE_EVENT_KINDS,

@@ -6,9 +6,9 @@ import {
   KalshiExchangeStatusSchema,
   KalshiMarketCoreSchema,
   KalshiMarketSchema,
-  MARKET_STATUS_FILTERS,
   type KalshiMarket,
 } from '../../src/kalshi/schemas.js';
+import { MARKET_STATUS_FILTERS } from '../../src/domain/vocabulary.js';
 import { signKalshiRequest } from '../../src/kalshi/auth.js';
 import { startSimExchange, type SimExchange } from '../../src/sim/index.js';
 import { getJson, postJson, connectWs } from './helpers.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MarketStore } from '../../src/store/market-store.js';
 import { withStatus } from '../../src/domain/mapping.js';
-import { MARKET_STATUSES, type MarketStatus } from '../../src/kalshi/schemas.js';
+import { MARKET_STATUSES, type MarketStatus } from '../../src/domain/vocabulary.js';
 import type { Market } from '../../src/domain/types.js';
 
 function market(ticker: string, status: MarketStatus): Market {
