@@ -173,6 +173,7 @@ export function wsConnectionActor(options: WsConnectionOptions) {
     ws.on('close', (code, reason) => {
       if (watchdog) clearTimeout(watchdog);
       frames.attach(null);
+      if (closed) return; // we closed it (the chart left `connection`): nothing to report
       const why = lastError ?? `connection closed (code ${code}${reason.length ? `: ${reason.toString('utf8')}` : ''})`;
       if (httpStatus === 401 || httpStatus === 403) log.error({ url: shownUrl, httpStatus }, why);
       else log.warn({ url: shownUrl, code, httpStatus, reason: why }, 'lifecycle socket disconnected');

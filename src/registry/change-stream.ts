@@ -76,7 +76,7 @@ class Subscriber implements ChangeSubscription {
 
   /** Full for the producer: a conflating reader never is (it never makes the registry wait). */
   get full(): boolean {
-    return !this.#closed && this.overflow === 'block' && this.buffered >= this.capacity;
+    return !this.#closed && !this.#ending && this.overflow === 'block' && this.buffered >= this.capacity;
   }
 
   get closed(): boolean {
@@ -84,7 +84,7 @@ class Subscriber implements ChangeSubscription {
   }
 
   push(change: MarketChange): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#ending) return;
     const waiting = this.#waiting.shift();
     if (waiting !== undefined) {
       waiting({ value: change, done: false });
@@ -115,6 +115,7 @@ class Subscriber implements ChangeSubscription {
       this.#lagging.delete(ticker);
       return Promise.resolve({ value: first === latest ? { ...latest, conflated: true } : conflate(first, latest), done: false });
     }
+    if (this.#ending) this.close();
     if (this.#closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => {
       this.#waiting.push(resolve);
@@ -134,6 +135,21 @@ class Subscriber implements ChangeSubscription {
   onClosed(fn: () => void): void {
     this.#onClosed = fn;
   }
+
+  /**
+   * The registry stops: no more changes, but what is already buffered (or conflated) is still
+   * delivered; then reads finish with `done: true`.
+   */
+  end(): void {
+    if (this.#closed) return;
+    if (this.buffered === 0 && this.#lagging.size === 0) {
+      this.close();
+      return;
+    }
+    this.#ending = true;
+  }
+
+  #ending = false;
 
   close(): void {
     if (this.#closed) return;
@@ -239,9 +255,13 @@ export class ChangeStream {
     });
   }
 
-  /** Ends every subscription (on registry stop). Waiting producers are released. */
+  /**
+   * Ends every subscription (on registry stop): each still delivers what it has buffered, then
+   * finishes. Waiting producers are released (their changes were already buffered or are dropped
+   * with the stop: nothing new is published after it).
+   */
   close(): void {
-    for (const sub of [...this.#subscribers]) sub.close();
+    for (const sub of [...this.#subscribers]) sub.end();
     for (const item of this.#backlog.splice(0)) item.resolve();
     this.#blockedSince = null;
   }

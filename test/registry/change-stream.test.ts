@@ -277,7 +277,7 @@ describe('ChangeStream: no loss with a slow consumer', () => {
 });
 
 describe('ChangeStream shutdown', () => {
-  it('close() ends pending and future reads and releases blocked producers', async () => {
+  it('close() ends pending reads, releases blocked producers, and lets readers drain what they had buffered', async () => {
     const stream = new ChangeStream(3);
     const a = stream.subscribe();
     const b = stream.subscribe();
@@ -296,12 +296,14 @@ describe('ChangeStream shutdown', () => {
     // it for `b`) or with done; it must not hang and must not skip or reorder.
     expect(pendingB.settled).toBe(true);
     expect([{ value: ch(3), done: false }, { value: undefined, done: true }]).toContainEqual(pendingB.value);
-    expect(await a.next()).toEqual({ value: undefined, done: true });
     expect(await b.next()).toEqual({ value: undefined, done: true });
-    expect(stream.subscriberCount).toBe(0);
+    // A stop loses nothing a subscriber had already been given: `a` still reads its buffer.
     expect(stream.backlog).toBe(0);
-    // Publishing after close has no one to wait for.
+    // Publishing after close has no one to wait for, and reaches no one.
     expect(stream.publish(ch(9))).toBeUndefined();
+    expect(await readN(a, 3)).toEqual([ch(0), ch(1), ch(2)]);
+    expect(await a.next()).toEqual({ value: undefined, done: true });
+    expect(stream.subscriberCount).toBe(0);
   });
 
   it('subscription.close() of the only slow subscriber releases blocked producers', async () => {
