@@ -143,6 +143,9 @@ export async function startStatelyBridge(options: { port?: number; host?: Loopba
       done(true);
     },
   });
+  // ws re-emits the HTTP server's errors (EADDRINUSE on listen) on itself: without a listener
+  // that is an uncaught 'error'. The server's own listen callback reports them.
+  wss.on('error', () => {});
   const actors = new BoundedLog(RETAINED_ACTORS.count, RETAINED_ACTORS.bytes);
   const recent = new BoundedLog(RETAINED_RECENT.count, RETAINED_RECENT.bytes);
   const sendText = (ws: WebSocket, msg: Buffer) => {

@@ -171,3 +171,23 @@ describe('Stately inspector relay (--inspect)', () => {
     expect(Math.max(...got.map((m) => m.length))).toBeLessThan(MAX_MESSAGE_BYTES / 16);
   });
 });
+
+describe('inspect relay on a taken port', () => {
+  it('rejects with EADDRINUSE instead of crashing the process with an unhandled error event', async () => {
+    const { createServer } = await import('node:http');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as import('node:net').AddressInfo).port;
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      await expect(startStatelyBridge({ port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+});
