@@ -16,7 +16,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { LOOPBACK_HOSTS, isLoopbackHost, type LoopbackHost } from '../../visualizer/local-origin.js';
-import { OptionsError, RegistryError } from '../errors.js';
+import { OptionsError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { registryLiveness, registryReadiness } from './health.js';
 import { registryMetrics, type MetricsSource, type RegistryMetrics, type RegistryMetricsOptions } from './registry-metrics.js';
@@ -45,8 +45,12 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** The metrics server could not listen. `code` is Node's (EADDRINUSE, EACCES, EADDRNOTAVAIL, …). */
-export class MetricsServerError extends RegistryError {
+/**
+ * The metrics server could not listen. `code` is Node's own (EADDRINUSE, EACCES, EADDRNOTAVAIL,
+ * …), as on the `listen` error it wraps (`cause`), so code that already handles a Node listen
+ * error (`err.code === 'EADDRINUSE'`) handles this one.
+ */
+export class MetricsServerError extends Error {
   override readonly name = 'MetricsServerError';
   constructor(
     readonly code: string,
