@@ -15,10 +15,9 @@
  * something calls `observeRestRequest`.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { MARKET_STATUSES } from '../domain/types.js';
+import { MARKET_STATUSES, type MarketChange } from '../domain/types.js';
 import type { MarketRegistry, RegistryStats } from '../registry/create-registry.js';
 import type { RejectedTransition } from '../registry/core.js';
-import type { MarketChange } from '../domain/types.js';
 import { OptionsError } from '../errors.js';
 
 /** What the metrics read from a registry (a MarketRegistry has all of it). */
@@ -295,6 +294,8 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
   });
 
   if (options.processMetrics) {
+    // prom-client's own collectors; close() unregisters them (its event-loop-delay monitor and GC
+    // observer stay enabled: one set per process is the intended use).
     const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
     collectDefaultMetrics({ register: registry });
     for (const m of registry.getMetricsAsArray()) if (!before.has(m.name)) names.push(m.name);
