@@ -16,11 +16,25 @@
  *    Events' last_updated_ts changes on creation and fee updates only.
  *  - Filter validation follows §2.1/§10.9: one status per request, single event_ticker, timestamp
  *    groups exclusive and only with compatible statuses, min_updated_ts only with
- *    mve_filter=exclude (+ series_ticker, which then requires mve_filter=exclude). Errors are
- *    400 {"error":"<message>"}; the sim has no multivariate markets (mve_filter=only → empty).
+ *    mve_filter=exclude (+ series_ticker, which then requires mve_filter=exclude).
+ *  - Bodies are shaped like Kalshi's 2026 responses (test/sim/shape.test.ts holds them against
+ *    the recordings in shared/real-kalshi): keys alphabetical at every depth, pages
+ *    {"cursor":…,"markets":[…]} / {"cursor":…,"events":[…],"milestones":[]}, optional fields
+ *    omitted rather than null until they have a value, *_dollars/*_fp strings only, microsecond
+ *    created_time/updated_time/settlement_ts, sub-cent prices on deci_cent/tapered_deci_cent
+ *    grids, fractional counts. REST errors are Kalshi's ErrorResponse wrapped in "error":
+ *    {"error":{"code":"not_found","details":"…","message":"not found"}} (also 429 and 5xx).
+ *  - Combo (multivariate, KXMVE*) markets: a share `comboShare` (default 0.1, 0 = none) whose
+ *    legs are ordinary markets of the sim. GET /markets includes them unless mve_filter=exclude;
+ *    GET /events leaves their events out (GET /events/multivariate has them); their lifecycle
+ *    frames (type multivariate_market_lifecycle, and event_lifecycle of combo events) go out on
+ *    the multivariate_market_lifecycle channel only. One subscribe may name both channels: one
+ *    `subscribed` per channel, each with its own sid and seq (from 1).
  *  - Bodies are pure ASCII (non-ASCII characters are \u-escaped in the JSON) so pages can be
  *    written with the latin1 encoder straight into one Buffer.
- *  - The admin API (/_sim/*) is never authenticated and never subject to REST faults.
+ *  - The admin API (/_sim/*) is never authenticated and never subject to REST faults; it only
+ *    answers a loopback Host (with the sim's port) and, when an Origin is sent, a loopback
+ *    Origin (403 otherwise), and its POSTs need Content-Type: application/json (415 otherwise).
  */
 export { startSimExchange, SimExchange } from './server.js';
 export { SimOperationError, LIFECYCLE_CHANNELS } from './exchange.js';

@@ -1,6 +1,6 @@
 /**
  * Standalone sim runner (the benchmark runs the sim in its own process to use the second core):
- *   tsx src/sim/main.ts --markets 1000000 --port 0 --seed 1 --random-events-per-sec 20
+ *   tsx src/sim/main.ts --markets 1000000 --port 0 --seed 1 --random-events-per-sec 20 [--combo-share 0.1]
  * Prints one JSON line {"restUrl","wsUrl","port"} on stdout once listening; logs go to stderr.
  * Stops cleanly on SIGINT/SIGTERM.
  */
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       'random-events-per-sec': { type: 'string' },
       'ping-interval-ms': { type: 'string' },
       'not-found-after-create-ms': { type: 'string' },
+      'combo-share': { type: 'string' },
       gzip: { type: 'boolean' },
       'log-level': { type: 'string' },
     },
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     seed: num('seed', values.seed, 1),
     pingIntervalMs: num('ping-interval-ms', values['ping-interval-ms'], 10_000),
     notFoundAfterCreateMs: num('not-found-after-create-ms', values['not-found-after-create-ms'], 0),
+    comboShare: num('combo-share', values['combo-share'], 0.1),
     gzip: values.gzip ?? false,
     logger,
   });
