@@ -18,6 +18,10 @@ import { publicWsUrl } from '../kalshi/ws-connection.js';
 import type { RateLimitSpec } from '../kalshi/rate-limiter.js';
 import { KalshiRestClient, type KalshiRestStats } from '../kalshi/rest-client.js';
 import { createLogger } from '../log.js';
+import { createDurable } from '../persist/durable.js';
+import type { PersistenceStats } from '../persist/persistence.js';
+import type { MarketRecord } from '../persist/schema.js';
+import type { PublisherStats } from '../publish/publisher.js';
 import type { StatusCounts } from '../store/market-store.js';
 import { MarketStore } from '../store/market-store.js';
 import { registryActors } from './actors.js';
@@ -53,6 +57,10 @@ export interface RegistryStats {
   readonly reconciles: number;
   /** Embedder callbacks (onChange, onRejected) that threw; each was isolated and ingestion went on. */
   readonly listenerErrors: number;
+  /** The state directory (null without `stateDir`). */
+  readonly persistence: PersistenceStats | null;
+  /** The NATS fan-out (null without `publish`). */
+  readonly publish: PublisherStats | null;
 }
 
 /** The lifecycle connection's counters (from the lifecycle-connection chart and its frame queue). */
@@ -81,6 +89,14 @@ export interface SyncSummary {
    * after it), unless that pass fails, in which case `synced` does not wait for its retries.
    */
   readonly events: number;
+  /**
+   * True when the registry started from a state directory's stored markets: `markets` were then
+   * caught up by a `min_updated_ts` delta (a full pass when the last run died during its initial
+   * sync) instead of a full pass, and a full verification pass follows in the background.
+   */
+  readonly warm: boolean;
+  /** Markets loaded from the state directory (0 on a cold start). */
+  readonly loaded: number;
 }
 
 /** The market registry. Every method is safe to call at any time; reads are synchronous. */
@@ -95,6 +111,11 @@ export interface MarketRegistry {
   getActiveMarkets(): readonly Market[];
   getMarket(ticker: string): Market | undefined;
   getEvent(eventTicker: string): MarketEvent | undefined;
+  /**
+   * The last full Kalshi record of a market (every field of the REST record as validated, or
+   * what a WebSocket `created` gave): from the state directory, so undefined without `stateDir`.
+   */
+  getMarketRecord(ticker: string): MarketRecord | undefined;
   /** Last exchange status seen (null before the first poll or while unreachable). */
   getExchangeStatus(): ExchangeStatus | null;
   /** Every known market (for snapshots). */
@@ -164,6 +185,12 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     onError: (err) => logger.error({ err }, 'deadline scheduler failed'),
   });
   core.attachScheduler(scheduler);
+  // State directory (loaded into the store now, so reads work at once) and NATS fan-out.
+  const durable = createDurable(
+    { stateDir: options.stateDir, stateFlushMs: options.stateFlushMs, publish: options.publish, exchange: options.env ?? 'custom' },
+    { store, changes, core, logger, now },
+  );
+  const actorRest = durable.tapRest(rest);
   const summary = createSummaryStore(options.lifecycle);
   const lifetime = new AbortController();
   setMaxListeners(0, lifetime.signal);
@@ -179,12 +206,16 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
   // `synced` waits for the markets and for the first event pass (whatever its outcome).
   let marketsSynced: Omit<SyncSummary, 'events'> | null = null;
   let eventsTried = false;
+  const onMarketsSynced = (s: Omit<SyncSummary, 'events'>) => {
+    marketsSynced = s;
+    if (eventsTried) resolveSynced({ ...s, events: store.eventCount });
+  };
 
   const ownSocket = options.lifecycle === 'websocket' && socketUrl !== undefined;
   const machine = registryMachine.provide({
-    actors: registryActors({
+    actors: durable.provideActors(registryActors({
       core,
-      rest,
+      rest: actorRest,
       handler,
       scheduler,
       logger,
@@ -196,20 +227,19 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
         : null,
       changes,
       stuckSubscriberMs: options.stuckSubscriberMs,
-      onSynced: (s) => {
-        marketsSynced = s;
-        if (eventsTried) resolveSynced({ ...s, events: store.eventCount });
-      },
+      onSynced: (s) => onMarketsSynced({ ...s, warm: false, loaded: 0 }),
       onFirstEventPass: () => {
         eventsTried = true;
         if (marketsSynced !== null) resolveSynced({ ...marketsSynced, events: store.eventCount });
       },
       shutdown: async () => {
         lifetime.abort();
+        await durable.beforeShutdown();
         changes.close();
+        await durable.close();
         if (ownRest) await rest.close?.();
       },
-    }),
+    }), { rest: actorRest, pageLimit: options.pageLimit, combos: options.combos, onSynced: (s) => onMarketsSynced({ markets: s.markets, pages: s.pages, ms: s.ms, warm: true, loaded: s.loaded }) }),
   });
 
   let actor: Actor<typeof registryMachine> | null = null;
@@ -264,11 +294,13 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
         },
       });
       actor.subscribe({ error: (err) => logger.error({ err }, 'registry supervisor failed') });
+      durable.start(() => actor);
       actor.start();
     },
     async stop() {
       if (actor === null) {
         changes.close();
+        await durable.close();
         if (ownRest) await rest.close?.();
         rejectSynced(new Error('the registry was stopped before it was started'));
         return;
@@ -280,6 +312,7 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     getActiveMarkets: () => store.activeMarkets(),
     getMarket: (ticker) => store.get(ticker),
     getEvent: (eventTicker) => store.getEvent(eventTicker),
+    getMarketRecord: (ticker) => durable.getMarketRecord(ticker),
     getExchangeStatus: () => summary.getSnapshot().context.exchange,
     markets: () => store.values(),
     statusCounts: () => store.statusCounts(),
@@ -329,6 +362,8 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
         deadlines: { queued: scheduler.size, fired: scheduler.fired },
         reconciles: reconcile?.getSnapshot().context.runs ?? 0,
         listenerErrors: changes.listenerErrors + core.listenerErrors,
+        persistence: durable.persistenceStats(),
+        publish: durable.publishStats(),
       };
     },
     quarantined: () => core.quarantined(),

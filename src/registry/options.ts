@@ -8,6 +8,7 @@ import type { KalshiCredentials } from '../kalshi/auth.js';
 import { RATE_LIMIT_TIER_NAMES } from '../kalshi/rate-limiter.js';
 import type { Logger } from '../log.js';
 import type { RestApi } from './rest-tasks.js';
+import { BUCKET_NAME, DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, STREAM_NAME, SUBJECT_PREFIX } from '../publish/layout.js';
 
 const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL');
 const wsUrl = z.string().regex(/^wss?:\/\/[^\s]+$/, 'expected a ws(s) URL');
@@ -69,6 +70,24 @@ export const RegistryOptionsSchema = z
     clock: z.custom<() => number>((v) => typeof v === 'function').optional(),
     /** A REST client to use instead of building one (tests, shared pools). */
     rest: z.custom<RestApi & { close?: () => Promise<void> }>((v) => typeof v === 'object' && v !== null).optional(),
+    /**
+     * Embedded store (SQLite, WAL) in this directory, created when missing: every market's full
+     * Kalshi record, the events and the sync watermarks. A start on a stored state is warm (see
+     * src/persist/persistence.ts). Off by default.
+     */
+    stateDir: z.string().min(1).optional(),
+    /** Longest a change waits before it is written to the state directory (one batch per flush). */
+    stateFlushMs: positiveMs.default(100),
+    /** Fan-out on NATS JetStream: every change to a stream, every market's record to a KV bucket (src/publish/layout.ts). */
+    publish: z
+      .object({
+        url: z.string().regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'expected nats://host:port'),
+        stream: z.string().regex(STREAM_NAME, 'a stream name: letters, digits, - and _').default(DEFAULT_STREAM),
+        subjectPrefix: z.string().regex(SUBJECT_PREFIX, 'dot-separated tokens of letters, digits, - and _').default(DEFAULT_SUBJECT_PREFIX),
+        bucket: z.string().regex(BUCKET_NAME, 'a bucket name: letters, digits, - and _').default(DEFAULT_BUCKET),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((o) => o.restUrl !== undefined || o.env !== undefined || o.rest !== undefined, {

@@ -1,0 +1,168 @@
+/**
+ * The state file's layout (SQLite, WAL) and the encoding of its rows.
+ *
+ *   meta(key, value)                       format marker, schema version, exchange, watermarks
+ *   markets(ticker, …14 Market columns)    the registry's record of every market (what getMarket says)
+ *   records(ticker, source, observed_at, json)
+ *                                           the last full Kalshi record: the REST record as validated
+ *                                           (every field, key order kept), or for a market only known
+ *                                           from a WebSocket `created`, what that frame gave
+ *   events(event_ticker, …, record)        the event table, with the raw REST event record
+ *
+ * Every batch is written by the writer thread with one `json_each` statement per table, so the
+ * main thread only builds one JSON string per batch.
+ */
+import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
+import { TRADING_STATUS_BY_MARKET_STATUS } from '../domain/mapping.js';
+import type { Market, MarketEvent, Micros } from '../domain/types.js';
+
+/** `PRAGMA application_id` of our files: "KMRG". */
+export const APPLICATION_ID = 0x4b4d5247;
+export const SCHEMA_VERSION = 1;
+export const FORMAT_NAME = 'kalshi-market-registry';
+export const STATE_FILE = 'registry.sqlite';
+export const LOCK_FILE = 'registry.lock';
+
+export const CREATE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS markets (
+  ticker TEXT PRIMARY KEY,
+  event_ticker TEXT NOT NULL,
+  title TEXT NOT NULL,
+  status TEXT NOT NULL,
+  market_type TEXT NOT NULL,
+  result TEXT NOT NULL,
+  yes_bid INTEGER NOT NULL,
+  yes_ask INTEGER NOT NULL,
+  last_price INTEGER NOT NULL,
+  volume INTEGER NOT NULL,
+  open_ts INTEGER NOT NULL,
+  close_ts INTEGER NOT NULL,
+  expiration_ts INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (ticker TEXT PRIMARY KEY, source TEXT NOT NULL, observed_at INTEGER NOT NULL, json TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  event_ticker TEXT PRIMARY KEY,
+  series_ticker TEXT NOT NULL,
+  title TEXT NOT NULL,
+  sub_title TEXT NOT NULL,
+  mutually_exclusive INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  record TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+export const MARKET_COLUMNS = 'ticker, event_ticker, title, status, market_type, result, yes_bid, yes_ask, last_price, volume, open_ts, close_ts, expiration_ts, updated_at';
+
+/** The writer thread's statements; each takes one JSON array of rows (`json_each`). */
+export const WRITE_STATEMENTS = {
+  markets: `INSERT INTO markets (${MARKET_COLUMNS})
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13
+    FROM json_each(?) WHERE true
+    ON CONFLICT (ticker) DO UPDATE SET event_ticker = excluded.event_ticker, title = excluded.title, status = excluded.status,
+      market_type = excluded.market_type, result = excluded.result, yes_bid = excluded.yes_bid, yes_ask = excluded.yes_ask,
+      last_price = excluded.last_price, volume = excluded.volume, open_ts = excluded.open_ts, close_ts = excluded.close_ts,
+      expiration_ts = excluded.expiration_ts, updated_at = excluded.updated_at`,
+  // A record is rewritten only when its content changed: a full reconcile of unchanged markets writes nothing.
+  restRecords: `INSERT INTO records (ticker, source, observed_at, json)
+    SELECT value->>0, 'rest', value->>1, value->2 FROM json_each(?) WHERE true
+    ON CONFLICT (ticker) DO UPDATE SET source = 'rest', observed_at = excluded.observed_at, json = excluded.json
+      WHERE records.source <> 'rest' OR records.json IS NOT excluded.json`,
+  // What a WebSocket `created` gave never replaces a REST record.
+  wsRecords: `INSERT INTO records (ticker, source, observed_at, json)
+    SELECT value->>0, 'websocket', value->>1, value->2 FROM json_each(?) WHERE true
+    ON CONFLICT (ticker) DO NOTHING`,
+  events: `INSERT INTO events (event_ticker, series_ticker, title, sub_title, mutually_exclusive, updated_at, record)
+    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->6 FROM json_each(?) WHERE true
+    ON CONFLICT (event_ticker) DO UPDATE SET series_ticker = excluded.series_ticker, title = excluded.title, sub_title = excluded.sub_title,
+      mutually_exclusive = excluded.mutually_exclusive, updated_at = excluded.updated_at, record = excluded.record
+      WHERE events.record IS NOT excluded.record`,
+  meta: `INSERT INTO meta (key, value) SELECT value->>0, value->>1 FROM json_each(?) WHERE true
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+} as const;
+
+export type WriteStatement = keyof typeof WRITE_STATEMENTS;
+
+/** One market as a row of the `markets` batch (the column order of MARKET_COLUMNS). */
+export function marketRow(m: Market): unknown[] {
+  return [m.ticker, m.eventTicker, m.title, m.marketStatus, m.marketType, m.result, m.yesBid, m.yesAsk, m.lastPrice, m.volume, m.openTs, m.closeTs, m.expirationTs, m.updatedAt];
+}
+
+export function eventRow(e: MarketEvent, record: unknown): unknown[] {
+  return [e.eventTicker, e.seriesTicker, e.title, e.subTitle, e.mutuallyExclusive ? 1 : 0, e.updatedAt, record];
+}
+
+const STATUSES = new Set<string>(MARKET_STATUSES);
+
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+
+/**
+ * A stored market row back into a Market, or the reason it is not one. The fields are built in
+ * the order `withStatus` uses, so loaded markets share the hidden class of every other Market.
+ */
+export function marketFromRow(r: readonly unknown[]): Market | string {
+  const [ticker, eventTicker, title, status, marketType, result, yesBid, yesAsk, lastPrice, volume, openTs, closeTs, expirationTs, updatedAt] = r;
+  if (typeof ticker !== 'string' || ticker === '') return 'ticker is not a string';
+  if (typeof eventTicker !== 'string' || typeof title !== 'string' || typeof marketType !== 'string' || typeof result !== 'string') return `${ticker}: a text column is not text`;
+  if (typeof status !== 'string' || !STATUSES.has(status)) return `${ticker}: unknown status ${JSON.stringify(status)}`;
+  if (!isInt(yesBid) || !isInt(yesAsk) || !isInt(lastPrice) || !isInt(volume) || !isInt(openTs) || !isInt(closeTs) || !isInt(expirationTs) || !isInt(updatedAt)) {
+    return `${ticker}: a numeric column is not an integer`;
+  }
+  const marketStatus = status as MarketStatus;
+  return {
+    ticker,
+    eventTicker,
+    title,
+    marketStatus,
+    tradingStatus: TRADING_STATUS_BY_MARKET_STATUS[marketStatus],
+    marketType,
+    result,
+    yesBid,
+    yesAsk,
+    lastPrice,
+    volume,
+    openTs,
+    closeTs,
+    expirationTs,
+    updatedAt,
+  };
+}
+
+export function eventFromRow(r: readonly unknown[]): MarketEvent | string {
+  const [eventTicker, seriesTicker, title, subTitle, mutuallyExclusive, updatedAt] = r;
+  if (typeof eventTicker !== 'string' || typeof seriesTicker !== 'string' || typeof title !== 'string' || typeof subTitle !== 'string') return 'an event text column is not text';
+  if (!isInt(mutuallyExclusive) || !isInt(updatedAt)) return `event ${eventTicker}: a numeric column is not an integer`;
+  return { eventTicker, seriesTicker, title, subTitle, mutuallyExclusive: mutuallyExclusive !== 0, updatedAt };
+}
+
+/** Where the last full record of a market came from. */
+export type MarketRecordSource = 'rest' | 'websocket';
+
+/** The last full Kalshi record of a market (getMarketRecord). */
+export interface MarketRecord {
+  readonly ticker: string;
+  /**
+   * `rest`: the record exactly as GET /markets (or /markets/{ticker}) returned it and the
+   * registry validated it, every field included. `websocket`: the market is only known from a
+   * `market_lifecycle_v2` `created` frame; `record` holds what that frame gave (market_ticker,
+   * open_ts, close_ts and its additional_metadata: event_ticker, title, expected_expiration_ts),
+   * in the frame's own field names.
+   */
+  readonly source: MarketRecordSource;
+  /** When the registry first read this version of the record (µs, its clock). */
+  readonly observedAt: Micros;
+  readonly record: Readonly<Record<string, unknown>>;
+}
+
+/** The sync watermarks: where the next start's `min_updated_ts` delta can begin. */
+export interface SyncWatermarks {
+  /** Start of the last complete full pass (initial sync or full reconcile), µs. */
+  readonly lastFullPassStartedAt: Micros | null;
+  /** Start of the last complete delta pass (`min_updated_ts`), µs. */
+  readonly lastDeltaStartedAt: Micros | null;
+}
+
+export const NO_WATERMARKS: SyncWatermarks = { lastFullPassStartedAt: null, lastDeltaStartedAt: null };

@@ -1,0 +1,58 @@
+/**
+ * Where the registry's fan-out lives on NATS JetStream, shared by the publisher and the follower.
+ *
+ *   stream `KALSHI_MARKETS` (file storage, de-duplication window 2 min), subjects `<prefix>.>`:
+ *     <prefix>.<eventType>.<token>     one message per MarketChange, JSON as emitted
+ *       e.g. kalshi.markets.status_change.KXCPI-26MAR17-T0_2E7
+ *     Nats-Msg-Id: <ticker>|<eventType>|<newStatus>|<updatedAt of the market record>
+ *   KV bucket `kalshi-markets` (history 1): key <token> → the market's current record (Market JSON)
+ *
+ * <token> is the ticker encoded by ticker-codec.ts (reversible; `.` → `_2E`). A consumer of one
+ * market filters `<prefix>.*.<token>`, of one change type `<prefix>.status_change.>`.
+ */
+import type { Market, MarketChange, MarketChangeType } from '../domain/types.js';
+import { decodeTicker, encodeTicker } from './ticker-codec.js';
+
+export const DEFAULT_STREAM = 'KALSHI_MARKETS';
+export const DEFAULT_SUBJECT_PREFIX = 'kalshi.markets';
+export const DEFAULT_BUCKET = 'kalshi-markets';
+export const DUPLICATE_WINDOW_MS = 120_000;
+
+/** Stream and consumer names: no whitespace, `.`, `*`, `>`, path separators. */
+export const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** KV bucket names (NATS: `[-_A-Za-z0-9]+`). */
+export const BUCKET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** A subject prefix: one or more plain tokens (no wildcards, no `$`-reserved start). */
+export const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+export interface NatsLayout {
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  readonly bucket: string;
+}
+
+const CHANGE_TYPES: ReadonlySet<string> = new Set<MarketChangeType>(['created', 'status_change', 'settled']);
+
+export function changeSubject(layout: NatsLayout, change: Pick<MarketChange, 'eventType' | 'ticker'>): string {
+  return `${layout.subjectPrefix}.${change.eventType}.${encodeTicker(change.ticker)}`;
+}
+
+/** The change type and ticker a stream subject names, or null if it is not one of ours. */
+export function parseChangeSubject(layout: NatsLayout, subject: string): { eventType: MarketChangeType; ticker: string } | null {
+  const prefix = `${layout.subjectPrefix}.`;
+  if (!subject.startsWith(prefix)) return null;
+  const rest = subject.slice(prefix.length);
+  const dot = rest.indexOf('.');
+  if (dot < 0 || rest.indexOf('.', dot + 1) >= 0) return null;
+  const eventType = rest.slice(0, dot);
+  if (!CHANGE_TYPES.has(eventType)) return null;
+  return { eventType: eventType as MarketChangeType, ticker: decodeTicker(rest.slice(dot + 1)) };
+}
+
+/** De-duplication id of a change: the same change published twice (a retry) is stored once. */
+export function changeMsgId(change: MarketChange, record: Market | undefined): string {
+  return `${change.ticker}|${change.eventType}|${change.newStatus}|${change.market?.updatedAt ?? record?.updatedAt ?? 0}`;
+}
+
+export const kvKey = encodeTicker;
+export const tickerOfKvKey = decodeTicker;
