@@ -7,24 +7,13 @@
  *
  * `TokenBucket.acquire` queues callers in FIFO order (a large request at the head is never starved
  * by small ones behind it), sleeps exactly until the head request can be granted (no polling), and
- * rejects promptly with `signal.reason` when a waiter's signal aborts. Time is read from an
- * injectable `Clock` so tests can drive it by hand.
+ * rejects promptly with `signal.reason` when a waiter's signal aborts. Time is read and waited on
+ * through an injectable `Clock` (src/util/clock.ts) so tests drive it by hand.
  */
-import { setTimeout as sleepTimer } from 'node:timers/promises';
-import { performance } from 'node:perf_hooks';
+import { abortReason } from '../util/abort.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
-/** Time source and sleeper. `now()` is in milliseconds and only needs to be monotonic. */
-export interface Clock {
-  now(): number;
-  /** Resolves after `ms` milliseconds; rejects (with anything) once `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** The real clock: `performance.now()` and timer-based sleeps. */
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  sleep: (ms, signal) => sleepTimer(Math.max(0, ms), undefined, signal ? { signal } : undefined),
-};
+export { systemClock, type Clock } from '../util/clock.js';
 
 /** Kalshi usage tiers (§9). */
 export const RATE_LIMIT_TIER_NAMES = ['basic', 'advanced', 'expert', 'premier', 'paragon', 'prime', 'prestige'] as const;
@@ -71,13 +60,6 @@ export interface RateLimiter {
   tryAcquire(cost: number): boolean;
 }
 
-/** The reason an aborted signal carries, always as an Error (an AbortError DOMException if none). */
-export function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  return new DOMException(reason === undefined ? 'This operation was aborted' : String(reason), 'AbortError');
-}
-
 /** A limiter that grants everything immediately (for the local simulator). */
 export const UNLIMITED: RateLimiter = Object.freeze({
   acquire(_cost: number, signal?: AbortSignal): Promise<void> {
@@ -113,8 +95,8 @@ export class TokenBucket implements RateLimiter {
   #tokens: number;
   #last: number;
   readonly #queue: Waiter[] = [];
-  /** Aborts the pending wake-up sleep, if one is scheduled. */
-  #timer: AbortController | null = null;
+  /** The clock handle of the pending wake-up, if one is scheduled. */
+  #timer: { handle: unknown } | null = null;
 
   constructor(options: TokenBucketOptions) {
     const { refillPerSec, capacity } = options;
@@ -201,10 +183,12 @@ export class TokenBucket implements RateLimiter {
     this.#tokens = Math.max(0, this.#tokens - cost);
   }
 
-  /** Grants every waiter that can be granted now, then sleeps until the new head can be. */
+  /** Grants every waiter that can be granted now, then sets one timer for when the new head can be. */
   #reschedule(): void {
-    this.#timer?.abort();
-    this.#timer = null;
+    if (this.#timer) {
+      this.#clock.clearTimeout(this.#timer.handle);
+      this.#timer = null;
+    }
     this.#refill();
     while (this.#queue.length > 0) {
       const head = this.#queue[0];
@@ -218,19 +202,14 @@ export class TokenBucket implements RateLimiter {
     if (head === undefined) return;
     const deficit = head.cost - this.#tokens;
     const waitMs = Math.max(1, Math.ceil((deficit * 1000) / this.refillPerSec));
-    const timer = new AbortController();
+    const timer: { handle: unknown } = { handle: undefined };
     this.#timer = timer;
-    this.#clock.sleep(waitMs, timer.signal).then(
-      () => {
-        if (this.#timer === timer) {
-          this.#timer = null;
-          this.#reschedule();
-        }
-      },
-      () => {
-        /* cancelled: a newer schedule replaced this one */
-      },
-    );
+    timer.handle = this.#clock.setTimeout(() => {
+      if (this.#timer === timer) {
+        this.#timer = null;
+        this.#reschedule();
+      }
+    }, waitMs);
   }
 }
 

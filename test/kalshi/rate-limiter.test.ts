@@ -7,61 +7,9 @@ import {
   UNAUTHENTICATED_LIMIT,
   UNLIMITED,
   createRateLimiter,
-  type Clock,
 } from '../../src/kalshi/rate-limiter.js';
-
-/** A hand-driven clock: time only moves on `advance`, which fires due sleeps in order. */
-class ManualClock implements Clock {
-  t = 0;
-  sleeps = 0;
-  #timers: { at: number; seq: number; fire: () => void }[] = [];
-  #seq = 0;
-
-  now(): number {
-    return this.t;
-  }
-
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    this.sleeps++;
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
-      const timer = { at: this.t + Math.max(0, ms), seq: this.#seq++, fire: () => resolve() };
-      this.#timers.push(timer);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.#timers = this.#timers.filter((x) => x !== timer);
-          reject(signal.reason as Error);
-        },
-        { once: true },
-      );
-    });
-  }
-
-  get pendingTimers(): number {
-    return this.#timers.length;
-  }
-
-  async advance(ms: number): Promise<void> {
-    const target = this.t + ms;
-    await flush();
-    for (;;) {
-      this.#timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = this.#timers[0];
-      if (!next || next.at > target) break;
-      this.#timers.shift();
-      this.t = Math.max(this.t, next.at);
-      next.fire();
-      await flush();
-    }
-    this.t = target;
-    await flush();
-  }
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
-}
+import { SimulatedClock } from 'xstate';
+import { TestClock, flush } from './rest-test-clock.js';
 
 function track(p: Promise<void>): { state: () => 'pending' | 'resolved' | 'rejected'; error: () => unknown } {
   let state: 'pending' | 'resolved' | 'rejected' = 'pending';
@@ -92,7 +40,7 @@ describe('RATE_LIMIT_TIERS', () => {
 
 describe('TokenBucket', () => {
   it('refills continuously at refillPerSec', async () => {
-    const clock = new ManualClock();
+    const clock = new TestClock();
     const b = new TokenBucket({ refillPerSec: 10, capacity: 10, clock });
     expect(b.tryAcquire(10)).toBe(true);
     expect(b.tryAcquire(1)).toBe(false);
@@ -105,7 +53,7 @@ describe('TokenBucket', () => {
   });
 
   it('allows a burst of at most capacity after a long idle period', async () => {
-    const clock = new ManualClock();
+    const clock = new TestClock();
     const b = new TokenBucket({ refillPerSec: 200, capacity: 400, clock });
     expect(b.tryAcquire(400)).toBe(true);
     await clock.advance(3_600_000);
@@ -116,19 +64,19 @@ describe('TokenBucket', () => {
   });
 
   it('acquire waits exactly until enough tokens have refilled, with one sleep', async () => {
-    const clock = new ManualClock();
+    const clock = new TestClock();
     const b = new TokenBucket({ refillPerSec: 10, capacity: 10, initialTokens: 0, clock });
     const p = track(b.acquire(5));
     await clock.advance(499);
     expect(p.state()).toBe('pending');
     await clock.advance(1);
     expect(p.state()).toBe('resolved');
-    expect(clock.sleeps).toBe(1); // no busy loop / polling
+    expect(clock.delays.length).toBe(1); // no busy loop / polling
     expect(clock.pendingTimers).toBe(0);
   });
 
   it('serves waiters in FIFO order: a small request never overtakes a large one', async () => {
-    const clock = new ManualClock();
+    const clock = new TestClock();
     const b = new TokenBucket({ refillPerSec: 10, capacity: 10, initialTokens: 0, clock });
     const order: string[] = [];
     const big = b.acquire(8).then(() => order.push('big'));
@@ -144,7 +92,7 @@ describe('TokenBucket', () => {
   });
 
   it('rejects promptly with the signal reason on abort, and lets the next waiter proceed', async () => {
-    const clock = new ManualClock();
+    const clock = new TestClock();
     const b = new TokenBucket({ refillPerSec: 10, capacity: 10, initialTokens: 2, clock });
     const ctrl = new AbortController();
     const head = track(b.acquire(10, ctrl.signal));
@@ -163,7 +111,7 @@ describe('TokenBucket', () => {
   });
 
   it('rejects at once for an already-aborted signal with an AbortError by default', async () => {
-    const b = new TokenBucket({ refillPerSec: 10, capacity: 10, clock: new ManualClock() });
+    const b = new TokenBucket({ refillPerSec: 10, capacity: 10, clock: new TestClock() });
     const ctrl = new AbortController();
     ctrl.abort();
     await expect(b.acquire(1, ctrl.signal)).rejects.toMatchObject({ name: 'AbortError' });
@@ -171,7 +119,7 @@ describe('TokenBucket', () => {
   });
 
   it('aborting a waiter in the middle of the queue keeps the others in order', async () => {
-    const clock = new ManualClock();
+    const clock = new TestClock();
     const b = new TokenBucket({ refillPerSec: 10, capacity: 10, initialTokens: 0, clock });
     const ctrl = new AbortController();
     const order: number[] = [];
@@ -186,10 +134,22 @@ describe('TokenBucket', () => {
   });
 
   it('rejects costs it can never grant', async () => {
-    const b = new TokenBucket({ refillPerSec: 10, capacity: 10, clock: new ManualClock() });
+    const b = new TokenBucket({ refillPerSec: 10, capacity: 10, clock: new TestClock() });
     await expect(b.acquire(11)).rejects.toThrow(RangeError);
     expect(() => b.tryAcquire(0)).toThrow(RangeError);
     expect(() => new TokenBucket({ refillPerSec: 0, capacity: 1 })).toThrow(RangeError);
+  });
+
+  it('runs on an xstate SimulatedClock as is (one clock for statecharts and REST)', async () => {
+    const clock = new SimulatedClock();
+    const b = new TokenBucket({ refillPerSec: 10, capacity: 10, initialTokens: 0, clock });
+    const p = track(b.acquire(5));
+    clock.increment(499);
+    await flush();
+    expect(p.state()).toBe('pending');
+    clock.increment(1);
+    await flush();
+    expect(p.state()).toBe('resolved');
   });
 
   it('works on the real clock (no timing assertions)', async () => {
@@ -217,10 +177,10 @@ describe('TokenBucket', () => {
         fc.integer({ min: 20, max: 60 }),
         fc.array(op, { maxLength: 40 }),
         async (rate, capacity, ops) => {
-          const clock = new ManualClock();
+          const clock = new TestClock();
           const b = new TokenBucket({ refillPerSec: rate, capacity, clock });
           let granted = 0;
-          const bound = (): number => capacity + (rate * clock.t) / 1000 + 1e-6;
+          const bound = (): number => capacity + (rate * clock.now()) / 1000 + 1e-6;
           const live: Promise<void>[] = [];
           const aborts: { at: number; ctrl: AbortController }[] = [];
           let step = 0;
@@ -269,10 +229,10 @@ describe('createRateLimiter', () => {
   });
 
   it('builds tier buckets and custom buckets', () => {
-    const tier = createRateLimiter('advanced', new ManualClock());
+    const tier = createRateLimiter('advanced', new TestClock());
     expect(tier).toBeInstanceOf(TokenBucket);
     expect((tier as TokenBucket).capacity).toBe(600);
-    const custom = createRateLimiter({ refillPerSec: 5, capacity: 7 }, new ManualClock()) as TokenBucket;
+    const custom = createRateLimiter({ refillPerSec: 5, capacity: 7 }, new TestClock()) as TokenBucket;
     expect(custom.refillPerSec).toBe(5);
     expect(custom.capacity).toBe(7);
   });

@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { constants, generateKeyPairSync, verify } from 'node:crypto';
 import { gzipSync, deflateSync } from 'node:zlib';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import {
@@ -12,15 +11,17 @@ import {
   KalshiRestClient,
   NetworkError,
   PaginationLoopError,
+  ResponseDecodeError,
   ResponseParseError,
+  ResponseTooLargeError,
   TimeoutError,
   encodeQuery,
   parseRetryAfter,
   type KalshiRestClientOptions,
 } from '../../src/kalshi/rest-client.js';
 import { KALSHI_HOSTS } from '../../src/kalshi/hosts.js';
-import type { Clock } from '../../src/kalshi/rate-limiter.js';
 import { OptionsError, ValidationError } from '../../src/errors.js';
+import { TestClock, flush } from './rest-test-clock.js';
 import type { Logger } from '../../src/log.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -70,26 +71,18 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-/** Real time for `now`, instant sleeps (recorded) so retry delays can be asserted without waiting. */
-function recordingClock(): Clock & { delays: number[] } {
-  const delays: number[] = [];
-  return {
-    delays,
-    now: () => performance.now(),
-    sleep: async (ms, signal) => {
-      delays.push(ms);
-      await delay(0, undefined, signal ? { signal } : undefined);
-    },
-  };
-}
-
+/**
+ * A client on simulated time: every wait it takes (backoff, 404 window, rate limiter) is on a
+ * TestClock that jumps to the next timer whenever the client is idle, so the default backoff
+ * (250 ms … 15 s) costs no real time. Pass `clock` for a clock the test drives by hand.
+ */
 function client(base: string, extra: Partial<KalshiRestClientOptions> = {}): KalshiRestClient {
   const c = new KalshiRestClient({
     baseUrl: base,
     rateLimit: 'unlimited',
     maxRetries: 3,
     timeoutMs: 2_000,
-    backoff: { baseMs: 1, maxMs: 5 },
+    clock: new TestClock({ auto: true }),
     ...extra,
   });
   clients.push(c);
@@ -249,7 +242,7 @@ describe('KalshiRestClient: retries', () => {
     const err = await c.getMarketsPage({ status: 'open' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
     const h = err as HttpError;
-    expect(h).toMatchObject({ status: 429, method: 'GET', attempts: 3 });
+    expect(h).toMatchObject({ code: 'E_HTTP_STATUS', status: 429, method: 'GET', attempts: 3 });
     expect(h.url).toBe(`${base}/markets?status=open`);
     expect(h.bodyExcerpt).toContain('too many requests');
     expect(h.message).toMatch(/rate/i);
@@ -265,7 +258,7 @@ describe('KalshiRestClient: retries', () => {
   });
 
   it('honours Retry-After in seconds and as an HTTP-date', async () => {
-    const clock = recordingClock();
+    const clock = new TestClock({ auto: true });
     const { base } = await serve((_req, res, n) => {
       if (n === 1) json(res, 503, { error: 'busy' }, { 'retry-after': '2' });
       else if (n === 2) json(res, 429, { error: 'slow down' }, { 'retry-after': new Date(Date.now() + 3_000).toUTCString() });
@@ -283,21 +276,33 @@ describe('KalshiRestClient: retries', () => {
   });
 
   it('uses exponential backoff with full jitter capped at maxMs', async () => {
-    const clock = recordingClock();
+    const clock = new TestClock({ auto: true });
     const { base } = await serve((_req, res, n) => (n <= 4 ? json(res, 500, {}) : json(res, 200, { markets: [], cursor: '' })));
     const c = client(base, { clock, maxRetries: 4, backoff: { baseMs: 100, maxMs: 300 }, random: () => 1 });
     await c.getMarketsPage();
     expect(clock.delays).toEqual([100, 200, 300, 300]);
+    expect(clock.now()).toBe(900); // simulated: the test did not wait 0.9 s
+  });
+
+  it('waits the default backoff (250 ms doubling, full jitter) on simulated time', async () => {
+    const clock = new TestClock({ auto: true });
+    const { base } = await serve((_req, res, n) => (n <= 5 ? json(res, 503, {}) : json(res, 200, { markets: [], cursor: '' })));
+    const c = client(base, { clock, maxRetries: 5, random: () => 0.5 });
+    const t0 = performance.now();
+    await c.getMarketsPage();
+    expect(clock.delays).toEqual([125, 250, 500, 1_000, 2_000]);
+    expect(clock.now()).toBe(3_875);
+    expect(performance.now() - t0).toBeLessThan(2_000);
   });
 
   it('times out a request whose headers never come, retries, then throws TimeoutError', async () => {
     const { base, seen } = await serve(() => {
       /* never answer */
     });
-    const c = client(base, { timeoutMs: 100, maxRetries: 1 });
+    const c = client(base, { timeoutMs: 50, maxRetries: 1 });
     const err = await c.getMarketsPage().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeoutError);
-    expect(err).toMatchObject({ timeoutMs: 100, attempts: 2 });
+    expect(err).toMatchObject({ code: 'E_TIMEOUT', timeoutMs: 50, attempts: 2 });
     expect(seen).toHaveLength(2);
     expect(c.stats().timeouts).toBe(2);
   });
@@ -309,7 +314,7 @@ describe('KalshiRestClient: retries', () => {
         res.write('{"markets": [');
       } else json(res, 200, { markets: [market('A')], cursor: '' });
     });
-    const c = client(base, { timeoutMs: 150 });
+    const c = client(base, { timeoutMs: 100 });
     const page = await c.getMarketsPage();
     expect(page.records).toHaveLength(1);
     expect(c.stats()).toMatchObject({ timeouts: 1, retries: 1 });
@@ -325,34 +330,39 @@ describe('KalshiRestClient: retries', () => {
     expect(c.stats()).toMatchObject({ networkErrors: 1, retries: 1 });
   });
 
-  it('reports ECONNREFUSED as a NetworkError that points at --rest-url', async () => {
+  it('reports ECONNREFUSED as a NetworkError that says what is wrong, with no CLI flag in it', async () => {
     const { port } = await serve(() => {});
     await new Promise<void>((resolve) => servers.pop()?.close(() => resolve()));
     const c = client(`http://127.0.0.1:${port}/trade-api/v2`, { maxRetries: 1 });
     const err = await c.getMarketsPage().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
-    expect(err).toMatchObject({ code: 'ECONNREFUSED', attempts: 2 });
-    expect((err as Error).message).toContain('--rest-url');
+    expect(err).toMatchObject({ code: 'E_NETWORK', causeCode: 'ECONNREFUSED', attempts: 2 });
+    expect((err as Error).message).toContain('Nothing is listening at that address');
+    expect((err as Error).message).not.toMatch(/--[a-z]/);
   });
 });
 
 describe('KalshiRestClient: abort', () => {
   it('aborts during a backoff sleep promptly, with no further attempts', async () => {
     const ctrl = new AbortController();
-    const { base, seen } = await serve((_req, res) => {
-      json(res, 503, { error: 'down' });
-      setImmediate(() => ctrl.abort());
-    });
-    // A 10 s backoff: the test would hit its timeout if the sleep ignored the signal.
-    const c = client(base, { backoff: { baseMs: 10_000, maxMs: 10_000 }, random: () => 1, maxRetries: 5 });
-    await expect(c.getMarketsPage({}, ctrl.signal)).rejects.toMatchObject({ name: 'AbortError' });
-    await delay(30);
+    const { base, seen } = await serve((_req, res) => json(res, 503, { error: 'down' }));
+    // A clock that never moves: only the abort can end the 10 s backoff wait.
+    const clock = new TestClock();
+    const c = client(base, { clock, backoff: { baseMs: 10_000, maxMs: 10_000 }, random: () => 1, maxRetries: 5 });
+    const p = c.getMarketsPage({}, ctrl.signal);
+    p.catch(() => {});
+    while (clock.pendingTimers === 0) await flush();
+    expect(clock.delays).toEqual([10_000]);
+    ctrl.abort();
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(clock.pendingTimers).toBe(0); // the backoff timer was cleared
+    await clock.advance(20_000);
     expect(seen).toHaveLength(1);
   }, 5_000);
 
   it('aborts while waiting for a rate-limit token', async () => {
     const { base, seen } = await serve((_req, res) => json(res, 200, { markets: [], cursor: '' }));
-    const c = client(base, { rateLimit: { refillPerSec: 0.001, capacity: 10 } });
+    const c = client(base, { clock: new TestClock(), rateLimit: { refillPerSec: 0.001, capacity: 10 } });
     await c.getMarketsPage(); // drains the bucket
     const ctrl = new AbortController();
     const p = c.getMarketsPage({}, ctrl.signal);
@@ -377,6 +387,7 @@ describe('KalshiRestClient: abort', () => {
     const p = c.getMarketsPage();
     setImmediate(() => void c.close());
     await expect(p).rejects.toBeInstanceOf(ClientClosedError);
+    await expect(p).rejects.toMatchObject({ code: 'E_CLIENT_CLOSED' });
     await c.close();
   }, 5_000);
 });
@@ -402,7 +413,7 @@ describe('KalshiRestClient: bodies', () => {
     expect(seen[0]?.headers['accept-encoding']).toMatch(/gzip/);
   });
 
-  it('throws ResponseParseError on a non-JSON 200 (no retry) and on broken gzip', async () => {
+  it('throws ResponseParseError (E_NOT_JSON) on a non-JSON 200 (no retry) and ResponseDecodeError (E_BAD_ENCODING) on broken gzip', async () => {
     const { base, seen } = await serve((_req, res, n) => {
       if (n === 1) json(res, 200, '<html>not json</html>');
       else {
@@ -414,22 +425,45 @@ describe('KalshiRestClient: bodies', () => {
     const err = await c.getMarketsPage().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResponseParseError);
     expect((err as ResponseParseError).bodyExcerpt).toContain('not json');
+    expect(err).toMatchObject({ code: 'E_NOT_JSON', status: 200 });
     expect(seen).toHaveLength(1);
-    await expect(c.getMarketsPage()).rejects.toBeInstanceOf(ResponseParseError);
+    const bad = await c.getMarketsPage().catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ResponseParseError);
+    expect(bad).toBeInstanceOf(ResponseDecodeError);
+    expect(bad).toMatchObject({ code: 'E_BAD_ENCODING' });
   });
 
-  it('refuses bodies larger than maxResponseBytes', async () => {
-    const { base } = await serve((_req, res) => json(res, 200, { markets: Array.from({ length: 50 }, (_, i) => market(`T${i}`)), cursor: '' }));
-    const err = await client(base, { maxResponseBytes: 100 }).getMarketsPage().catch((e: unknown) => e);
+  it("refuses bodies larger than maxResponseBytes on the wire (undici's maxResponseSize)", async () => {
+    const { base, seen } = await serve((_req, res) => json(res, 200, { markets: Array.from({ length: 50 }, (_, i) => market(`T${i}`)), cursor: '' }));
+    const c = client(base, { maxResponseBytes: 100 });
+    const err = await c.getMarketsPage().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResponseParseError);
+    expect(err).toBeInstanceOf(ResponseTooLargeError);
+    expect(err).toMatchObject({ code: 'E_RESPONSE_TOO_LARGE', limitBytes: 100, status: 200 });
     expect((err as Error).message).toContain('larger than 100 bytes');
+    expect(((err as Error).cause as { code?: string }).code).toBe('UND_ERR_RES_EXCEEDED_MAX_SIZE');
+    expect(seen).toHaveLength(1); // not retried
+    expect(c.stats().bytesReceived).toBeLessThanOrEqual(100);
+  });
+
+  it('refuses a small gzip body that decompresses past maxResponseBytes', async () => {
+    const raw = Buffer.from(JSON.stringify({ markets: Array.from({ length: 500 }, (_, i) => market(`T${i}`)), cursor: '' }));
+    const { base } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync(raw));
+    });
+    const limit = 4_000;
+    expect(gzipSync(raw).length).toBeLessThan(limit);
+    const err = await client(base, { maxResponseBytes: limit }).getMarketsPage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResponseTooLargeError);
+    expect(err).toMatchObject({ code: 'E_RESPONSE_TOO_LARGE', limitBytes: limit });
   });
 
   it('throws ValidationError when the envelope has no markets array', async () => {
     const { base } = await serve((_req, res) => json(res, 200, { cursor: '' }));
     const err = await client(base).getMarketsPage().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as ValidationError).source).toBe('GET /markets page');
+    expect(err).toMatchObject({ code: 'E_VALIDATION', source: 'GET /markets page' });
   });
 
   it('returns records raw so the caller can quarantine bad ones', async () => {
@@ -453,20 +487,23 @@ describe('KalshiRestClient: getMarket', () => {
 
   it('retries 404 within retryNotFoundMs (Kalshi 404s just after a created event)', async () => {
     const { base, seen } = await serve((_req, res, n) => (n <= 2 ? json(res, 404, { error: 'not found' }) : json(res, 200, { market: market('NEW') })));
-    const c = client(base);
+    const clock = new TestClock({ auto: true });
+    const c = client(base, { clock, random: () => 0 });
     expect(await c.getMarket('NEW', { retryNotFoundMs: 5_000 })).toEqual(market('NEW'));
     expect(seen).toHaveLength(3);
     expect(c.stats().notFoundRetries).toBe(2);
+    expect(clock.delays).toEqual([250, 250]); // at least backoff.baseMs apart
   });
 
   it('gives up with null once the 404 window has passed', async () => {
-    let t = 0;
-    const clock: Clock = { now: () => t, sleep: async (ms) => void (t += ms) };
+    const clock = new TestClock({ auto: true });
     const { base, seen } = await serve((_req, res) => json(res, 404, {}));
     const c = client(base, { clock, backoff: { baseMs: 100, maxMs: 1_000 } });
     expect(await c.getMarket('GONE', { retryNotFoundMs: 1_000 })).toBeNull();
     expect(seen.length).toBeGreaterThan(1);
-    expect(t).toBeLessThanOrEqual(1_000);
+    // The last wait is cut to what is left of the window, which then ends exactly.
+    expect(clock.now()).toBe(1_000);
+    expect(clock.delays.reduce((a, b) => a + b, 0)).toBe(1_000);
   });
 });
 
@@ -532,6 +569,7 @@ describe('KalshiRestClient: signing and options', () => {
     expect(() => new KalshiRestClient({ baseUrl: KALSHI_HOSTS.prod.rest, maxRetries: -1 })).toThrow(ValidationError);
     expect(() => new KalshiRestClient({ baseUrl: KALSHI_HOSTS.prod.rest, rateLimit: 'gold' as never })).toThrow(ValidationError);
     expect(() => new KalshiRestClient({ baseUrl: KALSHI_HOSTS.prod.rest, rateLimit: { refillPerSec: 1, capacity: 5 } })).toThrow(OptionsError);
+    expect(() => new KalshiRestClient({ baseUrl: KALSHI_HOSTS.prod.rest, clock: { now: () => 0 } as never })).toThrow(/expected a Clock/);
     const c = new KalshiRestClient({ baseUrl: `${KALSHI_HOSTS.demo.rest}/` });
     clients.push(c);
     expect(c.baseUrl).toBe('https://external-api.demo.kalshi.co/trade-api/v2');
