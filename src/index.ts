@@ -50,3 +50,5 @@ export { MARKET_LIFECYCLE_CHANNEL, COMBO_LIFECYCLE_CHANNEL } from './kalshi/life
 export { RegistryError, ValidationError, OptionsError } from './errors.js';
 export { HttpError, NetworkError, TimeoutError, PaginationLoopError } from './kalshi/http-errors.js';
 export * as schemas from './kalshi/schemas.js';
+
+export * from './metrics/index.js';

@@ -39,6 +39,10 @@ Visualizer and inspection:
                               on 127.0.0.1:PORT (default: any free port) and prints how to connect
   --inspect-url URL           send them to an existing Stately inspector server (ws://…) instead
 
+Observability:
+  --metrics-port PORT         serve Prometheus /metrics, /healthz and /readyz on 127.0.0.1:PORT
+                              (0 = any free port, printed on stderr; taken = exit 2)
+
 Simulator (only without --env/--rest-url):
   --sim-markets N             markets in the embedded simulator (default 20000)
   --sim-events-per-sec N      random lifecycle events per second (default 20; 0 = none)
@@ -50,7 +54,8 @@ Simulator (only without --env/--rest-url):
 SIGINT/SIGTERM stop gracefully (snapshot written, exit 0); a second one prints "stopping, please
 wait", a third forces exit (130/143) without touching the snapshot file.
 Exit codes: 0 stopped, 1 unexpected error or unusable key, 2 bad flag or port taken,
-3 exchange unreachable.
+3 exchange unreachable, 4 the initial sync keeps failing in a way retrying cannot fix
+(credentials refused, a URL that does not answer Kalshi's JSON, a repeated cursor).
 `;
 
 export class UsageError extends Error {
@@ -82,6 +87,7 @@ const FLAGS = {
   'no-visualize': 'boolean',
   inspect: 'optional',
   'inspect-url': 'string',
+  'metrics-port': 'string',
   help: 'boolean',
   version: 'boolean',
 } as const satisfies Record<string, FlagKind>;
@@ -213,6 +219,9 @@ const CliSchema = z
     noVisualize: z.boolean(),
     inspect: optionalPort('inspect'),
     inspectUrl: z.string().regex(/^wss?:\/\/\S+$/, '--inspect-url must be a ws(s) URL').optional(),
+    metricsPort: intFlag('metrics-port', 0)
+      .refine((n) => n <= 65535, '--metrics-port must be at most 65535')
+      .optional(),
     help: z.boolean(),
     version: z.boolean(),
   })
@@ -271,6 +280,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     noVisualize: bool('no-visualize'),
     inspect: str('inspect'),
     inspectUrl: str('inspect-url'),
+    metricsPort: str('metrics-port'),
     help: bool('help'),
     version: bool('version'),
   });

@@ -4,6 +4,7 @@
  * loads it only when there is work to do, so `--help`, `--version` and flag errors answer at
  * once, without loading the registry, the simulator or the visualizer.
  */
+import { serveMetrics, type MetricsServer } from '../metrics/index.js';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { pino } from 'pino';
@@ -112,6 +113,7 @@ async function checkExplicitPorts(cli: CliOptions): Promise<void> {
     ['--sim-port', cli.useSimulator ? cli.simPort : undefined],
     ['--visualize', cli.visualizePortExplicit ? cli.visualizePort : undefined],
     ['--inspect', cli.inspectUrl === undefined ? cli.inspectPort : undefined],
+    ['--metrics-port', cli.metricsPort],
   ];
   for (const [flag, port] of ports) {
     if (port === undefined || port === null || port === 0) continue;
@@ -246,6 +248,17 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
     err.line(`visualizer: ${visualizer.url}${started.note}`);
   }
 
+  let metrics: MetricsServer | null = null;
+  if (cli.metricsPort !== undefined) {
+    try {
+      // Before start(): the change counters see the initial sync.
+      metrics = opened(await serveMetrics(registry, { port: cli.metricsPort, logger }), (r) => r.close());
+    } catch (e) {
+      throw portError('--metrics-port', cli.metricsPort, e);
+    }
+    err.line(`metrics: ${metrics.url}metrics (also /healthz, /readyz)`);
+  }
+
   const tasks: Promise<unknown>[] = [];
   // The "synced" line comes after the sync's changes: published counts them, written follows
   // the subscription (which lags behind by up to its buffer).
@@ -290,7 +303,23 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   }
 
   const stopped = stop.signal.aborted ? Promise.resolve(null) : once(stop.signal, 'abort').then(() => null);
-  const synced = await Promise.race([registry.synced.then((s) => s, () => null), stopped]);
+  // Against a real exchange, a sync that fails in a way retrying cannot fix (credentials refused,
+  // a URL that does not answer Kalshi's JSON, a repeated cursor) ends the run after a few tries:
+  // a service manager then shows the failure instead of a process retrying forever.
+  let gaveUp: string | null = null;
+  const givingUp = sim
+    ? new Promise<null>(() => {})
+    : new Promise<null>((resolve) => {
+        const subscription = registry.summary.subscribe((snap) => {
+          const sync = snap.context.sync;
+          if (sync.state !== 'done' && sync.lastErrorPermanent && sync.attempts >= GIVE_UP_AFTER_ATTEMPTS) {
+            gaveUp = sync.lastError ?? 'the initial sync failed';
+            subscription.unsubscribe();
+            resolve(null);
+          }
+        });
+      });
+  const synced = await Promise.race([registry.synced.then((s) => s, () => null), stopped, givingUp]);
   if (synced && !stop.signal.aborted) {
     if (view) clearInterval(view);
     const quarantined = registry.summary.getSnapshot().context.sync.quarantined;
@@ -338,6 +367,7 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   await Promise.allSettled(tasks);
   await visualizer?.close();
   await stately?.close();
+  await metrics?.close();
   if (cli.snapshotOut !== undefined) {
     if (synced === null) {
       // Stopped before the initial sync finished: a partial market list must not replace a good one.
@@ -351,5 +381,14 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   }
   await sim?.close();
   openedResources.length = 0;
+  if (gaveUp !== null) {
+    err.line(`market-registry: giving up after ${GIVE_UP_AFTER_ATTEMPTS} failed syncs that retrying cannot fix: ${gaveUp}`);
+    return EXIT_SYNC_FAILED;
+  }
   return 0;
 }
+
+/** Failed initial syncs of a kind retrying cannot fix before the CLI gives up (exit 4). */
+const GIVE_UP_AFTER_ATTEMPTS = 3;
+/** Exit code: the exchange answers, but the sync cannot succeed as configured. */
+const EXIT_SYNC_FAILED = 4;

@@ -97,4 +97,55 @@ describe('market-registry CLI', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/Cannot read the Kalshi private key file .*missing\.pem \(ENOENT\)/);
   });
+
+  // Issue: a sync that cannot succeed (a URL that answers HTML) retried forever and never said why.
+  it('gives up with exit 4 and one line saying why when the sync fails in a way retrying cannot fix', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      if ((req.url ?? '').includes('/exchange/status')) res.writeHead(200, { 'content-type': 'application/json' }).end('{"exchange_active":true,"trading_active":true}');
+      else res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in to continue</html>');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      const child = runCli(['--rest-url', `http://user:secret@127.0.0.1:${port}/trade-api/v2`, '--no-ws', '--no-visualize', '--log-level', 'silent']);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const { code, stderr } = await finished(child);
+      clearTimeout(timer);
+      expect(code).toBe(4);
+      const lines = stderr.trim().split('\n').filter((l) => l.includes('giving up'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/retrying cannot fix.*JSON/);
+      expect(stderr).not.toContain('secret');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }, 40_000);
+
+  it('--metrics-port serves live Prometheus figures and health while it runs', async () => {
+    const child = runCli(['--rest-url', sim.restUrl, '--ws-url', sim.wsUrl, '--metrics-port', '0', '--no-visualize', '--log-level', 'silent']);
+    const done = finished(child);
+    let url: string | null = null;
+    for await (const line of createInterface({ input: child.stderr })) {
+      const m = /metrics: (http:\/\/127\.0\.0\.1:\d+\/)metrics/.exec(line);
+      if (m) {
+        url = m[1] ?? null;
+        break;
+      }
+    }
+    expect(url).not.toBeNull();
+    const deadline = Date.now() + 20_000;
+    let ready = 0;
+    while (Date.now() < deadline && ready !== 200) {
+      ready = (await fetch(new URL('readyz', url!))).status;
+      if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ready).toBe(200);
+    const text = await (await fetch(new URL('metrics', url!))).text();
+    expect(text).toMatch(/kalshi_registry_markets\{status="active"\} [1-9]/);
+    expect((await fetch(new URL('healthz', url!))).status).toBe(200);
+    child.kill('SIGINT');
+    expect((await done).code).toBe(0);
+  }, 40_000);
 });
+
