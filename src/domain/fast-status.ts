@@ -8,7 +8,7 @@
  * are the ones of src/lifecycle/time-rules.ts over that table. test/unit/fast-status.test.ts
  * proves both equal to their string forms for every status, key and time ordering.
  */
-import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
+import { MARKET_STATUSES, type MarketStatus } from './vocabulary.js';
 import { MARKET_TRANSITIONS, TRANSITION_KEYS, type TransitionKey } from '../lifecycle/transition-table.js';
 import type { Micros, TradingStatus } from './types.js';
 

@@ -1,9 +1,13 @@
 /**
  * RegistryCore: the one place where market data enters the cache. Every status change, from
- * whatever source (initial sync, reconcile, WebSocket, deadline timer), goes through
- * `applyTransition` (the table derived from the market-lifecycle statechart); accepted changes are
- * written to the store and published as MarketChange, rejected ones are counted and reported,
- * never applied, never emitted.
+ * whatever source (initial sync, reconcile, WebSocket, deadline timer), goes through the table
+ * derived from the market-lifecycle statechart (as codes: src/domain/fast-status.ts); accepted
+ * changes are written to the store and published as MarketChange, rejected ones are counted and
+ * reported, never applied, never emitted.
+ *
+ * It works on the store's cells by id: a transition reads and writes a few typed-array slots in
+ * place, and the only objects it creates are the MarketChange it publishes and the frozen
+ * Market snapshot that change carries.
  *
  * Methods return `undefined` when they finished synchronously, or a promise when the change
  * stream applied backpressure; callers await it before feeding more (that is how a slow
@@ -11,11 +15,13 @@
  */
 import type { Logger } from '../log.js';
 import type { LifecycleUpdate } from '../domain/mapping.js';
-import { sameMarketData, withStatus } from '../domain/mapping.js';
+import {
+  K_CLOSE_TIME, K_OBSERVED, K_OPEN_TIME, KEY_BY_CODE, REJECTED, STATUS_BY_CODE, S_FINALIZED,
+  closeDue, keyCode, nextDeadlineCode, nextStatus, openDue, statusCode, timeAdjustedCode, timeEventsDue,
+} from '../domain/fast-status.js';
 import type { Market, MarketChange, Micros } from '../domain/types.js';
 import type { MarketStatus } from '../domain/vocabulary.js';
-import { applyTransition, observedKey, type TransitionKey } from '../lifecycle/transition-table.js';
-import { dueTimeEvents, nextDeadline, timeAdjustedStatus } from '../lifecycle/time-rules.js';
+import type { TransitionKey } from '../lifecycle/transition-table.js';
 import { MarketStore } from '../store/market-store.js';
 import type { ChangeStream } from './change-stream.js';
 import type { DeadlineScheduler } from './deadline-scheduler.js';
@@ -90,6 +96,22 @@ function chain(a: Pending, b: Pending): Pending {
 
 const MAX_STALE_TICKERS = 10_000;
 
+/**
+ * One REST pass over the markets (a sync or reconcile), replacing a Set of every ticker seen:
+ * the store stamps each cell with the pass number instead.
+ */
+export interface MarketPass {
+  /**
+   * Notes that this pass read `ticker`, after `observe` took its record; false when the pass
+   * had already read it (a record moving between pages).
+   */
+  see(ticker: string): boolean;
+  /** Distinct markets this pass read. */
+  readonly size: number;
+  /** Known markets, not finalized, this pass did not read (what a full pass no longer lists). */
+  missing(): number;
+}
+
 export class RegistryCore {
   readonly store: MarketStore;
   readonly changes: ChangeStream;
@@ -119,6 +141,8 @@ export class RegistryCore {
   readonly #restWatermarks = new Map<string, number>();
   /** Markets whose REST read lost the race to a newer local change; reconcile reads them again. */
   readonly #staleTickers = new Set<string>();
+  /** The cell the last observe wrote (saves the pass a second lookup). */
+  #lastObserved = -1;
 
   constructor(options: RegistryCoreOptions) {
     this.store = options.store;
@@ -196,14 +220,16 @@ export class RegistryCore {
    * received before it and not yet applied are older than this read and will be skipped.
    */
   observe(incoming: Market, observedAt: Micros, source: DataSource, framesAtRequest = -1): Pending {
-    const current = this.store.get(incoming.ticker);
+    const store = this.store;
+    const id = store.idOf(incoming.ticker);
     const now = this.#now();
-    if (current === undefined) {
+    if (id < 0) {
       this.#markRestRead(incoming.ticker, framesAtRequest);
       // Kalshi's REST view may lag its own clock: #insert applies the time rules.
       return this.#insert(incoming, now);
     }
-    if (current.updatedAt > observedAt) {
+    this.#lastObserved = id;
+    if (store.updatedAtOf(id) > observedAt) {
       this.counters.staleObservations++;
       // Read it again later, or a market changed only by REST (a dispute) could wait a whole
       // reconcile interval to be seen.
@@ -214,21 +240,19 @@ export class RegistryCore {
     this.#markRestRead(incoming.ticker, framesAtRequest);
     // Transitions time alone has already caused come first, so the observation is judged
     // against the status the market really has now, not one a timer has yet to move on.
-    const caughtUp = this.#catchUpTime(current, now);
-    const market = caughtUp.market;
+    const caughtUp = this.#catchUpTime(id, now);
+    const current = store.statusOf(id);
     // Kalshi's REST view may lag its own clock; apply the time rules to what it reports.
-    const target = timeAdjustedStatus(incoming.marketStatus, incoming.openTs, incoming.closeTs, now);
-    const outcome = target === market.marketStatus ? null : applyTransition(market.marketStatus, observedKey(target));
-    if (outcome === null || outcome.kind !== 'changed') {
-      if (outcome?.kind === 'rejected') this.#reject(market, outcome.key, source, now);
+    const target = timeAdjustedCode(this.#code(incoming), incoming.openTs, incoming.closeTs, now);
+    const to = target === current ? current : nextStatus(current, K_OBSERVED[target] as number);
+    if (to === current || to === REJECTED) {
+      if (to === REJECTED) this.#reject(id, K_OBSERVED[target] as number, source, now);
       // Keep our status, but take the rest of the data (prices, times) from the exchange.
-      const merged = withStatus(incoming, market.marketStatus, now);
-      if (!sameMarketData(market, merged)) this.#write(merged, market);
-      return chain(caughtUp.pending, this.#catchUpTime(this.store.get(market.ticker) ?? merged, now).pending);
+      if (!store.sameData(id, incoming)) this.#overwrite(id, incoming, current, now);
+      return chain(caughtUp, this.#catchUpTime(id, now));
     }
-    const next = withStatus(incoming, outcome.to, now);
-    this.#write(next, market);
-    return chain(caughtUp.pending, this.#publishTransition(market.marketStatus, next));
+    this.#overwrite(id, incoming, to, now);
+    return chain(caughtUp, this.#publishTransition(current, id));
   }
 
   /**
@@ -236,74 +260,144 @@ export class RegistryCore {
    * the stream (see FrameCounters); -1 when unknown.
    */
   applyLifecycle(update: LifecycleUpdate, frame = -1): Pending {
-    if (this.#restWatermarks.size > 0 && this.#olderThanRestRead(update.ticker, frame)) {
-      this.counters.staleFrames++;
-      return undefined;
-    }
-    const current = this.store.get(update.ticker);
-    const now = this.#now();
     switch (update.kind) {
       case 'created':
-        if (current !== undefined) {
-          this.counters.duplicateCreates++;
-          return undefined;
-        }
-        // A market announced after its open time (or even its close time) is born in the status
-        // its times give it, so the frames that follow are judged against that status.
-        return this.#insert(update.market, now);
+        return this.applyCreated(update.market, frame);
       case 'metadata':
-        if (current === undefined) this.#unknownTicker(update.ticker);
-        return undefined;
-      case 'transition': {
-        if (current === undefined) {
-          this.#unknownTicker(update.ticker);
-          return undefined;
-        }
-        // Time first: a close the deadline timer has not reached yet (say a close_date_updated
-        // into the past just before this determined) must not make a legal frame illegal.
-        const before = this.#catchUpTime(current, now);
-        const applied = this.#transition(before.market, update.key, update.patch, 'websocket', now);
-        // And time after: the frame may itself have made a deadline due (an early close).
-        const after = this.#catchUpTime(this.store.get(update.ticker) ?? before.market, now);
-        return chain(chain(before.pending, applied), after.pending);
-      }
+        return this.applyMetadata(update.ticker, frame);
+      case 'transition':
+        return this.applyTransitionCode(update.ticker, keyCode(update.key), update.patch.closeTs ?? Number.NaN, update.patch.result, frame);
     }
+  }
+
+  /** A `created` message (the hot path's form of applyLifecycle). */
+  applyCreated(market: Market, frame = -1): Pending {
+    if (this.#staleFrame(market.ticker, frame)) return undefined;
+    if (this.store.idOf(market.ticker) >= 0) {
+      this.counters.duplicateCreates++;
+      return undefined;
+    }
+    // A market announced after its open time (or even its close time) is born in the status
+    // its times give it, so the frames that follow are judged against that status.
+    return this.#insert(market, this.#now());
+  }
+
+  /** A message with no status effect (metadata_updated, price_level_structure_updated). */
+  applyMetadata(ticker: string, frame = -1): Pending {
+    if (this.#staleFrame(ticker, frame)) return undefined;
+    if (this.store.idOf(ticker) < 0) this.#unknownTicker(ticker);
+    return undefined;
+  }
+
+  /**
+   * A transition message (the hot path's form of applyLifecycle): event `key` (a key code of
+   * fast-status.ts), with the close time it sets (NaN: none) and the result (undefined: none).
+   */
+  applyTransitionCode(ticker: string, key: number, closeTs: Micros, result: string | undefined, frame = -1): Pending {
+    if (this.#staleFrame(ticker, frame)) return undefined;
+    const id = this.store.idOf(ticker);
+    if (id < 0) {
+      this.#unknownTicker(ticker);
+      return undefined;
+    }
+    const now = this.#now();
+    // Time first: a close the deadline timer has not reached yet (say a close_date_updated
+    // into the past just before this determined) must not make a legal frame illegal.
+    const before = this.#catchUpTime(id, now);
+    const applied = this.#transition(id, key, closeTs, result, 'websocket', now);
+    // And time after: the frame may itself have made a deadline due (an early close).
+    const after = this.#catchUpTime(id, now);
+    return chain(chain(before, applied), after);
   }
 
   /** Applies whatever open/close transitions are due for `ticker` (deadline scheduler). */
   applyDeadlines(ticker: string): Pending {
-    const current = this.store.get(ticker);
-    if (current === undefined) return undefined;
+    const store = this.store;
+    const id = store.idOf(ticker);
+    if (id < 0) return undefined;
     const now = this.#now();
-    const due = dueTimeEvents(current.marketStatus, current.openTs, current.closeTs, now);
-    if (due.length === 0) {
-      this.#arm(current);
+    if (!timeEventsDue(store.statusOf(id), store.openTsOf(id), store.closeTsOf(id), now)) {
+      this.#arm(id);
       return undefined;
     }
-    return this.#catchUpTime(current, now).pending;
+    return this.#catchUpTime(id, now);
+  }
+
+  /** Starts a REST pass over the markets (see MarketPass). One pass at a time counts exactly. */
+  beginPass(): MarketPass {
+    const store = this.store;
+    const pass = store.beginPass();
+    let size = 0;
+    /** Tickers seen while not in the store (see() called ahead of observe): counted by name. */
+    let early: Set<string> | null = null;
+    const idFor = (ticker: string): number => {
+      const last = this.#lastObserved;
+      return last >= 0 && store.isLive(last) && store.tickerOf(last) === ticker ? last : store.idOf(ticker);
+    };
+    return {
+      see(ticker: string): boolean {
+        const id = early?.has(ticker) === true ? -1 : idFor(ticker);
+        if (id < 0) {
+          early ??= new Set();
+          if (early.has(ticker)) return false;
+          early.add(ticker);
+          size++;
+          return true;
+        }
+        if (!store.markSeen(id, pass)) return false;
+        size++;
+        return true;
+      },
+      get size() {
+        return size;
+      },
+      missing(): number {
+        let n = store.countUnseen(pass);
+        if (early !== null) {
+          for (const t of early) {
+            const id = store.idOf(t);
+            if (id >= 0 && !store.seenIn(id, pass) && store.statusOf(id) !== S_FINALIZED) n--;
+          }
+        }
+        return n;
+      },
+    };
   }
 
   /**
-   * Applies the open/close transitions already due for a market (through the derived table,
-   * as the deadline scheduler would), publishing their changes; returns the market as it now is.
+   * Applies the open/close transitions already due for cell `id` (through the derived table,
+   * as the deadline scheduler would), publishing their changes.
    */
-  #catchUpTime(current: Market, now: Micros): { market: Market; pending: Pending } {
-    const due = dueTimeEvents(current.marketStatus, current.openTs, current.closeTs, now);
-    let market = current;
+  #catchUpTime(id: number, now: Micros): Pending {
+    const store = this.store;
+    const openTs = store.openTsOf(id);
+    const closeTs = store.closeTsOf(id);
     let pending: Pending;
-    for (const key of due) {
-      pending = chain(pending, this.#transition(market, key, {}, 'deadline', now));
-      market = this.store.get(market.ticker) ?? market;
+    let s = store.statusOf(id);
+    if (openDue(s, openTs, now)) {
+      pending = this.#transition(id, K_OPEN_TIME, Number.NaN, undefined, 'deadline', now);
+      s = store.statusOf(id);
     }
-    return { market, pending };
+    if (closeDue(s, closeTs, now)) pending = chain(pending, this.#transition(id, K_CLOSE_TIME, Number.NaN, undefined, 'deadline', now));
+    return pending;
   }
 
   /** Every (ticker, deadline) before `until`, for the scheduler's sweep. */
   *deadlinesBefore(until: Micros): Iterable<readonly [string, Micros]> {
-    for (const m of this.store.values()) {
-      const d = nextDeadline(m.marketStatus, m.openTs, m.closeTs);
-      if (d !== null && d < until) yield [m.ticker, d];
+    const store = this.store;
+    for (let id = 0; id < store.idLimit; id++) {
+      if (!store.isLive(id)) continue;
+      const d = nextDeadlineCode(store.statusOf(id), store.openTsOf(id), store.closeTsOf(id));
+      if (d < until) yield [store.tickerOf(id), d];
     }
+  }
+
+  #staleFrame(ticker: string, frame: number): boolean {
+    if (this.#restWatermarks.size > 0 && this.#olderThanRestRead(ticker, frame)) {
+      this.counters.staleFrames++;
+      return true;
+    }
+    return false;
   }
 
   #markRestRead(ticker: string, framesAtRequest: number): void {
@@ -321,60 +415,78 @@ export class RegistryCore {
     return false;
   }
 
-  #transition(current: Market, key: TransitionKey, patch: Partial<Pick<Market, 'closeTs' | 'result'>>, source: DataSource, now: Micros): Pending {
-    const outcome = applyTransition(current.marketStatus, key);
-    if (outcome.kind === 'rejected') {
-      this.#reject(current, key, source, now);
+  /** Event `key` on cell `id`; `closeTs` NaN and `result` undefined leave those fields alone. */
+  #transition(id: number, key: number, closeTs: Micros, result: string | undefined, source: DataSource, now: Micros): Pending {
+    const store = this.store;
+    const current = store.statusOf(id);
+    const to = nextStatus(current, key);
+    if (to === REJECTED) {
+      this.#reject(id, key, source, now);
       return undefined;
     }
-    const status = outcome.kind === 'changed' ? outcome.to : current.marketStatus;
-    const closeTs = patch.closeTs ?? current.closeTs;
-    const result = patch.result ?? current.result;
+    const currentClose = store.closeTsOf(id);
+    const close = Number.isNaN(closeTs) ? currentClose : closeTs;
+    const currentResult = store.resultOf(id);
+    const res = result ?? currentResult;
     // A redelivered duplicate changes nothing, not even updatedAt (which orders REST reads).
-    if (status === current.marketStatus && closeTs === current.closeTs && result === current.result) return undefined;
-    const next = withStatus(current, status, now, closeTs, result);
-    this.#write(next, current);
-    return outcome.kind === 'changed' ? this.#publishTransition(current.marketStatus, next) : undefined;
+    if (to === current && close === currentClose && res === currentResult) return undefined;
+    store.setLifecycle(id, to, close, res, now);
+    if (to !== current || close !== currentClose) this.#arm(id);
+    return to !== current ? this.#publishTransition(current, id) : undefined;
   }
 
   #insert(market: Market, now: Micros): Pending {
-    const status = timeAdjustedStatus(market.marketStatus, market.openTs, market.closeTs, now);
-    const stored = market.updatedAt === now && status === market.marketStatus ? market : withStatus(market, status, now);
-    this.#write(stored, undefined);
+    const status = timeAdjustedCode(this.#code(market), market.openTs, market.closeTs, now);
+    const id = this.store.insert(market, status, now);
+    this.#lastObserved = id;
+    this.#arm(id);
     this.counters.changes++;
-    return this.changes.publish({ ticker: stored.ticker, eventType: 'created', oldStatus: null, newStatus: stored.marketStatus, market: stored });
+    const newStatus = STATUS_BY_CODE[status] as MarketStatus;
+    return this.changes.publish({ ticker: market.ticker, eventType: 'created', oldStatus: null, newStatus, market: this.store.snapshot(id) });
   }
 
-  #write(next: Market, previous: Market | undefined): void {
-    if (previous === undefined) this.store.set(next);
-    else this.store.replace(next, previous);
-    if (previous === undefined || previous.closeTs !== next.closeTs || previous.openTs !== next.openTs || previous.marketStatus !== next.marketStatus) {
-      this.#arm(next);
-    }
+  /** Every field of cell `id` from a REST read, with status code `status`. */
+  #overwrite(id: number, incoming: Market, status: number, now: Micros): void {
+    const store = this.store;
+    const rearm = store.statusOf(id) !== status || store.openTsOf(id) !== incoming.openTs || store.closeTsOf(id) !== incoming.closeTs;
+    store.overwrite(id, incoming, status, now);
+    if (rearm) this.#arm(id);
   }
 
-  #arm(market: Market): void {
+  #arm(id: number): void {
     if (this.#scheduler === null) return;
-    const deadline = nextDeadline(market.marketStatus, market.openTs, market.closeTs);
-    if (deadline !== null) this.#scheduler.arm(market.ticker, deadline);
+    const store = this.store;
+    const deadline = nextDeadlineCode(store.statusOf(id), store.openTsOf(id), store.closeTsOf(id));
+    if (!Number.isNaN(deadline)) this.#scheduler.arm(store.tickerOf(id), deadline);
   }
 
-  #publishTransition(from: MarketStatus, market: Market): Pending {
+  #publishTransition(from: number, id: number): Pending {
     this.counters.changes++;
+    const store = this.store;
+    const to = store.statusOf(id);
+    const ticker = store.tickerOf(id);
+    const oldStatus = STATUS_BY_CODE[from] as MarketStatus;
     const change: MarketChange =
-      market.marketStatus === 'finalized'
-        ? { ticker: market.ticker, eventType: 'settled', oldStatus: from, newStatus: 'finalized' }
-        : { ticker: market.ticker, eventType: 'status_change', oldStatus: from, newStatus: market.marketStatus, market };
+      to === S_FINALIZED
+        ? { ticker, eventType: 'settled', oldStatus, newStatus: 'finalized' }
+        : { ticker, eventType: 'status_change', oldStatus, newStatus: STATUS_BY_CODE[to] as MarketStatus, market: store.snapshot(id) };
     return this.changes.publish(change);
   }
 
-  #reject(current: Market, key: TransitionKey, source: DataSource, now: Micros): void {
-    if (current.marketStatus === 'finalized') {
+  #code(m: Market): number {
+    const code = statusCode(m.marketStatus);
+    if (code < 0) throw new Error(`RegistryCore: unknown market status ${String(m.marketStatus)}`);
+    return code;
+  }
+
+  #reject(id: number, key: number, source: DataSource, now: Micros): void {
+    const status = this.store.statusOf(id);
+    if (status === S_FINALIZED) {
       this.counters.ignoredAfterFinal++;
       return;
     }
     this.counters.rejected++;
-    const rejected: RejectedTransition = { ticker: current.ticker, status: current.marketStatus, event: key, source, at: now };
+    const rejected: RejectedTransition = { ticker: this.store.tickerOf(id), status: STATUS_BY_CODE[status] as MarketStatus, event: KEY_BY_CODE[key] as TransitionKey, source, at: now };
     this.#log.warn(rejected, 'rejected illegal transition');
     this.#rejectedListeners.emit(rejected);
   }

@@ -92,7 +92,9 @@ describe('RegistryCore.observe (REST reads)', () => {
     expect(stored!.updatedAt).toBe(NOW0);
     expect(stored!.yesBid).toBe(5600);
     expect(h.emitted).toEqual([{ ticker: T, eventType: 'created', oldStatus: null, newStatus: 'active', market: stored }]);
-    expect(h.emitted[0]!.market).toBe(stored);
+    // The change carries a frozen snapshot of the stored market (equal to what get() returns).
+    expect(h.emitted[0]!.market).toEqual(stored);
+    expect(Object.isFrozen(h.emitted[0]!.market)).toBe(true);
     expect(h.core.counters.changes).toBe(1);
   });
 
@@ -108,7 +110,8 @@ describe('RegistryCore.observe (REST reads)', () => {
     expect(stored.updatedAt).toBe(h.now());
     expect(h.emitted).toHaveLength(2);
     expect(h.emitted[1]).toEqual({ ticker: T, eventType: 'status_change', oldStatus: 'active', newStatus: 'closed', market: stored });
-    expect(h.emitted[1]!.market).toBe(stored);
+    expect(h.emitted[1]!.market).toEqual(stored);
+    expect(Object.isFrozen(h.emitted[1]!.market)).toBe(true);
     expect(h.core.counters.changes).toBe(2);
   });
 
@@ -387,7 +390,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     const seeded = h.seed(status);
     const version = h.store.version;
     expect(h.core.applyLifecycle(update(name, h.now()))).toBeUndefined();
-    expect(h.store.get(T)).toBe(seeded); // not even the patch is written
+    expect(h.store.get(T)).toEqual(seeded); // not even the patch is written
     expect(h.store.version).toBe(version);
     expect(h.emitted).toEqual([]);
     expect(h.core.counters.rejected).toBe(1);
@@ -405,7 +408,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     const to = MARKET_TRANSITIONS[status][kind];
     const after = h.store.get(T)!;
     if (to === null) {
-      expect(after).toBe(seeded);
+      expect(after).toEqual(seeded);
       expect(h.emitted).toEqual([]);
       expect(h.core.counters.rejected + h.core.counters.ignoredAfterFinal).toBe(1);
       expect(h.core.counters.ignoredAfterFinal).toBe(status === 'finalized' ? 1 : 0);
@@ -434,7 +437,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     expect(h.core.counters.ignoredAfterFinal).toBe(5);
     expect(h.core.counters.rejected).toBe(0);
     expect(h.rejected).toEqual([]);
-    expect(h.store.get(T)).toBe(seeded);
+    expect(h.store.get(T)).toEqual(seeded);
     expect(h.emitted).toEqual([]);
   });
 
@@ -462,7 +465,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     h.core.applyLifecycle(update('metadata_updated', h.now()));
     h.core.applyLifecycle(update('price_level_structure_updated', h.now()));
     expect(unknown).not.toHaveBeenCalled();
-    expect(h.store.get(T)).toBe(seeded);
+    expect(h.store.get(T)).toEqual(seeded);
     expect(h.emitted).toEqual([]);
   });
 
@@ -489,7 +492,7 @@ describe('RegistryCore.applyDeadlines', () => {
       ['status_change', 'active', 'closed'],
     ]);
     expect(h.emitted[0]!.market!.marketStatus).toBe('active');
-    expect(h.emitted[1]!.market).toBe(h.store.get(T));
+    expect(h.emitted[1]!.market).toEqual(h.store.get(T));
     expect(h.store.get(T)!.marketStatus).toBe('closed');
   });
 
@@ -515,7 +518,7 @@ describe('RegistryCore.applyDeadlines', () => {
       const h2 = setup();
       const seeded = h2.seed(status, { openTs: 0, closeTs: 0 });
       h2.core.applyDeadlines(T);
-      expect(h2.store.get(T)).toBe(seeded);
+      expect(h2.store.get(T)).toEqual(seeded);
       expect(h2.emitted).toEqual([]);
     }
     expect(h.core.applyDeadlines('NOPE')).toBeUndefined();

@@ -6,7 +6,7 @@ import {
   closeDue, keyCode, nextDeadlineCode, nextStatus, openDue, statusCode, timeAdjustedCode, timeEventsDue,
 } from '../../src/domain/fast-status.js';
 import { TRADING_STATUS_BY_MARKET_STATUS } from '../../src/domain/mapping.js';
-import { MARKET_STATUSES } from '../../src/kalshi/schemas.js';
+import { MARKET_STATUSES } from '../../src/domain/vocabulary.js';
 import { MARKET_TRANSITIONS, TRANSITION_KEYS } from '../../src/lifecycle/transition-table.js';
 import { dueTimeEvents, nextDeadline, timeAdjustedStatus } from '../../src/lifecycle/time-rules.js';
 
