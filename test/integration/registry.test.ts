@@ -119,10 +119,14 @@ describe('registry on the simulated exchange', () => {
     h.registry.start();
     await h.registry.synced;
     await waitUntil('lifecycle subscription', () => h!.registry.stats().lifecycle.subscriptions >= 1);
-    const opensAt = nowS() + 1;
+    const opensAt = nowS() + 2;
     const t = h.sim.createMarket({ openTs: opensAt, closeTs: opensAt + 1 }).ticker as string;
     await waitUntil('closed by time', () => h!.registry.getMarket(t)?.marketStatus === 'closed', 8000);
-    expect(changesFor(h.changes, t).map((c) => c.newStatus)).toEqual(['initialized', 'active', 'closed']);
+    const statuses = changesFor(h.changes, t).map((c) => c.newStatus);
+    // On a loaded machine the `created` frame may arrive after open_ts: the market is then born
+    // active (the time rules apply on insert). Either way time alone opened and closed it.
+    expect([['initialized', 'active', 'closed'], ['active', 'closed']]).toContainEqual(statuses);
+    expect(changesFor(h.changes, t)[0]?.eventType).toBe('created');
     expect(h.sim.getMarket(t)?.status).toBe('closed');
   });
 
