@@ -16,7 +16,7 @@
  * what changes the connection: open, a `subscribed` reply, a terminal channel error (10/25:
  * resubscribe that channel), close, idle timeout.
  */
-import { assign, fromCallback, sendTo, setup, type AnyActorRef } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendTo, setup, type AnyActorRef } from 'xstate';
 import { FrameQueue } from '../src/kalshi/frame-queue.js';
 import { backoffDelay, type BackoffPolicy } from '../src/util/backoff.js';
 
@@ -123,10 +123,16 @@ export const lifecycleConnectionMachine = setup({
         event.type === 'WS.SUBSCRIBED' ? { ...context.subscriptions, [event.channel]: event.sid } : context.subscriptions,
     }),
     endFrames: ({ context }) => context.frames.end(),
-    tellParent: ({ context, event }) => {
-      if (event.type === 'LIFECYCLE.LOSS_SUSPECTED' || event.type === 'MARKET.UNKNOWN') context.parent?.send(event);
-    },
-    tellParentConnected: ({ context }) => context.parent?.send({ type: 'LIFECYCLE.CONNECTED' }),
+    // Built-in sendTo (through enqueueActions, for a parent that may be absent), not a custom
+    // action calling parent.send(): the parent must process the event as a separate step.
+    tellParent: enqueueActions(({ context, event, enqueue }) => {
+      const parent = context.parent;
+      if (parent != null && (event.type === 'LIFECYCLE.LOSS_SUSPECTED' || event.type === 'MARKET.UNKNOWN')) enqueue.sendTo(parent, event);
+    }),
+    tellParentConnected: enqueueActions(({ context, enqueue }) => {
+      const parent = context.parent;
+      if (parent != null) enqueue.sendTo(parent, { type: 'LIFECYCLE.CONNECTED' });
+    }),
     recordConsumerEnd: assign({
       lastError: ({ event }) =>
         event.type === 'CONSUMER.ENDED' ? `the frame consumer ended${event.error === null ? '' : `: ${event.error}`}` : null,
