@@ -45,7 +45,8 @@ export interface PeriodicTaskRunInput {
   readonly lastResult: unknown;
 }
 
-function errorText(error: unknown): string {
+/** How a task's error is told to the parent and kept in context (`Name: message`). */
+export function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 

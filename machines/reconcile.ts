@@ -11,7 +11,7 @@
  */
 import { assign, fromPromise, sendParent, setup } from 'xstate';
 import { backoffDelay, type BackoffPolicy } from '../src/util/backoff.js';
-import type { PeriodicTaskParentEvent } from './periodic-task.js';
+import { errorText, type PeriodicTaskParentEvent } from './periodic-task.js';
 
 export type ReconcileMode = 'full' | 'delta';
 
@@ -170,7 +170,7 @@ export const reconcileMachine = setup({
             assign({
               failures: ({ context }) => context.failures + 1,
               runs: ({ context }) => context.runs + 1,
-              lastError: ({ event }) => (event.error instanceof Error ? `${event.error.name}: ${event.error.message}` : String(event.error)),
+              lastError: ({ event }) => errorText(event.error),
               // A failed full pass still owes one: the loss it was to repair is not repaired.
               lossSuspected: ({ context }) => (context.mode === 'full' ? (context.lossSuspected ?? context.because) : context.lossSuspected),
             }),
