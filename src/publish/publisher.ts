@@ -26,7 +26,7 @@ import type { Logger } from '../log.js';
 import type { ChangeStream, ChangeSubscription } from '../registry/change-stream.js';
 import type { MarketStore } from '../store/market-store.js';
 import { backoffDelay } from '../util/backoff.js';
-import type { WriteTracker } from '../persist/write-tracker.js';
+import { currentMarket, type WriteTracker } from '../persist/write-tracker.js';
 import { DUPLICATE_WINDOW_MS, changeMsgId, changeSubject, kvKey, tickerOfKvKey, type NatsLayout } from './layout.js';
 
 export interface PublisherOptions extends NatsLayout {
@@ -235,7 +235,7 @@ export class NatsPublisher {
         max_age: nanos(this.#options.streamMaxAgeMs ?? 7 * 86_400_000),
       });
     }
-    this.#js = jetstream(nc, { timeout: this.#options.publishTimeoutMs ?? 5_000 });
+    this.#js = jetstream(nc, { timeout: this.#options.publishTimeoutMs ?? 2_000 });
     this.#kv = await new Kvm(this.#js).create(bucket, { history: 1, storage: StorageType.File });
   }
 
@@ -262,13 +262,13 @@ export class NatsPublisher {
     const { store } = this.#deps;
     const records = new Map<string, Market>();
     for (const c of changes) {
-      const record = c.market ?? store.get(c.ticker);
+      const record = c.market ?? currentMarket(store, c.ticker);
       if (record !== undefined) records.set(c.ticker, record);
     }
     for (const ticker of this.#dataDirty) {
       if (records.size >= 2 * max) break;
       this.#dataDirty.delete(ticker);
-      const record = store.get(ticker);
+      const record = currentMarket(store, ticker);
       if (record !== undefined && !records.has(ticker)) records.set(ticker, record);
     }
     return { changes, records };
@@ -327,7 +327,7 @@ export class NatsPublisher {
       }
     };
     const compare = async (ticker: string, known: Market | null) => {
-      const m = store.get(ticker);
+      const m = currentMarket(store, ticker);
       if (m === undefined) return;
       if (known !== null && known.updatedAt === m.updatedAt && known.marketStatus === m.marketStatus) return;
       batch.records.set(ticker, m);
