@@ -134,16 +134,12 @@ export class TokenBucket implements RateLimiter {
   }
 
   acquire(cost: number = DEFAULT_REQUEST_COST, signal?: AbortSignal): Promise<void> {
-    try {
-      this.#checkCost(cost);
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    const invalid = this.#costError(cost);
+    if (invalid) return Promise.reject(invalid);
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.tryAcquire(cost)) return Promise.resolve();
 
     return new Promise<void>((resolve, reject) => {
-      let waiter: Waiter;
       const onAbort = signal
         ? (): void => {
             const idx = this.#queue.indexOf(waiter);
@@ -154,7 +150,7 @@ export class TokenBucket implements RateLimiter {
             if (idx === 0) this.#reschedule();
           }
         : undefined;
-      waiter = { cost, resolve, reject, signal, onAbort };
+      const waiter: Waiter = { cost, resolve, reject, signal, onAbort };
       this.#queue.push(waiter);
       if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
       if (this.#queue.length === 1) this.#reschedule();
@@ -162,12 +158,14 @@ export class TokenBucket implements RateLimiter {
   }
 
   #checkCost(cost: number): void {
-    if (!(Number.isFinite(cost) && cost > 0)) {
-      throw new RangeError(`token cost must be a positive number, got ${cost}`);
-    }
-    if (cost > this.capacity) {
-      throw new RangeError(`token cost ${cost} exceeds the bucket capacity ${this.capacity}; it could never be granted`);
-    }
+    const invalid = this.#costError(cost);
+    if (invalid) throw invalid;
+  }
+
+  #costError(cost: number): RangeError | null {
+    if (!(Number.isFinite(cost) && cost > 0)) return new RangeError(`token cost must be a positive number, got ${cost}`);
+    if (cost > this.capacity) return new RangeError(`token cost ${cost} exceeds the bucket capacity ${this.capacity}; it could never be granted`);
+    return null;
   }
 
   #refill(): void {

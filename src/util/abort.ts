@@ -4,7 +4,8 @@
 export function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
-  return new DOMException(reason === undefined ? 'This operation was aborted' : String(reason), 'AbortError');
+  const text = typeof reason === 'string' || typeof reason === 'number' || typeof reason === 'boolean' ? String(reason) : 'This operation was aborted';
+  return new DOMException(text, 'AbortError');
 }
 
 /**

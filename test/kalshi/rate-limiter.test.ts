@@ -231,9 +231,8 @@ describe('createRateLimiter', () => {
   it('builds tier buckets and custom buckets', () => {
     const tier = createRateLimiter('advanced', new TestClock());
     expect(tier).toBeInstanceOf(TokenBucket);
-    expect((tier as TokenBucket).capacity).toBe(600);
-    const custom = createRateLimiter({ refillPerSec: 5, capacity: 7 }, new TestClock()) as TokenBucket;
-    expect(custom.refillPerSec).toBe(5);
-    expect(custom.capacity).toBe(7);
+    expect(tier).toMatchObject({ capacity: 600 });
+    const custom = createRateLimiter({ refillPerSec: 5, capacity: 7 }, new TestClock());
+    expect(custom).toMatchObject({ refillPerSec: 5, capacity: 7 });
   });
 });

@@ -228,7 +228,7 @@ describe('KalshiRestClient: retries', () => {
     const c = client(base, { logger });
     await c.getMarketsPage();
     expect(c.stats()).toMatchObject({ requests: 3, retries: 2, serverErrors: 2 });
-    const retries = lines.filter((l) => typeof l.msg === 'string' && (l.msg as string).includes('retrying'));
+    const retries = lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('retrying'));
     expect(retries.map((l) => [l.attempt, l.status])).toEqual([
       [1, 502],
       [2, 500],

@@ -184,8 +184,8 @@ describe('errors: a stable code each, messages without CLI flags', () => {
 
 describe('one clock', () => {
   it("xstate's SimulatedClock is a Clock; sleep() runs on it and an abort clears its timer", async () => {
-    const clock: Clock = new SimulatedClock();
-    const sim = clock as SimulatedClock;
+    const sim = new SimulatedClock();
+    const clock: Clock = sim;
     let done = false;
     const p = sleep(clock, 1_000).then(() => (done = true));
     sim.increment(999);

@@ -102,7 +102,7 @@ export class KalshiRestClient {
    * GET /markets/{ticker} → the raw `market` record, or null on 404. With `retryNotFoundMs`, a 404
    * is retried with backoff until that window has passed.
    */
-  getMarket(ticker: string, options: GetMarketOptions = {}, signal?: AbortSignal): Promise<unknown | null> {
+  getMarket(ticker: string, options: GetMarketOptions = {}, signal?: AbortSignal): Promise<unknown> {
     return getMarket(this.#ctx, ticker, options, signal);
   }
 

@@ -72,7 +72,7 @@ export interface GetMarketOptions {
  * is retried with backoff (at least `backoff.baseMs` apart) until that window, measured on the
  * client's clock, has passed.
  */
-export async function getMarket(ctx: RestContext, ticker: string, options: GetMarketOptions, signal: AbortSignal | undefined): Promise<unknown | null> {
+export async function getMarket(ctx: RestContext, ticker: string, options: GetMarketOptions, signal: AbortSignal | undefined): Promise<unknown> {
   const t = TickerSchema.safeParse(ticker);
   if (!t.success) throw new ValidationError('getMarket ticker', t.error.issues);
   const windowMs = options.retryNotFoundMs ?? 0;

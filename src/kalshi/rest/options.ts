@@ -48,8 +48,8 @@ export interface KalshiRestClientOptions {
 }
 
 const BucketParamsSchema = z.strictObject({
-  refillPerSec: z.number().positive().finite(),
-  capacity: z.number().positive().finite(),
+  refillPerSec: z.number().positive(),
+  capacity: z.number().positive(),
 });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -64,34 +64,34 @@ const OptionsSchema = z.strictObject({
         return false;
       }
     },
-    { message: 'expected an http(s) URL without query, e.g. https://external-api.kalshi.com/trade-api/v2' },
+    { error: 'expected an http(s) URL without query, e.g. https://external-api.kalshi.com/trade-api/v2' },
   ),
   credentials: z
     .custom<KalshiCredentials>((v) => isObject(v) && typeof v.keyId === 'string' && typeof v.privateKey === 'object', {
-      message: 'expected KalshiCredentials { keyId, privateKey: KeyObject } (see loadCredentials)',
+      error: 'expected KalshiCredentials { keyId, privateKey: KeyObject } (see loadCredentials)',
     })
     .optional(),
   rateLimit: z.union([z.enum(RATE_LIMIT_TIER_NAMES), z.literal('unlimited'), BucketParamsSchema]).optional(),
-  requestCost: z.number().positive().finite().default(DEFAULT_REQUEST_COST),
+  requestCost: z.number().positive().default(DEFAULT_REQUEST_COST),
   timeoutMs: z.number().int().positive().default(30_000),
   maxRetries: z.number().int().min(0).max(1000).default(DEFAULT_RETRY_POLICY.maxRetries),
   backoff: z
     .strictObject({
-      baseMs: z.number().nonnegative().finite().default(DEFAULT_RETRY_POLICY.backoff.baseMs),
-      maxMs: z.number().nonnegative().finite().default(DEFAULT_RETRY_POLICY.backoff.maxMs),
+      baseMs: z.number().nonnegative().default(DEFAULT_RETRY_POLICY.backoff.baseMs),
+      maxMs: z.number().nonnegative().default(DEFAULT_RETRY_POLICY.backoff.maxMs),
     })
     .default({ ...DEFAULT_RETRY_POLICY.backoff }),
-  maxRetryAfterMs: z.number().nonnegative().finite().default(DEFAULT_RETRY_POLICY.retryAfter.maxMs),
+  maxRetryAfterMs: z.number().nonnegative().default(DEFAULT_RETRY_POLICY.retryAfter.maxMs),
   connections: z.number().int().positive().max(256).default(4),
   maxResponseBytes: z.number().int().positive().default(256 * 1024 * 1024),
-  logger: z.custom<Logger>((v) => isObject(v) && typeof v.warn === 'function', { message: 'expected a pino Logger' }).optional(),
+  logger: z.custom<Logger>((v) => isObject(v) && typeof v.warn === 'function', { error: 'expected a pino Logger' }).optional(),
   userAgent: z.string().min(1).default('kalshi-market-registry/0.1.0'),
   clock: z
     .custom<Clock>((v) => isObject(v) && typeof v.now === 'function' && typeof v.setTimeout === 'function' && typeof v.clearTimeout === 'function', {
-      message: 'expected a Clock { now(), setTimeout(fn, ms), clearTimeout(handle) }',
+      error: 'expected a Clock { now(), setTimeout(fn, ms), clearTimeout(handle) }',
     })
     .optional(),
-  random: z.custom<() => number>((v) => typeof v === 'function', { message: 'expected a function' }).optional(),
+  random: z.custom<() => number>((v) => typeof v === 'function', { error: 'expected a function' }).optional(),
 });
 
 /** Options with defaults applied, checked for consistency, and split by the module that uses them. */

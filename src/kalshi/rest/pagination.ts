@@ -62,7 +62,7 @@ export async function* paginate(
     const cursor = peekCursor(text);
     if (cursor !== null && !seen.has(cursor) && !early.has(cursor)) early.set(cursor, start(cursor));
   }
-  let cursor: string | undefined = firstCursor || undefined;
+  const cursor = firstCursor || undefined;
   if (cursor) seen.add(cursor);
   let pending = start(cursor);
   for (let pageIndex = 0; ; pageIndex++) {

@@ -136,7 +136,7 @@ export const MultivariateEventsQuerySchema = z
     withNestedMarkets: z.boolean().optional(),
   })
   .refine((q) => q.seriesTicker === undefined || q.collectionTicker === undefined, {
-    message: 'collectionTicker cannot be combined with seriesTicker',
+    error: 'collectionTicker cannot be combined with seriesTicker',
     path: ['collectionTicker'],
   });
 /** GET /events/multivariate query. `collectionTicker` and `seriesTicker` exclude each other. */

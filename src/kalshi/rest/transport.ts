@@ -87,12 +87,11 @@ export class Transport {
       'user-agent': o.userAgent,
       ...(o.credentials ? signKalshiRequest(o.credentials, a.method, a.signedPath) : {}),
     };
+    // Aborted by the caller's signal (onAbort) or by the timeout, nothing else.
     const ctrl = new AbortController();
-    let timedOut = false;
     const onAbort = (): void => ctrl.abort(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
-      timedOut = true;
       ctrl.abort(new Error(`timeout after ${o.timeoutMs} ms`));
     }, o.timeoutMs);
     let status = 0;
@@ -115,7 +114,7 @@ export class Transport {
     } catch (err) {
       if (signal.aborted) throw abortReason(signal);
       if (err instanceof RegistryError) throw err;
-      if (timedOut) return { kind: 'timeout' };
+      if (ctrl.signal.aborted) return { kind: 'timeout' };
       if (errorCode(err) === WIRE_TOO_LARGE) throw new ResponseTooLargeError(a.method, a.url, a.attempt, status, o.maxResponseBytes, err);
       const failure = classifyError(o.policy, err);
       if (failure?.kind === 'timeout') return failure;
