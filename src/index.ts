@@ -47,8 +47,18 @@ export { KalshiRestClient } from './kalshi/rest-client.js';
 export { connectLifecycle, type LifecycleConnectOptions, type LifecycleConnectionHandle } from './kalshi/lifecycle-connect.js';
 export { FrameQueue } from './kalshi/frame-queue.js';
 export { MARKET_LIFECYCLE_CHANNEL, COMBO_LIFECYCLE_CHANNEL } from './kalshi/lifecycle-channels.js';
-export { RegistryError, ValidationError, OptionsError } from './errors.js';
-export { HttpError, NetworkError, TimeoutError, PaginationLoopError } from './kalshi/http-errors.js';
+export { RegistryError, ValidationError, OptionsError, ERROR_CODES, hasErrorCode, type RegistryErrorCode } from './errors.js';
+export {
+  KalshiRequestError,
+  HttpError,
+  NetworkError,
+  TimeoutError,
+  ResponseParseError,
+  ResponseDecodeError,
+  ResponseTooLargeError,
+  PaginationLoopError,
+  ClientClosedError,
+} from './kalshi/http-errors.js';
 export * as schemas from './kalshi/schemas.js';
 
 export * from './metrics/index.js';
