@@ -65,7 +65,7 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
         : { limit, ...mve };
   const startedAt = core.now();
   const changesBefore = core.counters.changes;
-  const seen = new Set<string>();
+  const seen = core.beginPass();
   let pages = 0;
   let markets = 0;
   let quarantined = 0;
@@ -95,10 +95,9 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
         continue;
       }
       const ticker = parsed.value.ticker;
-      if (seen.has(ticker)) duplicates++;
-      else seen.add(ticker);
       markets++;
       const pending = core.observe(parsed.value, requestedAt, source, framesAtRequest);
+      if (!seen.see(ticker)) duplicates++;
       if (pending) await pending;
     }
     options.onPage?.({ pages, markets, quarantined, duplicates, bytes });
@@ -106,7 +105,7 @@ export async function runMarketPass(options: MarketPassOptions): Promise<MarketP
 
   let missing = 0;
   if (!partial) {
-    for (const m of core.store.values()) if (m.marketStatus !== 'finalized' && !seen.has(m.ticker)) missing++;
+    missing = seen.missing();
   }
   return {
     mode: partial ? 'delta' : 'full',
