@@ -921,3 +921,39 @@ describe('RegistryCore: ordering REST reads against local changes', () => {
     expect(h.core.takeStaleTickers()).toEqual([]);
   });
 });
+
+describe('RegistryCore.beginPass (what runMarketPass counts instead of a Set of every ticker)', () => {
+  it('counts distinct markets, duplicates and the known unfinalized markets a pass did not read', () => {
+    const h = setup();
+    const a = restMarket({ ticker: 'A' });
+    const b = restMarket({ ticker: 'B' });
+    const fin = restMarket({ ticker: 'F', status: 'finalized', result: 'yes' });
+    for (const m of [a, b, fin, restMarket({ ticker: 'GONE' })]) h.core.observe(m, NOW0, 'sync');
+    const pass = h.core.beginPass();
+    h.core.observe(a, NOW0, 'reconcile');
+    expect(pass.see('A')).toBe(true);
+    h.core.observe(restMarket({ ticker: 'NEW' }), NOW0, 'reconcile');
+    expect(pass.see('NEW')).toBe(true);
+    h.core.observe(a, NOW0, 'reconcile');
+    expect(pass.see('A')).toBe(false); // moved between pages: seen twice
+    expect(pass.size).toBe(2);
+    // B and GONE were not read (F is finalized: not missing).
+    expect(pass.missing()).toBe(2);
+    // A later pass starts clean.
+    const next = h.core.beginPass();
+    expect(next.see('A')).toBe(true);
+    expect(next.missing()).toBe(3); // B, GONE, NEW
+  });
+
+  it('is exact even when see() is called before observe() wrote the market', () => {
+    const h = setup();
+    h.core.observe(restMarket({ ticker: 'OLD' }), NOW0, 'sync');
+    const pass = h.core.beginPass();
+    expect(pass.see('X')).toBe(true);
+    expect(pass.see('X')).toBe(false);
+    h.core.observe(restMarket({ ticker: 'X' }), NOW0, 'reconcile');
+    expect(pass.see('X')).toBe(false);
+    expect(pass.size).toBe(1);
+    expect(pass.missing()).toBe(1); // OLD, not X
+  });
+});
