@@ -35,7 +35,14 @@ export const TRADING_STATUS_BY_MARKET_STATUS: Readonly<Record<MarketStatus, Trad
 
 export type ParseResult<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: ValidationError; /** The record's ticker, when one could be read. */ readonly ticker?: string };
+  | ParseFailure;
+
+export interface ParseFailure {
+  readonly ok: false;
+  readonly error: ValidationError;
+  /** The record's ticker, when one could be read. */
+  readonly ticker?: string;
+}
 
 function failure(source: string, issues: z.core.$ZodIssue[], raw: unknown, key = 'ticker'): ParseResult<never> {
   const ticker =
@@ -269,7 +276,7 @@ export function parseLifecycleFrame(raw: string | Uint8Array): ParseResult<Lifec
 }
 
 /** The failure of a frame that is not JSON (`err` from JSON.parse). */
-export function notJson(text: string, err: unknown): ParseResult<never> {
+export function notJson(text: string, err: unknown): ParseFailure {
   const issue = { code: 'custom', path: [], message: `not JSON (${(err as Error).message})`, input: text.slice(0, 200) };
   return { ok: false, error: new ValidationError('WebSocket frame', [issue as z.core.$ZodIssue]) };
 }

@@ -6,11 +6,24 @@
  * It tracks `seq` per `sid` itself, so gap detection works for any source. A seq gap, a second
  * `subscribed` for a channel (a reconnect: Kalshi has no replay) or a terminal error (code 10 or
  * 25) means events may have been lost, and it asks for a REST reconcile through `onLossSuspected`.
+ *
+ * Hot path: a lifecycle frame is JSON.parsed, certified by the one-pass reader of
+ * src/domain/fast-frame.ts (into a reused scratch record) and applied through the core's code
+ * methods; anything that reader declines — control frames, event frames, bad frames — goes
+ * through the zod schemas, which decide and explain. Frames a batching source has already
+ * received are applied in one synchronous run; the loop only awaits to wait for frames or for
+ * a change subscriber (backpressure).
  */
 import type { Logger } from '../log.js';
-import { lifecycleUpdateFromMsg, parseLifecycleFrame } from '../domain/mapping.js';
+import { createdMarket, fastLifecycleFrame, newFastFrame } from '../domain/fast-frame.js';
+import { lifecycleUpdateFromMsg, notJson, parseLifecycleJson, type ParseFailure } from '../domain/mapping.js';
 import { TERMINAL_WS_ERROR_CODES, type LifecycleSocketFrame } from '../kalshi/schemas.js';
 import type { RegistryCore } from './core.js';
+
+const textDecoder = new TextDecoder();
+
+/** Frames taken from a batching source at a time. */
+const BATCH = 4096;
 
 /** A source that can also hand over frames it already holds without a promise per frame. */
 export interface BatchingSource extends AsyncIterable<string | Uint8Array> {
@@ -130,6 +143,8 @@ export class LifecycleHandler {
   readonly #includeCombos: boolean;
   /** The session of frames fed one by one through handleFrame (consume makes its own). */
   #direct: Session;
+  /** The fast path's scratch record (read into locals before anything can re-enter). */
+  readonly #scratch = newFastFrame();
 
   constructor(private readonly options: LifecycleHandlerOptions) {
     this.#includeCombos = options.combos !== 'exclude';
@@ -163,7 +178,18 @@ export class LifecycleHandler {
     signal?.addEventListener('abort', onAbort, { once: true });
     const live = () => signal?.aborted !== true;
     try {
-      while (live()) {
+      outer: while (live()) {
+        if (batching !== null) {
+          // Everything that has already arrived, in one synchronous run (no promise per frame).
+          // The abort is checked before every frame, since a backpressure wait may end after it.
+          for (let batch = batching.takeQueued(BATCH); batch.length > 0; batch = batching.takeQueued(BATCH)) {
+            for (let i = 0; i < batch.length; i++) {
+              if (!live()) break outer;
+              const blocked = this.#frame(session, batch[i] as string | Uint8Array);
+              if (blocked) await blocked;
+            }
+          }
+        }
         const { value, done } = await new Promise<IteratorResult<string | Uint8Array>>((resolve, reject) => {
           wake = resolve;
           iterator.next().then(resolve, reject);
@@ -172,15 +198,6 @@ export class LifecycleHandler {
         if (done || !live()) break;
         const pending = this.#frame(session, value);
         if (pending) await pending;
-        if (batching === null) continue;
-        // Whatever else has arrived meanwhile, without a promise per frame; the abort is checked
-        // before every frame, since a backpressure wait may end after it.
-        for (let batch = batching.takeQueued(1024); batch.length > 0 && live(); batch = batching.takeQueued(1024)) {
-          for (let i = 0; i < batch.length && live(); i++) {
-            const blocked = this.#frame(session, batch[i] as string | Uint8Array);
-            if (blocked) await blocked;
-          }
-        }
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -200,15 +217,48 @@ export class LifecycleHandler {
   #frame(session: Session, raw: string | Uint8Array): Promise<void> | undefined {
     this.stats.frames++;
     session.consumed++;
-    const parsed = parseLifecycleFrame(raw);
-    if (!parsed.ok) {
-      this.stats.invalid++;
-      this.options.core.quarantine('lifecycle frame', parsed.error.message, parsed.ticker);
-      // Its seq is not trusted: a corrupt frame must not move the baseline. If it was a real
-      // frame of a new kind, the next good one shows a gap and costs a reconcile, not a frame.
-      return undefined;
+    const text = typeof raw === 'string' ? raw : textDecoder.decode(raw);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      return this.#invalid(notJson(text, err));
     }
+    if (fastLifecycleFrame(json, this.#scratch)) return this.#fast(session);
+    const parsed = parseLifecycleJson(json);
+    if (!parsed.ok) return this.#invalid(parsed);
     return this.#handle(session, parsed.value);
+  }
+
+  #invalid(failure: ParseFailure): undefined {
+    this.stats.invalid++;
+    this.options.core.quarantine('lifecycle frame', failure.error.message, failure.ticker);
+    // Its seq is not trusted: a corrupt frame must not move the baseline. If it was a real
+    // frame of a new kind, the next good one shows a gap and costs a reconcile, not a frame.
+    return undefined;
+  }
+
+  /** A lifecycle frame the fast path certified (in the scratch record). */
+  #fast(session: Session): Promise<void> | undefined {
+    const f = this.#scratch;
+    // Locals first: the hooks and listeners called below may feed frames re-entrantly.
+    const { kind, ticker, key, closeTs, result } = f;
+    const core = this.options.core;
+    const market = kind === 'created' ? createdMarket(f, core.now()) : null;
+    const combo = f.type === 'multivariate_market_lifecycle';
+    if (!this.#sequenced(session, f.sid, f.seq)) return undefined;
+    if (combo) {
+      // Combo markets' lifecycle, on its own channel since 2026 (same message shape).
+      if (!this.#includeCombos) {
+        this.stats.combosIgnored++;
+        return undefined;
+      }
+      this.stats.comboMessages++;
+    }
+    this.stats.lifecycleMessages++;
+    if (market !== null) return core.applyCreated(market, session.consumed);
+    if (kind === 'metadata') return core.applyMetadata(ticker, session.consumed);
+    return core.applyTransitionCode(ticker, key, closeTs, result, session.consumed);
   }
 
   #handle(session: Session, frame: LifecycleSocketFrame): Promise<void> | undefined {

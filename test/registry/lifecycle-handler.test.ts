@@ -13,6 +13,7 @@ import { MarketStore } from '../../src/store/market-store.js';
 import { silentLogger } from '../../src/log.js';
 import type { MarketChange, Micros } from '../../src/domain/types.js';
 import { lifecycleFrames } from '../fixtures/kalshi.js';
+import { fastLifecycleFrame, newFastFrame } from '../../src/domain/fast-frame.js';
 
 const SEC = 1_000_000;
 const T = 'KXHIGHNY-26NOV24-T52';
@@ -647,5 +648,38 @@ describe('LifecycleHandler.consume', () => {
         { numRuns: 200 },
       );
     });
+  });
+});
+
+describe('LifecycleHandler: fast path and zod route apply frames alike', () => {
+  /** Each frame as the fixtures send it, then in a form only zod accepts (the fast path declines it). */
+  const zodOnly = (text: string): string => {
+    const f = JSON.parse(text) as { msg: Record<string, unknown> };
+    // An own `constructor` key in custom_strike: a plain JSON object zod's record accepts, which the
+    // fast path does not vouch for.
+    return JSON.stringify({ ...f, msg: { ...f.msg, ...(f.msg.event_type === 'created' ? { additional_metadata: { ...(f.msg.additional_metadata as object), custom_strike: { constructor: 'x' } } } : { custom_strike: { constructor: 'x' } }) } });
+  };
+
+  it('the same changes, stats and store, frame by frame, whichever route a frame takes', () => {
+    const names = ['subscribed', 'created', 'activated', 'deactivated', 'close_date_updated', 'activated', 'metadata_updated', 'price_level_structure_updated'] as const;
+    const texts = names.map((n, i) => frame(n, n === 'subscribed' ? {} : { seq: i }));
+    const fast = setup();
+    const slow = setup();
+    for (const t of texts) {
+      fast.handler.handleFrame(t);
+      const f = JSON.parse(t) as { type: string; msg: { event_type?: string } };
+      // custom_strike only exists on created and metadata_updated; for the others, an own
+      // constructor key elsewhere is just an unknown key, so the zod route is forced by the
+      // metadata frames and by created.
+      slow.handler.handleFrame(f.type === 'market_lifecycle_v2' && (f.msg.event_type === 'created' || f.msg.event_type === 'metadata_updated') ? zodOnly(t) : t);
+    }
+    expect(slow.emitted.map(summary)).toEqual(fast.emitted.map(summary));
+    expect(slow.emitted).toEqual(fast.emitted);
+    expect(slow.handler.stats).toEqual(fast.handler.stats);
+    expect(slow.store.get(T)).toEqual(fast.store.get(T));
+    // The zod route really was taken for those.
+    expect(fastLifecycleFrame(JSON.parse(zodOnly(texts[1] as string)), newFastFrame())).toBe(false);
+    expect(fastLifecycleFrame(JSON.parse(texts[1] as string), newFastFrame())).toBe(true);
+    expect(fast.emitted.map(summary)).toEqual([`${T}:created:null->active`, `${T}:status_change:active->inactive`, `${T}:status_change:inactive->active`]);
   });
 });
