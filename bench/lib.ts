@@ -113,15 +113,19 @@ export async function runWorker<T>(script: string, args: string[], nodeArgs: str
   return child.hello;
 }
 
-/** heapUsed after a full GC (needs --expose-gc). */
-export async function gcHeapUsed(): Promise<number> {
+/**
+ * Memory after full GCs (needs --expose-gc): the V8 heap and the ArrayBuffer backing stores
+ * (typed arrays, Buffers), which live outside it; `total` is their sum.
+ */
+export async function gcMemory(): Promise<{ heapUsed: number; arrayBuffers: number; total: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('run with node --expose-gc');
   for (let i = 0; i < 4; i++) {
     gc();
     await sleep(20);
   }
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, total: m.heapUsed + m.arrayBuffers };
 }
 
 export function median(xs: readonly number[]): number {
@@ -134,38 +138,80 @@ export function fmtNum(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-/** Reads `--name value` flags into a map (booleans for flags without a value). */
-export function flags(argv: readonly string[]): Map<string, string | true> {
-  const out = new Map<string, string | true>();
+/** One flag of a bench script: its kind, its default, and for `choice`/`list` the words allowed. */
+export type FlagSpec =
+  | { readonly kind: 'number'; readonly default: number; readonly min?: number; readonly help?: string }
+  | { readonly kind: 'string'; readonly default: string; readonly help?: string }
+  | { readonly kind: 'boolean'; readonly help?: string }
+  | { readonly kind: 'list'; readonly default: readonly string[]; readonly values: readonly string[]; readonly help?: string };
+
+export type FlagValues<S extends Record<string, FlagSpec>> = {
+  [K in keyof S]: S[K] extends { kind: 'number' } ? number : S[K] extends { kind: 'string' } ? string : S[K] extends { kind: 'boolean' } ? boolean : readonly string[];
+};
+
+/** An argument error: the bench says what is wrong in one line and exits 2 (nothing was started). */
+export class ArgError extends Error {}
+
+/**
+ * Strict `--name value` / `--name=value` parsing: an unknown flag, a positional argument, a
+ * missing or malformed value is an ArgError (never a silent default that starts a 1M run).
+ */
+export function parseArgs<S extends Record<string, FlagSpec>>(argv: readonly string[], spec: S): FlagValues<S> {
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(spec)) out[name] = f.kind === 'boolean' ? false : f.default;
+  const known = Object.keys(spec);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (!a.startsWith('--')) continue;
+    if (!a.startsWith('--')) throw new ArgError(`unexpected argument "${a}" (flags start with --; known: ${known.map((k) => `--${k}`).join(', ')})`);
     const eq = a.indexOf('=');
-    if (eq > 0) {
-      out.set(a.slice(2, eq), a.slice(eq + 1));
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    const f = spec[name];
+    if (f === undefined) {
+      const close = known.find((k) => k.startsWith(name.slice(0, 3)) || name.startsWith(k.slice(0, 3)));
+      throw new ArgError(`unknown flag --${name}${close ? ` (did you mean --${close}?)` : ''}; known: ${known.map((k) => `--${k}`).join(', ')}`);
+    }
+    if (f.kind === 'boolean') {
+      if (eq > 0) throw new ArgError(`--${name} takes no value`);
+      out[name] = true;
       continue;
     }
-    const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith('--')) {
-      out.set(a.slice(2), next);
+    let value: string | undefined;
+    if (eq > 0) value = a.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new ArgError(`--${name} needs a value`);
       i++;
-    } else out.set(a.slice(2), true);
+    }
+    if (f.kind === 'number') {
+      const n = Number(value.replace(/_/g, ''));
+      if (value.trim() === '' || !Number.isFinite(n) || (f.min !== undefined && n < f.min)) throw new ArgError(`--${name} must be a number${f.min !== undefined ? ` ≥ ${f.min}` : ''}, got "${value}"`);
+      out[name] = n;
+    } else if (f.kind === 'string') {
+      out[name] = value;
+    } else {
+      const items = value.split(',').map((x) => x.trim()).filter(Boolean);
+      const bad = items.filter((x) => !f.values.includes(x));
+      if (items.length === 0 || bad.length > 0) throw new ArgError(`--${name}: unknown ${bad.join(', ') || '(empty)'} (known: ${f.values.join(', ')})`);
+      out[name] = items;
+    }
   }
-  return out;
+  return out as FlagValues<S>;
 }
 
-export function numFlag(f: Map<string, string | true>, name: string, dflt: number): number {
-  const v = f.get(name);
-  if (v === undefined || v === true) return dflt;
-  const n = Number(v.replace(/_/g, ''));
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${v}`);
-  return n;
+/** parseArgs, exiting 2 with the message on an argument error. */
+export function parseArgsOrExit<S extends Record<string, FlagSpec>>(argv: readonly string[], spec: S, program: string): FlagValues<S> {
+  try {
+    return parseArgs(argv, spec);
+  } catch (err) {
+    if (!(err instanceof ArgError)) throw err;
+    process.stderr.write(`${program}: ${err.message}\n`);
+    process.exit(2);
+  }
 }
 
-export function strFlag(f: Map<string, string | true>, name: string): string {
-  const v = f.get(name);
-  if (typeof v !== 'string') throw new Error(`--${name} is required`);
-  return v;
+/** min, median, max. */
+export function spread(xs: readonly number[]): { median: number; min: number; max: number; n: number } {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
 
 /** Prints the worker's result (one JSON line on stdout) and exits. */

@@ -20,12 +20,16 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startSimExchange } from '../src/sim/index.js';
 import { createLogger } from '../src/log.js';
-import { flags, numFlag } from './lib.js';
+import { parseArgsOrExit } from './lib.js';
 
-const f = flags(process.argv.slice(2));
-const markets = numFlag(f, 'markets', 1_000_000);
-const activeShare = numFlag(f, 'active', 0.3);
-const seed = numFlag(f, 'seed', 1);
+const args = parseArgsOrExit(
+  process.argv.slice(2),
+  { markets: { kind: 'number', default: 1_000_000, min: 1 }, active: { kind: 'number', default: 0.3, min: 0 }, seed: { kind: 'number', default: 1 } },
+  'bench sim-child',
+);
+const markets = args.markets;
+const activeShare = args.active;
+const seed = args.seed;
 
 /** Status mix with `activeShare` active; the rest spread like a live exchange. */
 function statusMix(active: number): Record<string, number> {
