@@ -88,7 +88,7 @@ export class Persistence {
     this.#watermarks = state.watermarks;
     this.#writer = new StateWriter({ file: state.file, store: options.store, logger: options.logger, flushMs: options.flushMs });
     options.tracker.listen((ticker, change) => {
-      this.#writer.markMarket(ticker);
+      this.#writer.markMarket(ticker, change?.market ?? null);
       if (change?.eventType === 'created' && !this.#fromRest(ticker)) this.#writer.putWebSocketRecord(ticker, change.market.updatedAt, createdFrameRecord(change.market));
     });
   }

@@ -3,14 +3,19 @@
  *
  *   meta(key, value)                       format marker, schema version, exchange, watermarks
  *   markets(ticker, …14 Market columns)    the registry's record of every market (what getMarket says)
+ *   journal(seq, rows, count)              batches of market rows not yet compacted into `markets`:
+ *                                           a batch is appended as one row (no random page writes on
+ *                                           the lifecycle path); the writer thread folds the journal
+ *                                           into `markets` (last row per ticker) when it has grown
+ *                                           or is idle, and loading applies what is left in order
  *   records(ticker, source, observed_at, json)
  *                                           the last full Kalshi record: the REST record as validated
  *                                           (every field, key order kept), or for a market only known
  *                                           from a WebSocket `created`, what that frame gave
  *   events(event_ticker, …, record)        the event table, with the raw REST event record
  *
- * Every batch is written by the writer thread with one `json_each` statement per table, so the
- * main thread only builds one JSON string per batch.
+ * The ingesting thread builds one JSON string of market rows per batch (the journal row as is) and
+ * the records' JSON; the writer thread does all of SQLite's work.
  */
 import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
 import { TRADING_STATUS_BY_MARKET_STATUS } from '../domain/mapping.js';
@@ -41,7 +46,10 @@ CREATE TABLE IF NOT EXISTS markets (
   expiration_ts INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records (ticker TEXT PRIMARY KEY, source TEXT NOT NULL, observed_at INTEGER NOT NULL, json TEXT NOT NULL) WITHOUT ROWID;
+-- A rowid table: records are ~1-2 KB, too large for a WITHOUT ROWID b-tree's cells.
+CREATE TABLE IF NOT EXISTS records (ticker TEXT PRIMARY KEY, source TEXT NOT NULL, observed_at INTEGER NOT NULL, json TEXT NOT NULL);
+-- Market rows not yet compacted into \`markets\`, one row per batch (applied in seq order on load).
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, rows TEXT NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
   event_ticker TEXT PRIMARY KEY,
   series_ticker TEXT NOT NULL,
@@ -55,31 +63,28 @@ CREATE TABLE IF NOT EXISTS events (
 
 export const MARKET_COLUMNS = 'ticker, event_ticker, title, status, market_type, result, yes_bid, yes_ask, last_price, volume, open_ts, close_ts, expiration_ts, updated_at';
 
-/** The writer thread's statements; each takes one JSON array of rows (`json_each`). */
+const MARKET_COLUMN_LIST = MARKET_COLUMNS.split(', ');
+
+/** The writer thread's statements, one row each. */
 export const WRITE_STATEMENTS = {
-  markets: `INSERT INTO markets (${MARKET_COLUMNS})
-    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13
-    FROM json_each(?) WHERE true
-    ON CONFLICT (ticker) DO UPDATE SET event_ticker = excluded.event_ticker, title = excluded.title, status = excluded.status,
-      market_type = excluded.market_type, result = excluded.result, yes_bid = excluded.yes_bid, yes_ask = excluded.yes_ask,
-      last_price = excluded.last_price, volume = excluded.volume, open_ts = excluded.open_ts, close_ts = excluded.close_ts,
-      expiration_ts = excluded.expiration_ts, updated_at = excluded.updated_at`,
+  markets: `INSERT INTO markets (${MARKET_COLUMNS}) VALUES (${MARKET_COLUMN_LIST.map(() => '?').join(', ')})
+    ON CONFLICT (ticker) DO UPDATE SET ${MARKET_COLUMN_LIST.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
   // A record is rewritten only when its content changed: a full reconcile of unchanged markets writes nothing.
-  restRecords: `INSERT INTO records (ticker, source, observed_at, json)
-    SELECT value->>0, 'rest', value->>1, value->2 FROM json_each(?) WHERE true
+  restRecords: `INSERT INTO records (ticker, source, observed_at, json) VALUES (?, 'rest', ?, ?)
     ON CONFLICT (ticker) DO UPDATE SET source = 'rest', observed_at = excluded.observed_at, json = excluded.json
       WHERE records.source <> 'rest' OR records.json IS NOT excluded.json`,
   // What a WebSocket `created` gave never replaces a REST record.
-  wsRecords: `INSERT INTO records (ticker, source, observed_at, json)
-    SELECT value->>0, 'websocket', value->>1, value->2 FROM json_each(?) WHERE true
-    ON CONFLICT (ticker) DO NOTHING`,
-  events: `INSERT INTO events (event_ticker, series_ticker, title, sub_title, mutually_exclusive, updated_at, record)
-    SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->6 FROM json_each(?) WHERE true
+  wsRecords: `INSERT INTO records (ticker, source, observed_at, json) VALUES (?, 'websocket', ?, ?) ON CONFLICT (ticker) DO NOTHING`,
+  events: `INSERT INTO events (event_ticker, series_ticker, title, sub_title, mutually_exclusive, updated_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (event_ticker) DO UPDATE SET series_ticker = excluded.series_ticker, title = excluded.title, sub_title = excluded.sub_title,
       mutually_exclusive = excluded.mutually_exclusive, updated_at = excluded.updated_at, record = excluded.record
       WHERE events.record IS NOT excluded.record`,
-  meta: `INSERT INTO meta (key, value) SELECT value->>0, value->>1 FROM json_each(?) WHERE true
-    ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  meta: `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  /** One batch of market rows, appended as is (a JSON array of marketRow arrays). */
+  journalAppend: `INSERT INTO journal (rows, count) VALUES (?, ?)`,
+  journalRead: `SELECT seq, rows FROM journal WHERE seq <= ? ORDER BY seq`,
+  journalDrop: `DELETE FROM journal WHERE seq <= ?`,
+  journalSize: `SELECT coalesce(max(seq), 0) AS last, coalesce(sum(count), 0) AS rows FROM journal`,
 } as const;
 
 export type WriteStatement = keyof typeof WRITE_STATEMENTS;
@@ -89,7 +94,7 @@ export function marketRow(m: Market): unknown[] {
   return [m.ticker, m.eventTicker, m.title, m.marketStatus, m.marketType, m.result, m.yesBid, m.yesAsk, m.lastPrice, m.volume, m.openTs, m.closeTs, m.expirationTs, m.updatedAt];
 }
 
-export function eventRow(e: MarketEvent, record: unknown): unknown[] {
+export function eventRow(e: MarketEvent, record: string): unknown[] {
   return [e.eventTicker, e.seriesTicker, e.title, e.subTitle, e.mutuallyExclusive ? 1 : 0, e.updatedAt, record];
 }
 

@@ -154,6 +154,8 @@ function checkOrInitialize(db: SqliteDatabase, file: string, exchange: string): 
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) throw new StateDirError(file, 'newer_schema', `schema version ${version} was written by a newer ${FORMAT_NAME} (this one reads ${SCHEMA_VERSION})`);
   if (version < 1) throw new StateDirError(file, 'foreign', `application_id is ours but schema version ${version} is not`);
+  // Ours: tables added since the file was created (same schema version) are created now.
+  db.exec(CREATE_SCHEMA);
   const meta = new Map(db.prepare('SELECT key, value FROM meta').raw(true).all() as [string, string][]);
   if (meta.get('format') !== FORMAT_NAME) throw new StateDirError(file, 'foreign', `its meta table does not say format ${FORMAT_NAME}`);
   const stored = meta.get('exchange');
@@ -216,6 +218,22 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
         store.set(market);
         loaded++;
       }
+      // Batches not yet folded into `markets`, in the order they were written.
+      for (const json of db.prepare('SELECT rows FROM journal ORDER BY seq').pluck().iterate() as IterableIterator<string>) {
+        let rows: unknown;
+        try {
+          rows = JSON.parse(json);
+        } catch {
+          throw new StateDirError(file, 'corrupt', 'a journal batch is not valid JSON');
+        }
+        if (!Array.isArray(rows)) throw new StateDirError(file, 'corrupt', 'a journal batch is not a list of rows');
+        for (const row of rows) {
+          const market = Array.isArray(row) ? marketFromRow(row) : 'a journal row is not a list';
+          if (typeof market === 'string') throw new StateDirError(file, 'corrupt', `invalid journaled market: ${market}`);
+          store.set(market);
+        }
+      }
+      loaded = store.size;
       for (const row of db.prepare('SELECT event_ticker, series_ticker, title, sub_title, mutually_exclusive, updated_at FROM events').raw(true).iterate() as IterableIterator<unknown[]>) {
         const event = eventFromRow(row);
         if (typeof event === 'string') throw new StateDirError(file, 'corrupt', `invalid stored event: ${event}`);

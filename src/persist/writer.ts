@@ -17,9 +17,10 @@ import type { Market, MarketEvent, Micros } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { MarketStore } from '../store/market-store.js';
 import { backoffDelay } from '../util/backoff.js';
-import { WRITE_STATEMENTS, eventRow, marketRow, type MarketRecord, type WriteStatement } from './schema.js';
+import { WRITE_STATEMENTS, eventRow, marketRow, type MarketRecord } from './schema.js';
 import { PRAGMAS } from './state-file.js';
-import { startWriterThread, type WriterReply } from './writer-thread.js';
+import { currentMarket } from './write-tracker.js';
+import { startWriterThread, type WriteOp, type WriterReply } from './writer-thread.js';
 
 export interface WriterOptions {
   readonly file: string;
@@ -29,6 +30,9 @@ export interface WriterOptions {
   readonly flushMs: number;
   /** Raw records held for the next batch before the REST tap waits. */
   readonly maxPendingRecords?: number;
+  /** Journal rows above which the writer thread folds the journal into the markets table. */
+  readonly compactRows?: number;
+  readonly compactIdleMs?: number;
 }
 
 export interface WriterStats {
@@ -41,6 +45,12 @@ export interface WriterStats {
   readonly failures: number;
   readonly lastCommitMs: number;
   readonly maxCommitMs: number;
+  /** Time the ingesting thread spent building batches (the writer thread's time is not in it). */
+  readonly encodeMs: number;
+  /** Journal folds into the markets table, the last one's duration, and rows waiting in it. */
+  readonly compactions: number;
+  readonly lastCompactionMs: number;
+  readonly journalRows: number;
   /** Markets changed and not yet durable. */
   readonly pendingMarkets: number;
   readonly pendingRecords: number;
@@ -51,7 +61,8 @@ export interface WriterStats {
 
 interface Batch {
   readonly seq: number;
-  readonly dirty: Set<string>;
+  /** Ticker → its record as a change reported it, or null: read it from the store at the flush. */
+  readonly dirty: Map<string, Market | null>;
   readonly records: Map<string, PendingRecord>;
   readonly events: Map<string, readonly [MarketEvent, unknown]>;
   readonly meta: Map<string, string>;
@@ -64,7 +75,7 @@ interface PendingRecord {
 }
 
 function emptyBatchParts() {
-  return { dirty: new Set<string>(), records: new Map<string, PendingRecord>(), events: new Map<string, readonly [MarketEvent, unknown]>(), meta: new Map<string, string>() };
+  return { dirty: new Map<string, Market | null>(), records: new Map<string, PendingRecord>(), events: new Map<string, readonly [MarketEvent, unknown]>(), meta: new Map<string, string>() };
 }
 
 export class StateWriter {
@@ -83,7 +94,7 @@ export class StateWriter {
   #closed = false;
   readonly #durableWaiters: { seq: number; resolve: () => void }[] = [];
   readonly #roomWaiters: (() => void)[] = [];
-  readonly #stats = { batches: 0, marketsWritten: 0, recordsWritten: 0, eventsWritten: 0, failures: 0, lastCommitMs: 0, maxCommitMs: 0, lastError: null as string | null };
+  readonly #stats = { batches: 0, marketsWritten: 0, recordsWritten: 0, eventsWritten: 0, failures: 0, lastCommitMs: 0, maxCommitMs: 0, encodeMs: 0, compactions: 0, lastCompactionMs: 0, journalRows: 0, lastError: null as string | null };
   /** Last value written per meta key (only changes are written). */
   readonly #metaWritten = new Map<string, string>();
 
@@ -101,10 +112,13 @@ export class StateWriter {
     };
   }
 
-  /** A market was written in the store (its row is rewritten from the store at the next flush). */
-  markMarket(ticker: string): void {
-    this.#pending.dirty.add(ticker);
-    this.#schedule(this.#options.flushMs);
+  /**
+   * A market was written in the store. `market` is what the store holds now, if the caller has
+   * it (a change's record); otherwise the row is read from the store at the next flush.
+   */
+  markMarket(ticker: string, market: Market | null = null): void {
+    this.#pending.dirty.set(ticker, market);
+    if (this.#timer === null && this.#inFlight === null) this.#schedule(this.#options.flushMs);
   }
 
   /** The REST record a market was last read with, as validated. */
@@ -214,7 +228,10 @@ export class StateWriter {
 
   #ensureWorker(): Worker {
     if (this.#worker !== null) return this.#worker;
-    const worker = startWriterThread(this.#options.file, PRAGMAS, WRITE_STATEMENTS);
+    const worker = startWriterThread(this.#options.file, PRAGMAS, WRITE_STATEMENTS, {
+      compactRows: this.#options.compactRows ?? 200_000,
+      compactIdleMs: this.#options.compactIdleMs ?? 2_000,
+    });
     worker.unref();
     worker.on('message', (m: WriterReply) => this.#onReply(m));
     worker.on('error', (err) => {
@@ -239,24 +256,26 @@ export class StateWriter {
     this.#pending = emptyBatchParts();
     const batch: Batch = { seq: this.#nextSeq++, ...parts };
     const { store } = this.#options;
-    const ops: [WriteStatement, string][] = [];
+    const started = performance.now();
+    const ops: WriteOp[] = [];
     if (parts.dirty.size > 0) {
       const rows: unknown[][] = [];
-      for (const ticker of parts.dirty) {
-        const m: Market | undefined = store.get(ticker);
+      for (const [ticker, known] of parts.dirty) {
+        const m: Market | undefined = known ?? currentMarket(store, ticker);
         if (m !== undefined) rows.push(marketRow(m));
       }
-      if (rows.length > 0) ops.push(['markets', JSON.stringify(rows)]);
+      if (rows.length > 0) ops.push(['journalAppend', [[JSON.stringify(rows), rows.length]]]);
     }
     if (parts.records.size > 0) {
-      const rest: unknown[] = [];
-      const ws: unknown[] = [];
-      for (const [ticker, r] of parts.records) (r.source === 'rest' ? rest : ws).push([ticker, r.at, r.raw]);
-      if (rest.length > 0) ops.push(['restRecords', JSON.stringify(rest)]);
-      if (ws.length > 0) ops.push(['wsRecords', JSON.stringify(ws)]);
+      const rest: unknown[][] = [];
+      const ws: unknown[][] = [];
+      for (const [ticker, r] of parts.records) (r.source === 'rest' ? rest : ws).push([ticker, r.at, JSON.stringify(r.raw)]);
+      if (rest.length > 0) ops.push(['restRecords', rest]);
+      if (ws.length > 0) ops.push(['wsRecords', ws]);
     }
-    if (parts.events.size > 0) ops.push(['events', JSON.stringify(Array.from(parts.events.values(), ([e, raw]) => eventRow(e, raw)))]);
-    if (parts.meta.size > 0) ops.push(['meta', JSON.stringify([...parts.meta])]);
+    if (parts.events.size > 0) ops.push(['events', Array.from(parts.events.values(), ([e, raw]) => eventRow(e, JSON.stringify(raw)))]);
+    if (parts.meta.size > 0) ops.push(['meta', [...parts.meta]]);
+    this.#stats.encodeMs += performance.now() - started;
     this.#inFlight = batch;
     if (ops.length === 0) {
       this.#committedBatch(batch, 0);
@@ -270,10 +289,19 @@ export class StateWriter {
     const batch = this.#inFlight;
     switch (m.type) {
       case 'committed':
+        this.#stats.journalRows = m.journalRows;
         if (batch?.seq === m.seq) this.#committedBatch(batch, m.ms);
         return;
       case 'failed':
         if (batch?.seq === m.seq) this.#failed(batch, `${m.code}: ${m.error}`);
+        return;
+      case 'compacted':
+        this.#stats.compactions++;
+        this.#stats.lastCompactionMs = m.ms;
+        this.#stats.journalRows = 0;
+        return;
+      case 'compaction_failed':
+        this.#options.logger.error({ error: m.error, code: m.code, file: this.#options.file }, 'state journal compaction failed (the journal stays; loading applies it)');
         return;
       case 'open_failed':
         this.#options.logger.error({ error: m.error, code: m.code, file: this.#options.file }, 'state writer could not open the state file');
@@ -320,7 +348,7 @@ export class StateWriter {
       this.#options.logger.error({ error, failures: this.#consecutiveFailures, file: this.#options.file }, 'state write failed; retrying (nothing is dropped)');
     }
     const p = this.#pending;
-    for (const t of batch.dirty) p.dirty.add(t);
+    for (const [t, m] of batch.dirty) if (!p.dirty.has(t)) p.dirty.set(t, m);
     for (const [t, r] of batch.records) if (!p.records.has(t)) p.records.set(t, r);
     for (const [t, e] of batch.events) if (!p.events.has(t)) p.events.set(t, e);
     for (const [k, v] of batch.meta) if (!p.meta.has(k)) p.meta.set(k, v);

@@ -31,7 +31,9 @@ function storedRows(dir: string): number {
   if (!existsSync(file)) return 0;
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT count(*) AS n FROM markets').get() as { n: number }).n;
+    const markets = (db.prepare('SELECT count(*) AS n FROM markets').get() as { n: number }).n;
+    const journaled = (db.prepare('SELECT coalesce(sum(count), 0) AS n FROM journal').get() as { n: number }).n;
+    return markets + journaled;
   } catch {
     return 0;
   } finally {
