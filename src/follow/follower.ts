@@ -15,7 +15,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, nanos, nuid, type NatsConnection } from '@nats-io/transport-node';
+import { nanos, nuid, type NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { statusCode } from '../domain/fast-status.js';
 import { withStatus } from '../domain/mapping.js';
@@ -25,6 +25,7 @@ import { createLogger, type Logger } from '../log.js';
 import { ChangeStream, type ChangeListener, type ChangeSubscription, type SubscribeOptions } from '../registry/change-stream.js';
 import { MarketStore, type StatusCounts } from '../store/market-store.js';
 import { backoffDelay } from '../util/backoff.js';
+import { connectNats } from '../publish/nats-connect.js';
 import { BUCKET_NAME, DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, STREAM_NAME, SUBJECT_PREFIX, parseChangeSubject, tickerOfKvKey } from '../publish/layout.js';
 
 const natsUrl = z.string().regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'expected nats://host:port');
@@ -231,7 +232,7 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
   };
 
   /** Reads the change stream into the change stream of this process, acknowledging each change once delivered. */
-  const followChanges = async (js: JetStreamClient, onCaughtUp: () => void): Promise<void> => {
+  const followChanges = async (js: JetStreamClient, target: number, onCaughtUp: () => void): Promise<void> => {
     let caughtUp = false;
     const reached = () => {
       if (caughtUp) return;
@@ -276,7 +277,8 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
           lagState.sequence = msg.info.streamSequence;
           lagState.pending = msg.info.pending;
           lagState.lastPublishedAt = Math.floor(msg.info.timestampNanos / 1e6);
-          if (msg.info.pending === 0) reached();
+          // Caught up: at the stream's end as it was at start (a busy stream may never show 0 pending).
+          if (msg.info.pending === 0 || msg.info.streamSequence >= target) reached();
         }
       } finally {
         stop.signal.removeEventListener('abort', onAbort);
@@ -287,9 +289,7 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
 
   const main = async (): Promise<void> => {
     const started = performance.now();
-    nc = await retry('connect to NATS', () =>
-      connect({ servers: options.nats.url.split(','), name: `market-follower ${consumerName}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true }),
-    );
+    nc = await retry('connect to NATS', () => connectNats(options.nats.url, `market-follower ${consumerName}`, stop.signal));
     if (nc === null) return;
     const conn = nc;
     lagState.connected = true;
@@ -305,6 +305,8 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
     // The registry creates the stream; a follower started first waits for it.
     const position = await retry(`find the stream ${options.stream}`, () => openConsumer(jsm));
     if (position === null) return;
+    const target = await retry('read the stream', async () => (await jsm.streams.info(options.stream)).state.last_seq);
+    if (target === null) return;
     let kvRead = false;
     let streamRead = false;
     const maybeSynced = () => {
@@ -315,7 +317,7 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
         kvRead = true;
         maybeSynced();
       }),
-      followChanges(js, () => {
+      followChanges(js, target, () => {
         streamRead = true;
         maybeSynced();
       }),

@@ -94,7 +94,11 @@ function takeLock(dir: string): () => void {
     } catch {
       // Unreadable or half-written (its writer died mid-write): stale.
     }
-    if (typeof held.pid === 'number' && (held.host === undefined || held.host === mine.host) && alive(held.pid)) {
+    if (typeof held.pid === 'number' && held.host !== undefined && held.host !== mine.host) {
+      // A process elsewhere (a shared file system): its liveness cannot be checked from here.
+      throw new StateDirError(file, 'locked', `held by process ${held.pid} on host ${held.host} since ${held.since ?? '?'}; if it is gone, remove this lock file`);
+    }
+    if (typeof held.pid === 'number' && alive(held.pid)) {
       const who = held.pid === process.pid ? 'another registry in this process' : `process ${held.pid}`;
       throw new StateDirError(file, 'locked', `in use by ${who} since ${held.since ?? '?'}; stop it first, or use another state directory`);
     }

@@ -20,6 +20,8 @@
 import { fromCallback } from 'xstate';
 import type { ConsumerEvent, InitialSyncEvent } from '../../machines/registry.js';
 import { DELTA_SAFETY_MARGIN_S } from '../../machines/reconcile.js';
+import { STATUS_BY_CODE } from '../domain/fast-status.js';
+import type { MarketStatus } from '../domain/types.js';
 import { dueTimeEvents } from '../lifecycle/time-rules.js';
 import type { Logger } from '../log.js';
 import type { RegistryCore } from '../registry/core.js';
@@ -72,7 +74,13 @@ export function warmInitialSync(deps: WarmSyncDeps) {
       if (since !== null) sendBack({ type: 'LIFECYCLE.LOSS_SUSPECTED', reason: 'warm start: lifecycle events while the registry was down were not seen' } satisfies ConsumerEvent);
       const now = core.now();
       const due: string[] = [];
-      for (const m of core.store.values()) if (dueTimeEvents(m.marketStatus, m.openTs, m.closeTs, now).length > 0) due.push(m.ticker);
+      const { store } = core;
+      // Over the store's cells: no Market is built for the markets time leaves alone.
+      for (let id = 0, top = store.idLimit; id < top; id++) {
+        if (!store.isLive(id)) continue;
+        const status = STATUS_BY_CODE[store.statusOf(id)] as MarketStatus;
+        if (dueTimeEvents(status, store.openTsOf(id), store.closeTsOf(id), now).length > 0) due.push(store.tickerOf(id));
+      }
       for (const ticker of due) {
         if (signal.aborted) return;
         const pending = core.applyDeadlines(ticker);

@@ -19,7 +19,7 @@
  */
 import { DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { Market, MarketChange } from '../domain/types.js';
 import { MARKET_TRANSITIONS } from '../lifecycle/transition-table.js';
 import type { Logger } from '../log.js';
@@ -27,6 +27,7 @@ import type { ChangeStream, ChangeSubscription } from '../registry/change-stream
 import type { MarketStore } from '../store/market-store.js';
 import { backoffDelay } from '../util/backoff.js';
 import { currentMarket, type WriteTracker } from '../persist/write-tracker.js';
+import { connectNats } from './nats-connect.js';
 import { DUPLICATE_WINDOW_MS, changeMsgId, changeSubject, kvKey, tickerOfKvKey, type NatsLayout } from './layout.js';
 
 export interface PublisherOptions extends NatsLayout {
@@ -133,7 +134,8 @@ export class NatsPublisher {
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (this.#sub.buffered > 0 || this.#busy || this.#dataDirty.size > 0) {
-      if (Date.now() >= deadline || this.#running === null || this.#stop.signal.aborted) return false;
+      // No server to drain to: waiting would only delay the stop.
+      if (Date.now() >= deadline || this.#running === null || this.#stop.signal.aborted || !this.#stats.connected) return false;
       await new Promise<void>((resolve) => {
         this.#idleWaiters.push(resolve);
         setTimeout(resolve, 50).unref();
@@ -162,9 +164,7 @@ export class NatsPublisher {
 
   async #main(resync: boolean): Promise<void> {
     this.#stats.stage = 'connecting';
-    const nc = await this.#retry('connect to NATS', () =>
-      connect({ servers: this.#options.url.split(','), name: 'kalshi-market-registry', maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true }),
-    );
+    const nc = await this.#retry('connect to NATS', () => connectNats(this.#options.url, 'kalshi-market-registry', this.#signal));
     if (nc === null) return;
     this.#nc = nc;
     this.#stats.connected = true;

@@ -16,7 +16,7 @@ import { createRegistry, type MarketRegistry, type RegistryOptions } from '../..
 import { startSimExchange, type SimExchange } from '../../src/sim/index.js';
 import { firstTickerWithStatus, waitUntil } from '../integration/helpers.js';
 import { tempDir } from '../persist/helpers.js';
-import { natsServer, type NatsServer } from './nats-server.js';
+import { freePort, natsServer, type NatsServer } from './nats-server.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -182,4 +182,22 @@ describe('NATS fan-out and followers', () => {
     await f.synced;
     await equal(second, f);
   });
+
+  it('stops promptly while the server is absent (registry and follower)', async () => {
+    const port = await freePort();
+    const sim = await startSimExchange({ markets: 50, seed: 3, logger: silentLogger });
+    cleanups.push(() => sim.close());
+    const registry = registryOn(sim, { publish: { url: `nats://127.0.0.1:${port}` } });
+    registry.start();
+    await registry.synced;
+    const f = followRegistry({ nats: { url: `nats://127.0.0.1:${port}` }, name: 'nobody' });
+    f.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(registry.stats().publish).toMatchObject({ connected: false, stage: 'connecting', buffered: 50 });
+    const started = Date.now();
+    await Promise.all([registry.stop(), f.stop()]);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await expect(f.synced).rejects.toThrow(/stopped/);
+  });
 });
+
