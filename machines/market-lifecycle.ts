@@ -50,7 +50,7 @@ function observe(self: MarketStatus, ...reachable: MarketStatus[]) {
   // The same status again is accepted and changes nothing (a self-target, so `can()` is true).
   return [self, ...reachable].map((status) => ({
     guard: { type: 'observedIs' as const, params: { status } },
-    target: status as string,
+    target: status,
   }));
 }
 

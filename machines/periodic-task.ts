@@ -58,9 +58,7 @@ export const periodicTaskMachine = setup({
   },
   actors: {
     // Replaced by the supervisor through `.provide()`; the default fails loudly.
-    task: fromPromise<unknown, PeriodicTaskRunInput>(async ({ input }) => {
-      throw new Error(`periodic task ${input.name} has no implementation`);
-    }),
+    task: fromPromise<unknown, PeriodicTaskRunInput>(({ input }) => Promise.reject(new Error(`periodic task ${input.name} has no implementation`))),
   },
   delays: {
     interval: ({ context }) => context.intervalMs,

@@ -80,7 +80,7 @@ export const reconcileMachine = setup({
     events: {} as ReconcileEvent,
   },
   actors: {
-    pass: fromPromise<ReconcilePassOutput, ReconcilePassInput>(async ({ input }) => ({ mode: input.mode, startedAt: 0, finishedAt: 0, markets: 0, changes: 0 })),
+    pass: fromPromise<ReconcilePassOutput, ReconcilePassInput>(({ input }) => Promise.resolve({ mode: input.mode, startedAt: 0, finishedAt: 0, markets: 0, changes: 0 })),
   },
   delays: {
     interval: ({ context }) => context.intervalMs,

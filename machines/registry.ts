@@ -125,11 +125,10 @@ export interface ConsumeSourceInput {
 }
 
 function withProblem(problems: Readonly<Record<string, string>>, name: string, problem: string | null): Record<string, string> {
-  if (problem === null && !(name in problems)) return problems as Record<string, string>;
-  const next = { ...problems };
-  if (problem === null) delete next[name];
-  else next[name] = problem;
-  return next;
+  if (problem !== null) return { ...problems, [name]: problem };
+  if (!(name in problems)) return problems;
+  const { [name]: _cleared, ...rest } = problems;
+  return rest;
 }
 
 /** What an exchange-status result says is wrong, if anything (the task's output is an ExchangeStatus | null). */
@@ -161,8 +160,8 @@ export const registryMachine = setup({
     deadlines: fromCallback(() => () => {}),
     changeFlow: fromCallback(() => () => {}),
     initialSync: fromCallback<{ type: 'NONE' }>(() => () => {}),
-    fetchMarket: fromPromise<FetchOutput, FetchInput>(async ({ input }) => ({ ticker: input.ticker, outcome: 'skipped' })),
-    shutdown: fromPromise<void>(async () => {}),
+    fetchMarket: fromPromise<FetchOutput, FetchInput>(({ input }) => Promise.resolve({ ticker: input.ticker, outcome: 'skipped' })),
+    shutdown: fromPromise(() => Promise.resolve()),
     reconcile: reconcileMachine,
     exchangeStatus: periodicTaskMachine,
     eventSync: periodicTaskMachine,
@@ -450,7 +449,7 @@ export function phaseOf(value: unknown): string {
   const live = (value as { live?: { sync?: unknown } } | null)?.live?.sync;
   if (typeof live === 'string') return live;
   if (typeof live === 'object' && live !== null) {
-    const [key, child] = Object.entries(live)[0] ?? ['?', ''];
+    const [key, child] = Object.entries(live as Record<string, unknown>)[0] ?? ['?', ''];
     return typeof child === 'string' ? `${key}.${child}` : key;
   }
   return 'starting';

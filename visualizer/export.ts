@@ -46,7 +46,7 @@ export function machineDefinition(machine: AnyStateMachine): unknown {
       if (childOut) visit(child, childOut);
     }
   };
-  visit(machine.root as unknown as NodeLike, json);
+  visit(machine.root, json);
   return json;
 }
 

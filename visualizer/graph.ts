@@ -103,7 +103,7 @@ interface StateNodeLike {
 
 function srcName(src: unknown): string {
   if (typeof src === 'string') return src;
-  if (typeof src === 'object' && src !== null && 'id' in src && typeof (src as { id: unknown }).id === 'string') return (src as { id: string }).id;
+  if (typeof src === 'object' && src !== null && 'id' in src && typeof src.id === 'string') return src.id;
   return 'anonymous';
 }
 
@@ -157,11 +157,26 @@ function guardOf(guard: unknown): { name: string | null; params: unknown } {
   return { name: 'guard', params: undefined };
 }
 
+/** A param as label text: objects and arrays as JSON, anything else as `String()` writes it. */
+function valueText(v: unknown): string {
+  switch (typeof v) {
+    case 'object':
+      return JSON.stringify(v);
+    case 'string':
+      return v;
+    case 'function':
+    case 'symbol':
+      return v.toString();
+    default:
+      return String(v);
+  }
+}
+
 function paramsText(params: unknown): string {
   if (params === undefined || params === null) return '';
-  if (typeof params !== 'object') return ` ${String(params)}`;
+  if (typeof params !== 'object') return ` ${valueText(params)}`;
   const values = Object.values(params as Record<string, unknown>);
-  return values.length === 0 ? '' : ` ${values.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(' ')}`;
+  return values.length === 0 ? '' : ` ${values.map(valueText).join(' ')}`;
 }
 
 function classify(node: StateNodeLike, eventType: string): { kind: ChartEdgeKind; event: string } {
@@ -235,7 +250,7 @@ export function machineToGraph(machine: AnyStateMachine): ChartGraph {
     }
     for (const child of Object.values(node.states)) visit(child);
   };
-  visit(machine.root as unknown as StateNodeLike);
+  visit(machine.root);
   return { machineId: machine.id, nodes, edges };
 }
 

@@ -153,6 +153,16 @@ interface ActorRefView {
   readonly _parent?: { readonly sessionId: string } | undefined;
 }
 
+/** The event behind a snapshot. Typed as always there, but the tracker is public and may be fed hand-made events. */
+function eventTypeOf(event: { readonly type?: unknown } | undefined): string | null {
+  return typeof event?.type === 'string' ? event.type : null;
+}
+
+/** An actor snapshot's status ('active', 'done', 'error', 'stopped'); 'active' when it has none. */
+function statusOf(snapshot: { readonly status?: unknown } | null): string {
+  return typeof snapshot?.status === 'string' ? snapshot.status : 'active';
+}
+
 function machineIdOf(logic: unknown): string | null {
   if (typeof logic !== 'object' || logic === null) return null;
   const l = logic as { root?: unknown; id?: unknown };
@@ -217,16 +227,16 @@ export function createActorTracker(options: ActorTrackerOptions = {}): ActorTrac
   const inspect = (event: InspectionEvent): void => {
     stats.events++;
     if (event.type === '@xstate.actor') {
-      register(event.actorRef as unknown as ActorRefView);
+      register(event.actorRef);
       return;
     }
     if (event.type !== '@xstate.snapshot') return;
     stats.snapshots++;
-    const tracked = actors.get((event.actorRef as unknown as ActorRefView).sessionId) ?? register(event.actorRef as unknown as ActorRefView);
+    const tracked = actors.get(event.actorRef.sessionId) ?? register(event.actorRef);
     if (!tracked) return;
     const snapshot = event.snapshot as { status?: unknown; value?: unknown };
     tracked.snapshot = snapshot;
-    tracked.lastEvent = typeof event.event?.type === 'string' ? event.event.type : null;
+    tracked.lastEvent = eventTypeOf(event.event);
     tracked.snapshots++;
     tracked.updatedAt = now();
     if (tracked.kind === 'actor') {
@@ -236,7 +246,7 @@ export function createActorTracker(options: ActorTrackerOptions = {}): ActorTrac
         tracked.machineId = machineId;
       }
     }
-    const status = String(snapshot.status ?? 'active');
+    const status = statusOf(snapshot);
     tracked.endedAt = status === 'active' ? null : (tracked.endedAt ?? tracked.updatedAt);
     tracked.version = ++version;
   };
@@ -251,7 +261,7 @@ export function createActorTracker(options: ActorTrackerOptions = {}): ActorTrac
       kind: t.kind,
       machineId: t.machineId,
       src: t.src,
-      status: String(t.snapshot?.status ?? 'active'),
+      status: statusOf(t.snapshot),
       value,
       paths: value === null ? [] : statePaths(value),
       lastEvent: t.lastEvent,

@@ -118,8 +118,8 @@ export function createElk(): ELK {
         terminate: () => void thread.terminate(),
       };
       thread.on('message', (data: unknown) => adapter.onmessage?.({ data }));
-      // elkjs types its factory with the DOM Worker; this adapter is the part of it elkjs uses.
-      return adapter as never;
+      // elkjs types its factory with the DOM Worker (unresolved without lib "dom"); this adapter is the part of it elkjs uses.
+      return adapter;
     },
   });
 }
@@ -281,7 +281,9 @@ export async function layoutChart(graph: ChartGraph, options: LayoutOptions = {}
     const id = `e${i++}`;
     const lines = [...new Set(m.edges.map((e) => e.label))];
     const kinds = new Set(m.edges.map((e) => e.kind));
-    const kind: ChartEdgeKind = kinds.size === 1 ? m.edges[0]!.kind : kinds.has('event') ? 'event' : m.edges[0]!.kind;
+    const [first] = m.edges;
+    if (first === undefined) continue; // a merged edge has at least one transition
+    const kind: ChartEdgeKind = kinds.size > 1 && kinds.has('event') ? 'event' : first.kind;
     edgeMeta.set(id, { kind, events: [...new Set(m.edges.map((e) => e.eventType))], transitions: m.edges.map((e) => e.id), lines, source: m.source, target: m.target });
     const container = lowestCommonAncestor(m.source, m.target, parentOf);
     const edge: ElkExtendedEdge = {

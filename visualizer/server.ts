@@ -189,14 +189,14 @@ function pollActors(registry: MarketRegistry): ActorRecord[] {
     out.push(record);
     for (const child of Object.values(snap.children ?? {})) if (child) visit(child as Parameters<typeof visit>[0], record);
   };
-  visit(root as unknown as Parameters<typeof visit>[0], null);
+  visit(root, null);
   return out;
 }
 
 export async function startVisualizer(options: VisualizerOptions): Promise<Visualizer> {
   const { registry, tracker } = options;
   const host = options.host ?? '127.0.0.1';
-  if (!LOOPBACK_HOSTS.includes(host)) throw new Error(`the visualizer only listens on loopback (127.0.0.1), not ${String(host)}`);
+  if (!LOOPBACK_HOSTS.includes(host)) throw new Error(`the visualizer only listens on loopback (127.0.0.1), not ${host}`);
   const actorIntervalMs = options.actorIntervalMs ?? 100;
   const snapshotIntervalMs = options.snapshotIntervalMs ?? 300;
   const logger = options.logger;

@@ -115,7 +115,7 @@ export interface StatelyBridgeStats {
  */
 export async function startStatelyBridge(options: { port?: number; host?: LoopbackHost; inspectorUrl?: string } = {}): Promise<StatelyBridge> {
   const host = options.host ?? '127.0.0.1';
-  if (!LOOPBACK_HOSTS.includes(host)) throw new Error(`the inspector relay only listens on loopback (127.0.0.1), not ${String(host)}`);
+  if (!LOOPBACK_HOSTS.includes(host)) throw new Error(`the inspector relay only listens on loopback (127.0.0.1), not ${host}`);
   const html = bridgeHtml(options.inspectorUrl ?? STATELY_INSPECTOR_URL);
   let port = 0;
   const counters = { messages: 0, refusedMessages: 0, refusedConnections: 0, refusedRequests: 0, dropped: 0 };
@@ -211,8 +211,12 @@ export interface StatelyInspection {
 
 /** Starts a relay on 127.0.0.1 (or uses `url`) and a WebSocket inspector sending to it. */
 export async function startStatelyInspection(options: { port?: number; url?: string } = {}): Promise<StatelyInspection> {
-  const bridge = options.url === undefined ? await startStatelyBridge({ ...(options.port !== undefined ? { port: options.port } : {}) }) : null;
-  const wsUrl = bridge?.wsUrl ?? (options.url as string);
+  let bridge: StatelyBridge | null = null;
+  let wsUrl: string;
+  if (options.url === undefined) {
+    bridge = await startStatelyBridge({ ...(options.port !== undefined ? { port: options.port } : {}) });
+    wsUrl = bridge.wsUrl;
+  } else wsUrl = options.url;
   const inspector = createWebSocketInspector({ url: wsUrl });
   const instructions = bridge
     ? `Stately inspector: open ${bridge.pageUrl} (embeds ${STATELY_INSPECTOR_URL}; the browser needs internet for it), ` +

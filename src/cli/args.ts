@@ -186,7 +186,7 @@ const optionalPort = (name: string) =>
     .optional();
 
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-  message: '--log-level takes fatal, error, warn, info, debug, trace or silent',
+  error: '--log-level takes fatal, error, warn, info, debug, trace or silent',
 });
 const intFlag = (name: string, min: number) =>
   z
@@ -197,7 +197,7 @@ const intFlag = (name: string, min: number) =>
 
 const CliSchema = z
   .object({
-    env: z.enum(['prod', 'demo'], { message: '--env takes prod or demo' }).optional(),
+    env: z.enum(['prod', 'demo'], { error: '--env takes prod or demo' }).optional(),
     restUrl: z.string().regex(/^https?:\/\/\S+$/, '--rest-url must be an http(s) URL').optional(),
     wsUrl: z.string().regex(/^wss?:\/\/\S+$/, '--ws-url must be a ws(s) URL').optional(),
     noWs: z.boolean(),
@@ -205,7 +205,7 @@ const CliSchema = z
     privateKeyFile: z.string().min(1, '--private-key-file is empty').optional(),
     reconcileInterval: intFlag('reconcile-interval', 1).optional(),
     statusInterval: intFlag('status-interval', 1).optional(),
-    combos: z.enum(['include', 'exclude'], { message: '--combos takes include or exclude' }).default('include'),
+    combos: z.enum(['include', 'exclude'], { error: '--combos takes include or exclude' }).default('include'),
     json: z.boolean(),
     snapshotOut: z.string().min(1, '--snapshot-out is empty').optional(),
     logLevel: LogLevel.optional(),
@@ -226,15 +226,15 @@ const CliSchema = z
     version: z.boolean(),
   })
   .refine((o) => !(o.keyId === undefined) === !(o.privateKeyFile === undefined), {
-    message: 'give both --key-id and --private-key-file (or KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH), or neither',
+    error: 'give both --key-id and --private-key-file (or KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH), or neither',
   })
-  .refine((o) => o.restUrl === undefined || o.env === undefined, { message: 'give --env or --rest-url, not both' })
-  .refine((o) => !(o.wsUrl !== undefined && o.noWs), { message: '--ws-url and --no-ws contradict each other' })
+  .refine((o) => o.restUrl === undefined || o.env === undefined, { error: 'give --env or --rest-url, not both' })
+  .refine((o) => !(o.wsUrl !== undefined && o.noWs), { error: '--ws-url and --no-ws contradict each other' })
   .refine((o) => o.wsUrl === undefined || o.restUrl !== undefined || o.env !== undefined, {
-    message: '--ws-url needs --rest-url (the simulator provides both otherwise)',
+    error: '--ws-url needs --rest-url (the simulator provides both otherwise)',
   })
-  .refine((o) => !(o.visualize !== undefined && o.noVisualize), { message: '--visualize and --no-visualize contradict each other' })
-  .refine((o) => !(o.inspect !== undefined && o.inspectUrl !== undefined), { message: 'give --inspect or --inspect-url, not both' });
+  .refine((o) => !(o.visualize !== undefined && o.noVisualize), { error: '--visualize and --no-visualize contradict each other' })
+  .refine((o) => !(o.inspect !== undefined && o.inspectUrl !== undefined), { error: 'give --inspect or --inspect-url, not both' });
 
 export type CliOptions = Omit<z.output<typeof CliSchema>, 'visualize' | 'inspect'> & {
   /** True when neither --env nor --rest-url was given: run against the embedded simulator. */

@@ -64,8 +64,6 @@ export function urlSecrets(url: string | undefined): string[] {
   return [...out];
 }
 
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /**
  * `text` with every secret replaced: PEM blocks (complete or cut), long base64 runs with mixed
  * case and digits, KALSHI-ACCESS-SIGNATURE values, user-info in any URL, credential-like query

@@ -169,7 +169,8 @@ export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json:
 }
 
 async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json: JsonOut): Promise<number> {
-  const interactive = !cli.json && process.stderr.isTTY === true;
+  // @types/node says `isTTY: boolean`; on a pipe or file it is in fact undefined.
+  const interactive = !cli.json && (process.stderr as { isTTY?: boolean }).isTTY === true;
   const logger = createCliLogger(cli.logLevel ?? (interactive ? 'warn' : 'info'), err, interactive);
   const human = (text: string) => {
     if (!cli.json) err.line(text);
@@ -266,7 +267,9 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   let written = 0;
   let caughtUp = null as { target: number; resolve: () => void } | null;
   if (cli.json) {
-    registry.onChange(() => void published++);
+    registry.onChange(() => {
+      published++;
+    });
     const subscription = registry.subscribeChanges();
     tasks.push(
       (async () => {
@@ -306,7 +309,8 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   // Against a real exchange, a sync that fails in a way retrying cannot fix (credentials refused,
   // a URL that does not answer Kalshi's JSON, a repeated cursor) ends the run after a few tries:
   // a service manager then shows the failure instead of a process retrying forever.
-  let gaveUp: string | null = null;
+  // Set from the summary subscription below (`as`: so TypeScript does not narrow it to null here).
+  let gaveUp = null as string | null;
   const givingUp = sim
     ? new Promise<null>(() => {})
     : new Promise<null>((resolve) => {

@@ -37,10 +37,9 @@ function tempNameFor(file: string, suffix = 'tmp'): string {
 export async function checkSnapshotTarget(file: string): Promise<void> {
   const path = resolve(file);
   const dir = dirname(path);
-  const dirStat = await stat(dir).catch((err: NodeJS.ErrnoException) => {
-    throw new SnapshotTargetError(
-      err.code === 'ENOENT' ? `--snapshot-out: directory ${dir} does not exist` : `--snapshot-out: cannot use directory ${dir} (${err.code ?? 'error'})`,
-    );
+  const dirStat = await stat(dir).catch((err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SnapshotTargetError(code === 'ENOENT' ? `--snapshot-out: directory ${dir} does not exist` : `--snapshot-out: cannot use directory ${dir} (${code ?? 'error'})`);
   });
   if (!dirStat.isDirectory()) throw new SnapshotTargetError(`--snapshot-out: ${dir} is not a directory`);
   const existing = await stat(path).catch(() => null);

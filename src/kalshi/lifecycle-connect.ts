@@ -54,7 +54,7 @@ const OptionsSchema = z.object({
       maxAttempts: z.union([z.number().int().nonnegative(), z.literal(Number.POSITIVE_INFINITY)]).optional(),
       resetAfterMs: z.number().int().nonnegative().optional(),
     })
-    .refine((r) => (r.baseMs ?? 250) <= (r.maxMs ?? 30_000), { message: 'baseMs must not exceed maxMs', path: ['baseMs'] })
+    .refine((r) => (r.baseMs ?? 250) <= (r.maxMs ?? 30_000), { error: 'baseMs must not exceed maxMs', path: ['baseMs'] })
     .optional(),
   idleTimeoutMs: z.number().int().min(10).optional(),
   highWaterMark: positive.optional(),

@@ -10,12 +10,13 @@
  * whole timeout reports `WS.IDLE`, on which the chart reconnects. Paused for backpressure, the
  * socket is not silent: the watchdog waits.
  */
-import { WebSocket, type RawData } from 'ws';
+import { WebSocket } from 'ws';
 import { fromCallback } from 'xstate';
 import type { SocketCommand, SocketEvent, SocketInput } from '../../machines/lifecycle-connection.js';
 import { silentLogger, type Logger } from '../log.js';
 import { signKalshiRequest, type KalshiCredentials } from './auth.js';
 import { ErrorFrameSchema, SubscribedFrameSchema, TERMINAL_WS_ERROR_CODES } from './schemas.js';
+import { rawDataToString } from '../util/ws-data.js';
 
 export interface WsConnectionOptions {
   /** `ws://` or `wss://` URL (user-info, if any, is never logged). */
@@ -50,12 +51,6 @@ export function handshakeMessage(status: number, hasCredentials: boolean): strin
       : `Kalshi rejected the WebSocket handshake with HTTP ${status}: the WebSocket requires authentication, check the credentials (pass an API key id and private key).`;
   }
   return `WebSocket handshake failed with HTTP ${status}.`;
-}
-
-function rawToString(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
 }
 
 function parseJson(text: string): unknown {
@@ -143,7 +138,7 @@ export function wsConnectionActor(options: WsConnectionOptions) {
     ws.on('message', (data) => {
       if (closed) return;
       touch();
-      const text = rawToString(data);
+      const text = rawDataToString(data);
       // Cheap substring tests first: only control frames are parsed here, never the firehose.
       if (text.includes('"subscribed"')) {
         const frame = SubscribedFrameSchema.safeParse(parseJson(text));
@@ -182,7 +177,7 @@ export function wsConnectionActor(options: WsConnectionOptions) {
     });
 
     receive((command) => {
-      if (command.type !== 'SUBSCRIBE' || ws.readyState !== WebSocket.OPEN) return;
+      if (ws.readyState !== WebSocket.OPEN) return; // SUBSCRIBE is the only command (SocketCommand)
       const cmd = { id: nextCommandId++, cmd: 'subscribe', params: { channels: [...command.channels] } };
       ws.send(JSON.stringify(cmd), (err) => {
         if (err) log.warn({ err: err.message }, 'lifecycle socket: subscribe command not sent');

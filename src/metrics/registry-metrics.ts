@@ -72,7 +72,7 @@ const SYNC_STATES = ['pending', 'running', 'done'] as const;
 const CHANGE_TYPES: readonly MarketChange['eventType'][] = ['created', 'status_change', 'settled'];
 const REST_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-type AnyMetric = Gauge<string> | Counter<string>;
+type AnyMetric = Gauge | Counter;
 /** Label values → value; `undefined` for an unlabeled metric that has no value now (absent). */
 type Samples = number | undefined | ReadonlyArray<readonly [Readonly<Record<string, string>>, number]>;
 

@@ -242,7 +242,7 @@ export function registryActors(deps: RegistryActorDeps) {
     deadlines,
     changeFlow,
     fetchMarket,
-    shutdown: fromPromise<void>(() => deps.shutdown()),
+    shutdown: fromPromise(() => deps.shutdown()),
     reconcile: reconcileMachine.provide({ actors: { pass: reconcilePass } }),
     exchangeStatus: periodicTaskMachine.provide({ actors: { task: exchangeStatusTask } }),
     eventSync: periodicTaskMachine.provide({ actors: { task: eventSyncTask } }),

@@ -15,7 +15,6 @@ import { OptionsError, formatIssues } from '../errors.js';
 import { KALSHI_HOSTS } from '../kalshi/hosts.js';
 import { COMBO_LIFECYCLE_CHANNEL, MARKET_LIFECYCLE_CHANNEL } from '../kalshi/lifecycle-channels.js';
 import { publicWsUrl } from '../kalshi/ws-connection.js';
-import type { RateLimitSpec } from '../kalshi/rate-limiter.js';
 import { KalshiRestClient, type KalshiRestStats } from '../kalshi/rest-client.js';
 import { createLogger } from '../log.js';
 import { createDurable } from '../persist/durable.js';
@@ -168,7 +167,7 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
         baseUrl: restUrl as string,
         logger,
         ...(options.credentials ? { credentials: options.credentials } : {}),
-        ...(options.rateLimit ? { rateLimit: options.rateLimit as RateLimitSpec } : {}),
+        ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       })
     : null;
   const rest: RestApi & { close?: () => Promise<void> } = options.rest ?? (restClient as KalshiRestClient);

@@ -91,11 +91,11 @@ export const RegistryOptionsSchema = z
   })
   .strict()
   .refine((o) => o.restUrl !== undefined || o.env !== undefined || o.rest !== undefined, {
-    message: 'give restUrl (e.g. the simulator URL) or env ("prod" | "demo")',
+    error: 'give restUrl (e.g. the simulator URL) or env ("prod" | "demo")',
     path: ['restUrl'],
   })
   .refine((o) => o.lifecycle !== 'websocket' || o.wsUrl !== undefined || o.env !== undefined, {
-    message: 'lifecycle "websocket" needs wsUrl or env; use lifecycle "external" or "none" otherwise',
+    error: 'lifecycle "websocket" needs wsUrl or env; use lifecycle "external" or "none" otherwise',
     path: ['wsUrl'],
   });
 

@@ -66,7 +66,7 @@ export interface RegistrySummary {
 function statePath(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null) {
-    const [key, child] = Object.entries(value)[0] ?? ['?', ''];
+    const [key, child] = Object.entries(value as Record<string, unknown>)[0] ?? ['?', ''];
     return `${key}.${statePath(child)}`;
   }
   return String(value);

@@ -87,7 +87,7 @@ const OP_NAMES = Object.keys(ADMIN_OPS) as [AdminOp, ...AdminOp[]];
 
 export const AdminRequestSchema = z
   .object({
-    op: z.enum(OP_NAMES, { message: `op must be one of: ${OP_NAMES.join(', ')}` }),
+    op: z.enum(OP_NAMES, { error: `op must be one of: ${OP_NAMES.join(', ')}` }),
     args: z.array(z.unknown()).default([]),
   })
   .strict();

@@ -7,13 +7,13 @@ import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
 const Range = z.union([
   z.number().int().min(1),
   z.object({ min: z.number().int().min(1), max: z.number().int().min(1) }).refine((r) => r.min <= r.max, {
-    message: 'min must be <= max',
+    error: 'min must be <= max',
   }),
 ]);
 
 const StatusMixSchema = z
   .partialRecord(z.enum(MARKET_STATUSES), z.number().min(0))
-  .refine((m) => Object.values(m).some((v) => (v ?? 0) > 0), { message: 'statusMix needs at least one positive fraction' });
+  .refine((m) => Object.values(m).some((v) => v > 0), { error: 'statusMix needs at least one positive fraction' });
 
 export const SimExchangeOptionsSchema = z
   .object({
@@ -28,7 +28,7 @@ export const SimExchangeOptionsSchema = z
     /** PRNG seed: same seed → same markets (tickers, statuses, prices). Times are relative to start. */
     seed: z.number().int().default(1),
     host: z
-      .enum(['127.0.0.1', 'localhost', '::1'], { message: 'the sim only listens on loopback (127.0.0.1)' })
+      .enum(['127.0.0.1', 'localhost', '::1'], { error: 'the sim only listens on loopback (127.0.0.1)' })
       .default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(0),
     /** Markets per event (number or {min,max}); default 1–10. */

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { MARKET_STATUS_FILTERS, type KalshiMarket, type MarketStatus } from '../kalshi/schemas.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger } from '../log.js';
 import { OptionsError, formatIssues } from '../errors.js';
 import {
   LIFECYCLE_CHANNELS,
@@ -29,6 +29,7 @@ import {
 import { DEFAULT_STATUS_MIX, SimExchangeOptionsSchema, rangeOf, type ResolvedSimOptions, type SimExchangeOptions } from './options.js';
 import { FILTER_MASK, generateStore, type EventQuery, type MarketQuery, type SimResult } from './store.js';
 import { adminOp, AdminRequestSchema } from './admin.js';
+import { rawDataToString } from '../util/ws-data.js';
 
 const gzip = promisify(gzipCb);
 const REST_PREFIX = '/trade-api/v2';
@@ -334,9 +335,12 @@ export class SimExchange {
   // ------------------------------------------------------------------------------------------
   // HTTP
 
+  /** Without `req` the body goes out as is, synchronously; with it, gzipped when the client accepts that (a promise). */
+  private sendJson(res: ServerResponse, status: number, body: string | Buffer): void;
+  private sendJson(res: ServerResponse, status: number, body: string | Buffer, req: IncomingMessage): void | Promise<void>;
   private sendJson(res: ServerResponse, status: number, body: string | Buffer, req?: IncomingMessage): void | Promise<void> {
     if (res.headersSent || res.destroyed) return;
-    if (this.opts.gzip && req && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    if (this.opts.gzip && req && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
       return gzip(body).then((buf) => {
         if (res.destroyed) return;
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-encoding': 'gzip', 'content-length': buf.length });
@@ -351,11 +355,13 @@ export class SimExchange {
   }
 
   private fail(res: ServerResponse, err: unknown): void {
-    if (err instanceof AdminError) return void this.sendJson(res, err.status, JSON.stringify({ error: err.message }));
-    if (err instanceof HttpError) return void this.sendJson(res, err.status, restErrorBody(err.status, err.message));
-    if (err instanceof SimOperationError) return void this.sendJson(res, 409, JSON.stringify({ error: err.message }));
-    this.core.log.error({ err }, 'sim request failed');
-    this.sendJson(res, 500, restErrorBody(500));
+    if (err instanceof AdminError) this.sendJson(res, err.status, JSON.stringify({ error: err.message }));
+    else if (err instanceof HttpError) this.sendJson(res, err.status, restErrorBody(err.status, err.message));
+    else if (err instanceof SimOperationError) this.sendJson(res, 409, JSON.stringify({ error: err.message }));
+    else {
+      this.core.log.error({ err }, 'sim request failed');
+      this.sendJson(res, 500, restErrorBody(500));
+    }
   }
 
   private authorized(req: IncomingMessage, path: string): boolean {
@@ -661,7 +667,7 @@ export class SimExchange {
       if (!ok) return new AdminError(403, `admin API refused: Origin ${JSON.stringify(origin)} is not a loopback origin`);
     }
     if (req.method === 'POST') {
-      const type = String(req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
+      const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
       if (type !== 'application/json') {
         return new AdminError(415, `admin API refused: POST needs Content-Type: application/json, got ${JSON.stringify(req.headers['content-type'] ?? '')}`);
       }
@@ -722,13 +728,16 @@ export class SimExchange {
   }
 
   private onConnection(ws: WebSocket): void {
-    if (this.closed) return void ws.terminate();
+    if (this.closed) {
+      ws.terminate();
+      return;
+    }
     const conn: SimConnection = { ws, nextSid: 1, subs: new Map() };
     this.core.connections.add(conn);
     const stats = this.core.stats;
     stats.wsConnectionsTotal++;
     stats.wsConnectionsOpen++;
-    ws.on('message', (data, isBinary) => this.onCommand(conn, isBinary ? '' : String(data)));
+    ws.on('message', (data, isBinary) => this.onCommand(conn, isBinary ? '' : rawDataToString(data)));
     ws.on('error', () => undefined);
     ws.on('close', () => {
       this.core.connections.delete(conn);
