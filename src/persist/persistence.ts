@@ -88,7 +88,10 @@ export class Persistence {
     this.#watermarks = state.watermarks;
     this.#writer = new StateWriter({ file: state.file, store: options.store, logger: options.logger, flushMs: options.flushMs });
     options.tracker.listen((ticker, change) => {
-      this.#writer.markMarket(ticker, change?.market ?? null);
+      // A new market is written whole. Any other write outside a REST read touches only the
+      // lifecycle columns (status, close time, result, updatedAt); the tap marks the markets a
+      // REST page wrote whole once the page is done.
+      this.#writer.markMarket(ticker, change?.market ?? null, change?.eventType === 'created');
       if (change?.eventType === 'created' && !this.#fromRest(ticker)) this.#writer.putWebSocketRecord(ticker, change.market.updatedAt, createdFrameRecord(change.market));
     });
   }
@@ -125,7 +128,10 @@ export class Persistence {
       logger: this.#options.logger,
       loaded: this.loaded,
       watermarks: () => this.#watermarks,
-      onPass: (mode, startedAt) => this.notePass(mode, startedAt),
+      onPass: (mode, startedAt) => {
+        this.#options.tracker.sweep();
+        this.notePass(mode, startedAt);
+      },
       ...deps,
     });
   }
@@ -200,8 +206,15 @@ export class Persistence {
   #pollPasses(): void {
     const snapshot = this.#passes?.();
     if (snapshot === undefined) return;
+    const passes: ['full' | 'delta', number][] = [];
     // A warm initial sync reports its own pass (it may be a delta); a cold one is a full pass.
-    if (!this.warm && snapshot.initial?.finishedAt != null && snapshot.initial.startedAt != null) this.notePass('full', snapshot.initial.startedAt);
-    if (snapshot.lastReconcile !== null) this.notePass(snapshot.lastReconcile.mode, snapshot.lastReconcile.startedAt);
+    if (!this.warm && snapshot.initial?.finishedAt != null && snapshot.initial.startedAt != null) passes.push(['full', snapshot.initial.startedAt]);
+    if (snapshot.lastReconcile !== null) passes.push([snapshot.lastReconcile.mode, snapshot.lastReconcile.startedAt]);
+    const w = this.#watermarks;
+    const advances = passes.some(([mode, at]) => at > ((mode === 'full' ? w.lastFullPassStartedAt : w.lastDeltaStartedAt) ?? -1));
+    if (!advances) return;
+    // Every write of the pass is handed to the writer before the watermark that says it is done.
+    this.#options.tracker.sweep();
+    for (const [mode, at] of passes) this.notePass(mode, at);
   }
 }

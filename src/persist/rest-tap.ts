@@ -25,6 +25,7 @@ function isObject(v: unknown): v is Raw {
 }
 
 export function tapRest<T extends RestApi>(rest: T, core: RegistryCore, writer: StateWriter, reading: ReadingPages): T {
+  const { store } = core;
   const keepMarkets = (records: readonly unknown[], at: Micros, quarantinedBefore: number) => {
     const allValid = core.counters.quarantined === quarantinedBefore;
     const now = core.now();
@@ -32,6 +33,9 @@ export function tapRest<T extends RestApi>(rest: T, core: RegistryCore, writer: 
       if (!isObject(raw) || typeof raw.ticker !== 'string') continue;
       if (!allValid && !parseMarketRecord(raw, now).ok) continue;
       writer.putRestRecord(raw.ticker, at, raw);
+      // A market this page wrote (new data, or a status it moved) is written whole.
+      const id = store.idOf(raw.ticker);
+      if (id >= 0 && store.updatedAtOf(id) >= at) writer.markMarket(raw.ticker, null, true);
     }
   };
   const keepEvents = (records: readonly unknown[], quarantinedBefore: number) => {

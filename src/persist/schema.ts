@@ -19,7 +19,9 @@
  */
 import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
 import { TRADING_STATUS_BY_MARKET_STATUS } from '../domain/mapping.js';
+import { statusCode } from '../domain/fast-status.js';
 import type { Market, MarketEvent, Micros } from '../domain/types.js';
+import type { MarketStore } from '../store/market-store.js';
 
 /** `PRAGMA application_id` of our files: "KMRG". */
 export const APPLICATION_ID = 0x4b4d5247;
@@ -80,7 +82,9 @@ export const WRITE_STATEMENTS = {
       mutually_exclusive = excluded.mutually_exclusive, updated_at = excluded.updated_at, record = excluded.record
       WHERE events.record IS NOT excluded.record`,
   meta: `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-  /** One batch of market rows, appended as is (a JSON array of marketRow arrays). */
+  /** The lifecycle part of a market whose full row is in the table: status, closeTs, result, updatedAt, ticker. */
+  marketsLifecycle: `UPDATE markets SET status = ?, close_ts = ?, result = ?, updated_at = ? WHERE ticker = ?`,
+  /** One batch of market rows, appended as is (a JSON array of full rows and lifecycle rows). */
   journalAppend: `INSERT INTO journal (rows, count) VALUES (?, ?)`,
   journalRead: `SELECT seq, rows FROM journal WHERE seq <= ? ORDER BY seq`,
   journalDrop: `DELETE FROM journal WHERE seq <= ?`,
@@ -134,6 +138,22 @@ export function marketFromRow(r: readonly unknown[]): Market | string {
     expirationTs,
     updatedAt,
   };
+}
+
+/** A journal row that carries only a transition: [ticker, status, closeTs, result, updatedAt]. */
+export const LIFECYCLE_ROW_LENGTH = 5;
+
+/** Applies a journaled transition to its (already loaded) market; returns what is wrong, or null. */
+export function applyLifecycleRow(store: MarketStore, row: readonly unknown[]): string | null {
+  const [ticker, status, closeTs, result, updatedAt] = row;
+  if (typeof ticker !== 'string') return 'ticker is not a string';
+  const code = statusCode(status);
+  if (code < 0) return `${ticker}: unknown status ${JSON.stringify(status)}`;
+  if (!isInt(closeTs) || !isInt(updatedAt) || typeof result !== 'string') return `${ticker}: a column has the wrong type`;
+  const id = store.idOf(ticker);
+  if (id < 0) return `${ticker}: a transition for a market never stored`;
+  store.setLifecycle(id, code, closeTs, result, updatedAt);
+  return null;
 }
 
 export function eventFromRow(r: readonly unknown[]): MarketEvent | string {

@@ -19,6 +19,8 @@ import {
   NO_WATERMARKS,
   SCHEMA_VERSION,
   STATE_FILE,
+  LIFECYCLE_ROW_LENGTH,
+  applyLifecycleRow,
   eventFromRow,
   marketFromRow,
   type MarketRecord,
@@ -232,6 +234,11 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
         }
         if (!Array.isArray(rows)) throw new StateDirError(file, 'corrupt', 'a journal batch is not a list of rows');
         for (const row of rows) {
+          if (Array.isArray(row) && row.length === LIFECYCLE_ROW_LENGTH) {
+            const problem = applyLifecycleRow(store, row);
+            if (problem !== null) throw new StateDirError(file, 'corrupt', `invalid journaled transition: ${problem}`);
+            continue;
+          }
           const market = Array.isArray(row) ? marketFromRow(row) : 'a journal row is not a list';
           if (typeof market === 'string') throw new StateDirError(file, 'corrupt', `invalid journaled market: ${market}`);
           store.set(market);

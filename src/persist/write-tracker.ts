@@ -41,6 +41,7 @@ export class WriteTracker {
   #reported = new Map<string, Market | undefined>();
   #cursor: Micros;
   #version: number;
+  #changesSinceSweep = 0;
   #timer: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void) | null = null;
   #sweeps = 0;
@@ -88,14 +89,21 @@ export class WriteTracker {
     const now = this.#options.now();
     if (version === this.#version) {
       this.#reported.clear();
+      this.#changesSinceSweep = 0;
       this.#cursor = now;
       return 0;
     }
     const cursor = this.#cursor;
     const reported = this.#reported;
+    const writes = version - this.#version;
+    const changes = this.#changesSinceSweep;
     this.#reported = new Map();
+    this.#changesSinceSweep = 0;
     this.#cursor = now;
     this.#version = version;
+    // Every store write of the core is one version step, and every change one write: as many
+    // steps as changes means no write went unreported (a pure lifecycle stream). Skip the pass.
+    if (writes === changes) return 0;
     this.#sweeps++;
     let found = 0;
     // Over the store's cells: no Market is built for a market that did not change.
@@ -113,6 +121,7 @@ export class WriteTracker {
   }
 
   #onChange(change: MarketChange): void {
+    this.#changesSinceSweep++;
     this.#reported.set(change.ticker, change.market ?? currentMarket(this.#options.store, change.ticker));
     for (const l of this.#listeners) l(change.ticker, change);
   }

@@ -15,9 +15,21 @@ import { Worker } from 'node:worker_threads';
 import type { WriteStatement } from './schema.js';
 
 /** One statement and its rows (each row the statement's parameters). */
-export type WriteOp = readonly [WriteStatement, readonly (readonly unknown[])[]];
+export type WriteOp = readonly [Exclude<WriteStatement, 'journalAppend'>, readonly (readonly unknown[])[]];
 
-export type WriterRequest = { readonly type: 'write'; readonly seq: number; readonly ops: readonly WriteOp[] } | { readonly type: 'close' };
+/**
+ * Market rows of one batch. `full`: a JSON array of marketRow arrays (written as is). `lifecycle`:
+ * markets whose change touched only status, close time, result and updatedAt (a WebSocket or
+ * deadline transition), packed so the ingesting thread does no string work: tickers joined by
+ * "\n", and per market [status code, closeTs, updatedAt, index into `results`].
+ */
+export interface MarketRows {
+  readonly full: string | null;
+  readonly fullCount: number;
+  readonly lifecycle: { readonly tickers: string; readonly numbers: Float64Array; readonly results: readonly string[] } | null;
+}
+
+export type WriterRequest = { readonly type: 'write'; readonly seq: number; readonly markets: MarketRows; readonly ops: readonly WriteOp[] } | { readonly type: 'close' };
 
 export type WriterReply =
   | { readonly type: 'ready' }
@@ -33,6 +45,8 @@ export interface WriterThreadOptions {
   readonly compactRows: number;
   /** Idle time after which a non-empty journal is folded. */
   readonly compactIdleMs: number;
+  /** Status words by code (the lifecycle rows' status codes). */
+  readonly statuses: readonly string[];
 }
 
 const SOURCE = String.raw`
@@ -50,57 +64,102 @@ try {
 }
 const st = {};
 for (const [name, sql] of Object.entries(workerData.statements)) st[name] = db.prepare(sql);
-const write = db.transaction((ops) => {
-  for (const [name, rows] of ops) {
-    const stmt = st[name];
-    for (const row of rows) stmt.run(...row);
+const STATUSES = workerData.statuses;
+const run = (name, rows) => {
+  const stmt = st[name];
+  for (const row of rows) stmt.run(...row);
+};
+// A lifecycle row in the journal: [ticker, status, closeTs, result, updatedAt] (5 items; a full row has 14).
+const lifecycleRows = (l) => {
+  const tickers = l.tickers.split('\n');
+  const n = l.numbers;
+  const rows = new Array(tickers.length);
+  for (let i = 0; i < tickers.length; i++) rows[i] = [tickers[i], STATUSES[n[i * 4]], n[i * 4 + 1], l.results[n[i * 4 + 3]] ?? '', n[i * 4 + 2]];
+  return rows;
+};
+const write = db.transaction((markets, ops) => {
+  let added = 0;
+  if (markets.full !== null) {
+    st.journalAppend.run(markets.full, markets.fullCount);
+    added += markets.fullCount;
   }
+  if (markets.lifecycle !== null) {
+    const rows = lifecycleRows(markets.lifecycle);
+    st.journalAppend.run(JSON.stringify(rows), rows.length);
+    added += rows.length;
+  }
+  for (const [name, rows] of ops) run(name, rows);
+  return added;
 });
+
+/**
+ * The last state of each market in the journal up to batch 'upTo': a full row (with any later
+ * lifecycle rows applied to it), or only the lifecycle part for a market whose full row is in
+ * the table already.
+ */
+function fold(upTo) {
+  const full = new Map();
+  const life = new Map();
+  let rows = 0;
+  for (const [, json] of st.journalRead.raw(true).iterate(upTo)) {
+    for (const r of JSON.parse(json)) {
+      rows++;
+      if (r.length === 14) {
+        full.set(r[0], r);
+        life.delete(r[0]);
+        continue;
+      }
+      const f = full.get(r[0]);
+      if (f !== undefined) {
+        f[3] = r[1];
+        f[11] = r[2];
+        f[5] = r[3];
+        f[13] = r[4];
+      } else life.set(r[0], r);
+    }
+  }
+  return { rows, full: Array.from(full.values()), life: Array.from(life.values(), (r) => [r[1], r[2], r[3], r[4], r[0]]) };
+}
+
 const size = st.journalSize.get();
 let journalRows = size.rows;
 let compacting = false;
 let idleTimer = null;
 const CHUNK = 20000;
 
-// Folds the journal (up to its last batch now) into markets: the last row of each ticker, in
-// chunks of one transaction each so that new batches keep committing in between. The journal
-// rows go only after every chunk is in: a kill in between re-applies them (same result).
+// Folds the journal (up to its last batch now) into markets, in chunks of one transaction each
+// so that new batches keep committing in between. The journal rows go only after every chunk is
+// in: a kill in between re-applies them (same result).
 function compact() {
   if (compacting || journalRows === 0) return;
   compacting = true;
   const started = performance.now();
   let upTo = 0;
-  let rows = 0;
-  const latest = new Map();
+  let folded;
   try {
     upTo = st.journalSize.get().last;
-    for (const [seq, json] of st.journalRead.raw(true).iterate(upTo)) {
-      for (const r of JSON.parse(json)) {
-        latest.set(r[0], r);
-        rows++;
-      }
-    }
+    folded = fold(upTo);
   } catch (err) {
     compacting = false;
     parentPort.postMessage({ type: 'compaction_failed', ...error(err) });
     return;
   }
-  const list = Array.from(latest.values());
-  latest.clear();
+  const steps = [];
+  for (let i = 0; i < folded.full.length; i += CHUNK) steps.push(['markets', folded.full.slice(i, i + CHUNK)]);
+  for (let i = 0; i < folded.life.length; i += CHUNK) steps.push(['marketsLifecycle', folded.life.slice(i, i + CHUNK)]);
   let at = 0;
   const step = () => {
     try {
-      if (at < list.length) {
-        const chunk = list.slice(at, at + CHUNK);
-        at += chunk.length;
-        write([['markets', chunk]]);
+      if (at < steps.length) {
+        const [name, rows] = steps[at++];
+        db.transaction(() => run(name, rows))();
         setImmediate(step);
         return;
       }
       db.transaction(() => st.journalDrop.run(upTo))();
       journalRows = st.journalSize.get().rows;
       compacting = false;
-      parentPort.postMessage({ type: 'compacted', rows, markets: list.length, ms: performance.now() - started });
+      parentPort.postMessage({ type: 'compacted', rows: folded.rows, markets: folded.full.length + folded.life.length, ms: performance.now() - started });
       if (journalRows >= workerData.compactRows) setImmediate(compact);
     } catch (err) {
       compacting = false;
@@ -122,8 +181,7 @@ parentPort.on('message', (msg) => {
   if (msg.type === 'write') {
     const started = performance.now();
     try {
-      write(msg.ops);
-      for (const [name, rows] of msg.ops) if (name === 'journalAppend') for (const r of rows) journalRows += r[1];
+      journalRows += write(msg.markets, msg.ops);
       parentPort.postMessage({ type: 'committed', seq: msg.seq, ms: performance.now() - started, journalRows });
     } catch (err) {
       parentPort.postMessage({ type: 'failed', seq: msg.seq, ...error(err) });
@@ -137,10 +195,10 @@ parentPort.on('message', (msg) => {
       try {
         // Fold what is left at once, so the next start loads the compact table.
         const upTo = st.journalSize.get().last;
-        const latest = new Map();
-        for (const [seq, json] of st.journalRead.raw(true).iterate(upTo)) for (const r of JSON.parse(json)) latest.set(r[0], r);
+        const folded = fold(upTo);
         db.transaction(() => {
-          for (const r of latest.values()) st.markets.run(...r);
+          run('markets', folded.full);
+          run('marketsLifecycle', folded.life);
           st.journalDrop.run(upTo);
         })();
       } catch {}

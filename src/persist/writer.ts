@@ -13,6 +13,7 @@
  * consistency). `whenDurable()` resolves when everything written so far is.
  */
 import type { Worker } from 'node:worker_threads';
+import { STATUS_BY_CODE, statusCode } from '../domain/fast-status.js';
 import type { Market, MarketEvent, Micros } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { MarketStore } from '../store/market-store.js';
@@ -20,7 +21,7 @@ import { backoffDelay } from '../util/backoff.js';
 import { WRITE_STATEMENTS, eventRow, marketRow, type MarketRecord } from './schema.js';
 import { PRAGMAS } from './state-file.js';
 import { currentMarket } from './write-tracker.js';
-import { startWriterThread, type WriteOp, type WriterReply } from './writer-thread.js';
+import { startWriterThread, type MarketRows, type WriteOp, type WriterReply, type WriterRequest } from './writer-thread.js';
 
 export interface WriterOptions {
   readonly file: string;
@@ -61,8 +62,10 @@ export interface WriterStats {
 
 interface Batch {
   readonly seq: number;
-  /** Ticker → its record as a change reported it, or null: read it from the store at the flush. */
+  /** Markets to write whole. Ticker → its record as a change reported it, or null: read it from the store at the flush. */
   readonly dirty: Map<string, Market | null>;
+  /** Markets whose last writes touched only status, close time, result and updatedAt. */
+  readonly lifecycle: Map<string, Market | null>;
   readonly records: Map<string, PendingRecord>;
   readonly events: Map<string, readonly [MarketEvent, unknown]>;
   readonly meta: Map<string, string>;
@@ -75,7 +78,7 @@ interface PendingRecord {
 }
 
 function emptyBatchParts() {
-  return { dirty: new Map<string, Market | null>(), records: new Map<string, PendingRecord>(), events: new Map<string, readonly [MarketEvent, unknown]>(), meta: new Map<string, string>() };
+  return { dirty: new Map<string, Market | null>(), lifecycle: new Map<string, Market | null>(), records: new Map<string, PendingRecord>(), events: new Map<string, readonly [MarketEvent, unknown]>(), meta: new Map<string, string>() };
 }
 
 export class StateWriter {
@@ -106,7 +109,7 @@ export class StateWriter {
   stats(): WriterStats {
     return {
       ...this.#stats,
-      pendingMarkets: this.#pending.dirty.size + (this.#inFlight?.dirty.size ?? 0),
+      pendingMarkets: this.#pending.dirty.size + this.#pending.lifecycle.size + (this.#inFlight === null ? 0 : this.#inFlight.dirty.size + this.#inFlight.lifecycle.size),
       pendingRecords: this.#pendingRecordCount(),
       inFlight: this.#inFlight !== null,
     };
@@ -114,10 +117,16 @@ export class StateWriter {
 
   /**
    * A market was written in the store. `market` is what the store holds now, if the caller has
-   * it (a change's record); otherwise the row is read from the store at the next flush.
+   * it (a change's record); otherwise it is read from the store at the next flush. `whole`:
+   * write every column (a new market, a REST read); otherwise only status, close time, result
+   * and updatedAt changed (a WebSocket or deadline transition), which is cheaper to hand over.
    */
-  markMarket(ticker: string, market: Market | null = null): void {
-    this.#pending.dirty.set(ticker, market);
+  markMarket(ticker: string, market: Market | null, whole: boolean): void {
+    const p = this.#pending;
+    if (whole || p.dirty.has(ticker)) {
+      p.dirty.set(ticker, market);
+      p.lifecycle.delete(ticker);
+    } else p.lifecycle.set(ticker, market);
     if (this.#timer === null && this.#inFlight === null) this.#schedule(this.#options.flushMs);
   }
 
@@ -197,7 +206,8 @@ export class StateWriter {
         if (m.type === 'closed') void worker.terminate().then(done, done);
       });
       worker.postMessage({ type: 'close' });
-      setTimeout(() => void worker.terminate().then(done, done), 5000).unref();
+      // The thread folds the journal before it closes; a kill in the middle of that is harmless.
+      setTimeout(() => void worker.terminate().then(done, done), 60_000).unref();
     });
   }
 
@@ -209,7 +219,7 @@ export class StateWriter {
 
   #hasPending(): boolean {
     const p = this.#pending;
-    return p.dirty.size > 0 || p.records.size > 0 || p.events.size > 0 || p.meta.size > 0;
+    return p.dirty.size > 0 || p.lifecycle.size > 0 || p.records.size > 0 || p.events.size > 0 || p.meta.size > 0;
   }
 
   #schedule(delayMs: number): void {
@@ -231,6 +241,7 @@ export class StateWriter {
     const worker = startWriterThread(this.#options.file, PRAGMAS, WRITE_STATEMENTS, {
       compactRows: this.#options.compactRows ?? 200_000,
       compactIdleMs: this.#options.compactIdleMs ?? 2_000,
+      statuses: STATUS_BY_CODE,
     });
     worker.unref();
     worker.on('message', (m: WriterReply) => this.#onReply(m));
@@ -258,14 +269,37 @@ export class StateWriter {
     const { store } = this.#options;
     const started = performance.now();
     const ops: WriteOp[] = [];
-    if (parts.dirty.size > 0) {
-      const rows: unknown[][] = [];
-      for (const [ticker, known] of parts.dirty) {
-        const m: Market | undefined = known ?? currentMarket(store, ticker);
-        if (m !== undefined) rows.push(marketRow(m));
-      }
-      if (rows.length > 0) ops.push(['journalAppend', [[JSON.stringify(rows), rows.length]]]);
+    const full: unknown[][] = [];
+    for (const [ticker, known] of parts.dirty) {
+      const m: Market | undefined = known ?? currentMarket(store, ticker);
+      if (m !== undefined) full.push(marketRow(m));
     }
+    let lifecycle: MarketRows['lifecycle'] = null;
+    if (parts.lifecycle.size > 0) {
+      const numbers = new Float64Array(parts.lifecycle.size * 4);
+      const tickers: string[] = [];
+      const results: string[] = [''];
+      let n = 0;
+      for (const [ticker, known] of parts.lifecycle) {
+        const m: Market | undefined = known ?? currentMarket(store, ticker);
+        if (m === undefined) continue;
+        // A ticker the packing cannot carry goes whole.
+        if (ticker.includes('\n')) {
+          full.push(marketRow(m));
+          continue;
+        }
+        let r = m.result === '' ? 0 : results.indexOf(m.result);
+        if (r < 0) r = results.push(m.result) - 1;
+        numbers[n * 4] = statusCode(m.marketStatus);
+        numbers[n * 4 + 1] = m.closeTs;
+        numbers[n * 4 + 2] = m.updatedAt;
+        numbers[n * 4 + 3] = r;
+        tickers.push(ticker);
+        n++;
+      }
+      if (n > 0) lifecycle = { tickers: tickers.join('\n'), numbers: numbers.subarray(0, n * 4), results };
+    }
+    const markets: MarketRows = { full: full.length > 0 ? JSON.stringify(full) : null, fullCount: full.length, lifecycle };
     if (parts.records.size > 0) {
       const rest: unknown[][] = [];
       const ws: unknown[][] = [];
@@ -277,12 +311,12 @@ export class StateWriter {
     if (parts.meta.size > 0) ops.push(['meta', [...parts.meta]]);
     this.#stats.encodeMs += performance.now() - started;
     this.#inFlight = batch;
-    if (ops.length === 0) {
+    if (ops.length === 0 && markets.full === null && markets.lifecycle === null) {
       this.#committedBatch(batch, 0);
       return;
     }
     const worker = this.#ensureWorker();
-    worker.postMessage({ type: 'write', seq: batch.seq, ops });
+    worker.postMessage({ type: 'write', seq: batch.seq, markets, ops } satisfies WriterRequest);
   }
 
   #onReply(m: WriterReply): void {
@@ -317,7 +351,7 @@ export class StateWriter {
     this.#consecutiveFailures = 0;
     const s = this.#stats;
     s.batches++;
-    s.marketsWritten += batch.dirty.size;
+    s.marketsWritten += batch.dirty.size + batch.lifecycle.size;
     s.recordsWritten += batch.records.size;
     s.eventsWritten += batch.events.size;
     s.lastCommitMs = ms;
@@ -348,7 +382,12 @@ export class StateWriter {
       this.#options.logger.error({ error, failures: this.#consecutiveFailures, file: this.#options.file }, 'state write failed; retrying (nothing is dropped)');
     }
     const p = this.#pending;
-    for (const [t, m] of batch.dirty) if (!p.dirty.has(t)) p.dirty.set(t, m);
+    // Read again from the store at the next flush (it may have moved on since).
+    for (const t of batch.dirty.keys()) {
+      p.dirty.set(t, null);
+      p.lifecycle.delete(t);
+    }
+    for (const t of batch.lifecycle.keys()) if (!p.dirty.has(t)) p.lifecycle.set(t, null);
     for (const [t, r] of batch.records) if (!p.records.has(t)) p.records.set(t, r);
     for (const [t, e] of batch.events) if (!p.events.has(t)) p.events.set(t, e);
     for (const [k, v] of batch.meta) if (!p.meta.has(k)) p.meta.set(k, v);

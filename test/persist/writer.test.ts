@@ -51,7 +51,7 @@ describe('state writer', () => {
     const writer = new StateWriter({ file: state.file, store, logger: silentLogger, flushMs: 5, compactRows: 150, compactIdleMs: 50 });
     for (let i = 0; i < 300; i++) {
       store.set(market(i));
-      writer.markMarket(market(i).ticker);
+      writer.markMarket(market(i).ticker, null, true);
     }
     await writer.whenDurable();
     // Each market changes a few times, each change reported with its record (as a change would).
@@ -60,7 +60,7 @@ describe('state writer', () => {
         const prev = store.get(market(i).ticker) as Market;
         const next = withStatus(prev, round % 2 === 0 ? 'active' : 'inactive', prev.updatedAt + 1);
         store.set(next);
-        writer.markMarket(next.ticker, next);
+        writer.markMarket(next.ticker, next, false);
       }
       await writer.whenDurable();
     }
