@@ -154,14 +154,16 @@ async function phaseWrite(dir: string): Promise<void> {
 }
 
 async function phaseLoad(dir: string): Promise<void> {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const registry = createRegistry({ rest: fakeRest(0), ...quiet, stateDir: dir });
   const loaded = performance.now();
   const active = registry.getActiveMarkets().length;
   const ready = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const stats = registry.stats();
   await registry.stop();
-  finish({ openLoadMs: loaded - t0, firstActiveMs: ready - loaded, readyMs: ready - t0, markets: stats.markets, active, rssMb: process.memoryUsage().rss / 1e6 });
+  finish({ openLoadMs: loaded - t0, firstActiveMs: ready - loaded, readyMs: ready - t0, readyCpuMs: (cpu.user + cpu.system) / 1000, markets: stats.markets, active, rssMb: process.memoryUsage().rss / 1e6 });
 }
 
 async function phaseLifecycle(dir: string, persist: boolean): Promise<void> {
@@ -247,7 +249,7 @@ async function orchestrate(): Promise<void> {
     const result = {
       markets: N,
       write: { ...write, bytesPerMarket: (write.diskBytes as number) / (write.stored as number), syncMarketsPerSec: (N / (write.syncMs as number)) * 1000, syncWithStateMarketsPerSec: (N / (write.syncWithStateMs as number)) * 1000 },
-      load: { readyMs: loads.map((x) => x.readyMs as number), medianReadyMs: m(loads, 'readyMs'), openLoadMs: m(loads, 'openLoadMs'), firstActiveMs: m(loads, 'firstActiveMs'), active: loads[0]?.active, rssMb: m(loads, 'rssMb') },
+      load: { readyMs: loads.map((x) => x.readyMs as number), medianReadyMs: m(loads, 'readyMs'), medianReadyCpuMs: m(loads, 'readyCpuMs'), openLoadMs: m(loads, 'openLoadMs'), firstActiveMs: m(loads, 'firstActiveMs'), active: loads[0]?.active, rssMb: m(loads, 'rssMb') },
       lifecycle: {
         off: lifecycle.off,
         on: lifecycle.on,
@@ -255,6 +257,10 @@ async function orchestrate(): Promise<void> {
         framesPerSecOn: median(onRate),
         cost: 1 - median(onRate) / median(offRate),
         encodeUsPerChange: (m(lifecycle.on, 'encodeMs') * 1000) / m(lifecycle.on, 'changes'),
+        cpuUsPerFrameOff: (m(lifecycle.off, 'cpuMs') * 1000) / m(lifecycle.off, 'frames'),
+        cpuUsPerFrameOn: (m(lifecycle.on, 'cpuMs') * 1000) / m(lifecycle.on, 'frames'),
+        bestFramesPerSecOff: Math.max(...offRate),
+        bestFramesPerSecOn: Math.max(...onRate),
       },
     };
     writeFileSync(path.join(path.dirname(SELF), 'results-durable.json'), JSON.stringify(result, null, 2) + '\n');
@@ -263,8 +269,8 @@ async function orchestrate(): Promise<void> {
         `markets ${fmtNum(N)}`,
         `cold sync: ${fmtNum(result.write.syncMarketsPerSec)} markets/s without a state directory, ${fmtNum(result.write.syncWithStateMarketsPerSec)} with; durable ${fmtNum((write.durableMs as number) / 1000, 1)} s after start (main-thread batch building ${fmtNum(write.encodeMs as number)} ms)`,
         `disk: ${fmtNum(result.write.bytesPerMarket)} bytes per market (${fmtNum((write.diskBytes as number) / 1e6)} MB, full records included)`,
-        `load: ready for getActiveMarkets in ${fmtNum(result.load.medianReadyMs)} ms median (${result.load.readyMs.map((x) => fmtNum(x)).join(', ')}; open+load ${fmtNum(result.load.openLoadMs)} ms, first getActiveMarkets ${fmtNum(result.load.firstActiveMs)} ms, ${fmtNum(result.load.active ?? 0)} active, RSS ${fmtNum(result.load.rssMb as number)} MB) — budget 5000 ms`,
-        `lifecycle: ${fmtNum(result.lifecycle.framesPerSecOff)} frames/s without, ${fmtNum(result.lifecycle.framesPerSecOn)} with the state directory (until durable): cost ${fmtNum(result.lifecycle.cost * 100, 1)} % — budget 10 %; batch building ${fmtNum(result.lifecycle.encodeUsPerChange, 3)} µs per change on the ingesting thread`,
+        `load: ready for getActiveMarkets in ${fmtNum(result.load.medianReadyMs)} ms median, ${fmtNum(result.load.medianReadyCpuMs)} ms CPU (${result.load.readyMs.map((x) => fmtNum(x)).join(', ')}; open+load ${fmtNum(result.load.openLoadMs)} ms, first getActiveMarkets ${fmtNum(result.load.firstActiveMs)} ms, ${fmtNum(result.load.active ?? 0)} active, RSS ${fmtNum(result.load.rssMb as number)} MB) — budget 5000 ms`,
+        `lifecycle: ${fmtNum(result.lifecycle.framesPerSecOff)} frames/s without, ${fmtNum(result.lifecycle.framesPerSecOn)} with the state directory (until durable), median: cost ${fmtNum(result.lifecycle.cost * 100, 1)} % — budget 10 %; best runs ${fmtNum(result.lifecycle.bestFramesPerSecOff)} vs ${fmtNum(result.lifecycle.bestFramesPerSecOn)}; CPU ${fmtNum(result.lifecycle.cpuUsPerFrameOff, 2)} vs ${fmtNum(result.lifecycle.cpuUsPerFrameOn, 2)} µs per frame (all threads); batch building ${fmtNum(result.lifecycle.encodeUsPerChange, 3)} µs per change on the ingesting thread`,
       ].join('\n') + '\n',
     );
   } finally {

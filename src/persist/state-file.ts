@@ -15,7 +15,6 @@ import {
   CREATE_SCHEMA,
   FORMAT_NAME,
   LOCK_FILE,
-  MARKET_COLUMNS,
   NO_WATERMARKS,
   SCHEMA_VERSION,
   STATE_FILE,
@@ -218,8 +217,14 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
     let loaded = 0;
     let events = 0;
     try {
-      for (const row of db.prepare(`SELECT ${MARKET_COLUMNS} FROM markets`).raw(true).iterate() as IterableIterator<unknown[]>) {
-        const market = marketFromRow(row);
+      for (const json of db.prepare('SELECT row FROM markets').pluck().iterate() as IterableIterator<string>) {
+        let row: unknown;
+        try {
+          row = JSON.parse(json);
+        } catch {
+          throw new StateDirError(file, 'corrupt', 'a stored market row is not valid JSON');
+        }
+        const market = Array.isArray(row) ? marketFromRow(row) : 'a stored market row is not a list';
         if (typeof market === 'string') throw new StateDirError(file, 'corrupt', `invalid stored market: ${market}`);
         store.set(market);
         loaded++;

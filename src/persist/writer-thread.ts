@@ -67,7 +67,9 @@ for (const [name, sql] of Object.entries(workerData.statements)) st[name] = db.p
 const STATUSES = workerData.statuses;
 const run = (name, rows) => {
   const stmt = st[name];
-  for (const row of rows) stmt.run(...row);
+  // Whole markets are stored as their row's JSON.
+  if (name === 'markets') for (const row of rows) stmt.run(row[0], JSON.stringify(row));
+  else for (const row of rows) stmt.run(...row);
 };
 // A lifecycle row in the journal: [ticker, status, closeTs, result, updatedAt] (5 items; a full row has 14).
 const lifecycleRows = (l) => {

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Market } from '../../src/domain/types.js';
 import { silentLogger } from '../../src/log.js';
 import { StateDirError } from '../../src/persist/errors.js';
-import { LOCK_FILE, STATE_FILE } from '../../src/persist/schema.js';
+import { LOCK_FILE, STATE_FILE, marketRow } from '../../src/persist/schema.js';
 import { openStateDir } from '../../src/persist/state-file.js';
 import { createRegistry } from '../../src/registry/create-registry.js';
 import { MarketStore } from '../../src/store/market-store.js';
@@ -65,11 +65,8 @@ const market = (ticker: string): Market => ({
 async function stateWith(stateDir: string, tickers: string[]): Promise<void> {
   await open(stateDir).stop();
   const db = new Database(path.join(stateDir, STATE_FILE));
-  const insert = db.prepare('INSERT INTO markets VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
-  for (const t of tickers) {
-    const m = market(t);
-    insert.run(m.ticker, m.eventTicker, m.title, m.marketStatus, m.marketType, m.result, m.yesBid, m.yesAsk, m.lastPrice, m.volume, m.openTs, m.closeTs, m.expirationTs, m.updatedAt);
-  }
+  const insert = db.prepare('INSERT INTO markets (ticker, row) VALUES (?, ?)');
+  for (const t of tickers) insert.run(t, JSON.stringify(marketRow(market(t))));
   db.close();
 }
 
@@ -103,7 +100,7 @@ describe('state directory: what it refuses', () => {
 
     // A bad status in a row (SQLite itself is fine).
     const db = new Database(path.join(d, STATE_FILE));
-    db.prepare(`UPDATE markets SET status = 'open' WHERE ticker = ?`).run('KXTEST-26JAN01-T3.5');
+    db.prepare(`UPDATE markets SET row = json_set(row, '$[3]', 'open') WHERE ticker = ?`).run('KXTEST-26JAN01-T3.5');
     db.close();
     const bad = failure(() => open(d));
     expect(bad.problem).toBe('corrupt');
