@@ -93,11 +93,11 @@ describe('packageVersion', () => {
   it("is package.json's version, found from src/cli (and from dist/src/cli once built)", async () => {
     const { packageVersion } = await import('../../src/cli/version.js');
     const { readFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const root = join(import.meta.dirname, '../..');
-    const expected = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    const path = await import('node:path');
+    const root = path.join(import.meta.dirname, '../..');
+    const expected = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
     expect(packageVersion()).toBe(expected);
-    expect(packageVersion(join(root, 'dist/src/cli'))).toBe(expected);
+    expect(packageVersion(path.join(root, 'dist/src/cli'))).toBe(expected);
     expect(packageVersion('/')).toBe('unknown');
   });
 });

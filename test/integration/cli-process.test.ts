@@ -122,7 +122,12 @@ function descendants(pid: number): number[] {
   const queue = [pid];
   while (queue.length > 0) {
     const p = queue.shift() as number;
-    for (const [child, pp] of parent) if (pp === p) (out.push(child), queue.push(child));
+    for (const [child, pp] of parent) {
+      if (pp === p) {
+        out.push(child);
+        queue.push(child);
+      }
+    }
   }
   return out;
 }
@@ -200,7 +205,7 @@ describe('npm start and stdout', () => {
     );
     const done = finished(npm, 30_000);
     const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
-    await waitFor(npm.stdout as Readable, /"kind":"synced"/, 30_000);
+    await waitFor(npm.stdout, /"kind":"synced"/, 30_000);
     const below = descendants(npm.pid as number);
     for (const pid of below) strays.add(pid);
     expect(below.length).toBeGreaterThan(0);

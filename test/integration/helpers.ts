@@ -28,7 +28,7 @@ export async function startHarness(
     statusIntervalMs: 60_000,
     backoff: { baseMs: 20, maxMs: 200 },
     ...registryOptions,
-  } as RegistryOptions);
+  });
   const changes: MarketChange[] = [];
   if (collect) registry.onChange((c) => changes.push(c));
   return {
@@ -64,7 +64,7 @@ export function differences(sim: SimExchange, registry: MarketRegistry): string[
 }
 
 export async function converge(h: Harness, timeoutMs = 15_000): Promise<void> {
-  await waitUntil('registry to equal the exchange', () => differences(h.sim, h.registry).length === 0, timeoutMs, 50).catch((err) => {
+  await waitUntil('registry to equal the exchange', () => differences(h.sim, h.registry).length === 0, timeoutMs, 50).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}:\n${differences(h.sim, h.registry).slice(0, 10).join('\n')}`);
   });
 }

@@ -309,7 +309,9 @@ describe('registry on the simulated exchange', () => {
     await waitUntil('frames seen', () => h!.registry.stats().counters.unknownTickerEvents >= 20);
     expect(h.registry.summary.getSnapshot().context.decisions.heldTickers).toBe(20);
     const reader = (async () => {
-      for await (const _ of slow) void _;
+      for await (const _ of slow) {
+        // drain: a reader that keeps up
+      }
     })();
     await h.registry.synced;
     await converge(h);

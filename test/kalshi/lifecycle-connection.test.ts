@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket, type ServerOptions } from 'ws';
 import { OptionsError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { connectLifecycle, type LifecycleConnectOptions, type LifecycleConnectionHandle } from '../../src/kalshi/lifecycle-connect.js';
+import { rawDataToString } from '../../src/util/ws-data.js';
 
 const WS_PATH = '/trade-api/ws/v2';
 
@@ -48,7 +49,7 @@ async function startServer(
         wss.close(() => resolve());
       }),
   };
-  cleanups.push(server.close);
+  cleanups.push(() => server.close());
   return server;
 }
 
@@ -70,7 +71,7 @@ function connect(opts: LifecycleConnectOptions): LifecycleConnectionHandle & { s
 
 /** Server helper: answer every subscribe with `subscribed` (sid from `sidFor`) and run `after`. */
 function onSubscribe(ws: WebSocket, handler: (cmd: { id: number; cmd: string; params: { channels: string[] } }) => void): void {
-  ws.on('message', (data) => handler(JSON.parse(String(data)) as { id: number; cmd: string; params: { channels: string[] } }));
+  ws.on('message', (data) => handler(JSON.parse(rawDataToString(data)) as { id: number; cmd: string; params: { channels: string[] } }));
 }
 
 function subscribedFrame(id: number, sid: number, channel = 'market_lifecycle_v2'): string {
@@ -137,8 +138,8 @@ describe('lifecycle connection over a real socket', () => {
     const commands: string[] = [];
     const server = await startServer((ws) => {
       ws.on('message', (data) => {
-        commands.push(String(data));
-        const cmd = JSON.parse(String(data)) as { id: number };
+        commands.push(rawDataToString(data));
+        const cmd = JSON.parse(rawDataToString(data)) as { id: number };
         ws.send(subscribedFrame(cmd.id, 1));
         ws.send(subscribedFrame(cmd.id, 2, 'multivariate_market_lifecycle'));
         for (let seq = 1; seq <= 4; seq++) ws.send(lifecycleFrame(1, seq));

@@ -61,7 +61,12 @@ function reachable(from: MarketStatus): Set<MarketStatus> {
   const queue = [from];
   while (queue.length) {
     const s = queue.shift() as MarketStatus;
-    for (const [f, t] of edges) if (f === s && !seen.has(t)) (seen.add(t), queue.push(t));
+    for (const [f, t] of edges) {
+      if (f === s && !seen.has(t)) {
+        seen.add(t);
+        queue.push(t);
+      }
+    }
   }
   return seen;
 }
@@ -69,7 +74,7 @@ function reachable(from: MarketStatus): Set<MarketStatus> {
 function runActor(events: readonly MarketLifecycleEvent[]) {
   const actor = createActor(marketLifecycleMachine, { input: { ticker: 'T' } }).start();
   for (const e of events) actor.send(e);
-  const value = actor.getSnapshot().value as MarketStatus;
+  const value = actor.getSnapshot().value;
   actor.stop();
   return value;
 }
@@ -125,7 +130,7 @@ describe('market-lifecycle statechart', () => {
         (p) => p.state.value === from,
       );
       expect(path, `a path to ${from}`).toBeDefined();
-      const prefix = path!.steps.map((s) => s.event as MarketLifecycleEvent);
+      const prefix = path!.steps.map((s) => s.event);
       for (const key of TRANSITION_KEYS) {
         const actor = createActor(marketLifecycleMachine, { input: { ticker: 'T' } }).start();
         for (const e of prefix) actor.send(e);
@@ -157,7 +162,7 @@ describe('market-lifecycle statechart', () => {
       let status: MarketStatus = 'initialized';
       for (const step of path.steps) {
         if ((step.event as { type: string }).type === 'xstate.init') continue;
-        const e = step.event as MarketLifecycleEvent;
+        const e = step.event;
         const key = e.type === 'status_observed' ? (`observed:${e.status}` as const) : e.type;
         const outcome = applyTransition(status, key);
         expect(outcome.kind).not.toBe('rejected');
@@ -191,9 +196,9 @@ describe('market-lifecycle statechart', () => {
         const actor = createActor(marketLifecycleMachine, { input: { ticker: 'T' } }).start();
         let expected: MarketStatus = 'initialized';
         for (const key of keys) {
-          const before = actor.getSnapshot().value as MarketStatus;
+          const before = actor.getSnapshot().value;
           if (actor.getSnapshot().status === 'active') actor.send(eventForKey(key)); // a finalized actor is done
-          const after = actor.getSnapshot().value as MarketStatus;
+          const after = actor.getSnapshot().value;
           expect(MARKET_STATUSES).toContain(after);
           const outcome = applyTransition(expected, key);
           if (outcome.kind === 'changed') {

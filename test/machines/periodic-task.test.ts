@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import fc from 'fast-check';
 import { createActor, createMachine, fromPromise, SimulatedClock, spawnChild, assign } from 'xstate';
 import { periodicTaskMachine, type PeriodicTaskParentEvent } from '../../machines/periodic-task.js';
 
@@ -10,7 +9,7 @@ function harness(task: () => Promise<unknown>, input: { intervalMs: number; runI
   const parent = createMachine({
     types: {} as { events: PeriodicTaskParentEvent },
     entry: spawnChild(child, { id: 'task', input: { name: 'demo', backoff: { baseMs: 100, maxMs: 1000 }, ...input } }),
-    on: { '*': { actions: assign(({ event }) => (reports.push(event as PeriodicTaskParentEvent), {})) } },
+    on: { '*': { actions: assign(({ event }) => (reports.push(event), {})) } },
   });
   const clock = new SimulatedClock();
   const actor = createActor(parent, { clock }).start();

@@ -50,7 +50,7 @@ function build(opts: BuildOptions = {}) {
       }),
       consumeSource: fromCallback(({ sendBack, input }) => {
         log.push(`consumeSource:start:${(input as { source: { generation: number } }).source.generation}`);
-        consumerParent = sendBack as typeof consumerParent;
+        consumerParent = sendBack;
         return () => log.push('consumeSource:stop');
       }),
       deadlines: fromCallback(() => {
@@ -68,7 +68,7 @@ function build(opts: BuildOptions = {}) {
         fetches.push(input.ticker);
         return opts.fetch ? opts.fetch(input) : { ticker: input.ticker, outcome: 'added' };
       }),
-      shutdown: fromPromise<void>(async () => {
+      shutdown: fromPromise(async () => {
         log.push('shutdown');
       }),
       reconcile: reconcileMachine.provide({

@@ -52,7 +52,7 @@ function fakeSource() {
   const source: MetricsSource = {
     stats: () => {
       statsCalls++;
-      return structuredClone(stats) as RegistryStats;
+      return structuredClone(stats);
     },
     summary,
     onChange: (fn) => {
@@ -73,7 +73,7 @@ function fakeSource() {
       for (const fn of changeListeners) fn({ ticker: 'T', eventType } as MarketChange);
     },
     reject: (r: Partial<RejectedTransition>) => {
-      for (const fn of rejectedListeners) fn({ ticker: 'T', status: 'active', event: 'settled', source: 'websocket', at: 0, ...r } as RejectedTransition);
+      for (const fn of rejectedListeners) fn({ ticker: 'T', status: 'active', event: 'settled', source: 'websocket', at: 0, ...r });
     },
     listeners: () => changeListeners.size + rejectedListeners.size,
     statsCalls: () => statsCalls,
@@ -197,7 +197,7 @@ describe('registryMetrics', () => {
     expect([...s.keys()].some((k) => k.startsWith(`${P}rest_errors_total`) || k.startsWith(`${P}rest_request_duration_seconds`))).toBe(false);
 
     // Once they exist they appear.
-    f.patch({ exchange: { exchangeActive: false, tradingActive: false, estimatedResumeTs: null, observedAt: 0, maintenance: true } as never });
+    f.patch({ exchange: { exchangeActive: false, tradingActive: false, estimatedResumeTs: null, observedAt: 0, maintenance: true } });
     (f.stats.lifecycle as Record<string, unknown>)['lastSendingTsMs'] = 7_500;
     const s2 = parse(await m.metrics());
     expect(s2.get(`${P}exchange_active`)).toBe(0);

@@ -51,9 +51,9 @@ describe('ChangeStream without subscribers', () => {
 
   it('a subscriber only sees changes published after it subscribed', async () => {
     const stream = new ChangeStream(3);
-    stream.publish(ch(0));
+    expect(stream.publish(ch(0))).toBeUndefined();
     const sub = stream.subscribe();
-    stream.publish(ch(1));
+    expect(stream.publish(ch(1))).toBeUndefined();
     expect(sub.buffered).toBe(1);
     const r = await sub.next();
     expect(r).toEqual({ value: ch(1), done: false });
@@ -102,8 +102,8 @@ describe('ChangeStream delivery', () => {
     const sub = stream.subscribe();
     const first = track(sub.next());
     const second = track(sub.next());
-    stream.publish(ch(0));
-    stream.publish(ch(1));
+    expect(stream.publish(ch(0))).toBeUndefined();
+    expect(stream.publish(ch(1))).toBeUndefined();
     await macrotask();
     expect(first.value).toEqual({ value: ch(0), done: false });
     expect(second.value).toEqual({ value: ch(1), done: false });
@@ -165,8 +165,8 @@ describe('ChangeStream delivery', () => {
   it('a publish made while others are blocked is queued behind them even after room appears', async () => {
     const stream = new ChangeStream(2);
     const sub = stream.subscribe();
-    stream.publish(ch(0));
-    stream.publish(ch(1));
+    expect(stream.publish(ch(0))).toBeUndefined();
+    expect(stream.publish(ch(1))).toBeUndefined();
     const p2 = stream.publish(ch(2));
     expect(p2).toBeInstanceOf(Promise);
     const p3 = stream.publish(ch(3));
@@ -281,7 +281,7 @@ describe('ChangeStream shutdown', () => {
     const stream = new ChangeStream(3);
     const a = stream.subscribe();
     const b = stream.subscribe();
-    for (let i = 0; i < 3; i++) stream.publish(ch(i));
+    for (let i = 0; i < 3; i++) expect(stream.publish(ch(i))).toBeUndefined();
     const blocked = track(stream.publish(ch(3)) as Promise<void>);
     // b is drained so it has a read pending.
     await readN(b, 3);
@@ -309,7 +309,7 @@ describe('ChangeStream shutdown', () => {
   it('subscription.close() of the only slow subscriber releases blocked producers', async () => {
     const stream = new ChangeStream(3);
     const sub = stream.subscribe();
-    for (let i = 0; i < 3; i++) stream.publish(ch(i));
+    for (let i = 0; i < 3; i++) expect(stream.publish(ch(i))).toBeUndefined();
     const blocked = track(stream.publish(ch(3)) as Promise<void>);
     await macrotask();
     expect(blocked.settled).toBe(false);
@@ -325,7 +325,7 @@ describe('ChangeStream shutdown', () => {
     const stream = new ChangeStream(3);
     const slow = stream.subscribe();
     const other = stream.subscribe();
-    for (let i = 0; i < 3; i++) stream.publish(ch(i));
+    for (let i = 0; i < 3; i++) expect(stream.publish(ch(i))).toBeUndefined();
     expect(await readN(other, 3)).toEqual([ch(0), ch(1), ch(2)]);
     const blocked = [3, 4].map((i) => stream.publish(ch(i)) as Promise<void>);
     expect(stream.backlog).toBe(2);
@@ -337,7 +337,7 @@ describe('ChangeStream shutdown', () => {
   it('return() (for-await break) ends iteration and releases producers', async () => {
     const stream = new ChangeStream(3);
     const sub = stream.subscribe();
-    for (let i = 0; i < 3; i++) stream.publish(ch(i));
+    for (let i = 0; i < 3; i++) expect(stream.publish(ch(i))).toBeUndefined();
     const blocked = track(stream.publish(ch(3)) as Promise<void>);
     expect(await sub.return!()).toEqual({ value: undefined, done: true });
     await macrotask();
@@ -391,10 +391,10 @@ describe('ChangeStream listeners', () => {
     const seen: string[] = [];
     const off = stream.onChange((c) => seen.push(`a:${c.ticker}`));
     stream.onChange((c) => seen.push(`b:${c.ticker}`));
-    stream.publish(ch(1));
+    expect(stream.publish(ch(1))).toBeUndefined();
     expect(seen).toEqual(['a:T1', 'b:T1']);
     off();
-    stream.publish(ch(2));
+    expect(stream.publish(ch(2))).toBeUndefined();
     expect(seen).toEqual(['a:T1', 'b:T1', 'b:T2']);
   });
 
@@ -403,7 +403,7 @@ describe('ChangeStream listeners', () => {
     stream.subscribe();
     const seen: number[] = [];
     stream.onChange((c) => seen.push(idx(c)));
-    stream.publish(ch(0));
+    expect(stream.publish(ch(0))).toBeUndefined();
     const p = stream.publish(ch(1));
     expect(p).toBeInstanceOf(Promise);
     expect(seen).toEqual([0, 1]);
@@ -499,7 +499,7 @@ describe('ChangeStream property: any interleaving of publishes and reads', () =>
 
           // Drain everything: every subscriber keeps reading until it has all that was published.
           for (let guard = 0; received.some((r) => r.length < next); guard++) {
-            if (guard > 10 * (next + 10)) throw new Error(`stuck: got ${received.map((r) => r.length)} of ${next}`);
+            if (guard > 10 * (next + 10)) throw new Error(`stuck: got ${received.map((r) => r.length).join(',')} of ${next}`);
             for (let k = 0; k < subCount; k++) if (received[k]!.length < next) issueRead(k);
             await macrotask();
             check();
@@ -549,7 +549,7 @@ describe('ChangeStream overflow policies', () => {
     ]);
     expect(sub.lagging).toBe(0);
     // Caught up: changes flow unmarked again.
-    stream.publish(change('C', 'initialized', 'active'));
+    expect(stream.publish(change('C', 'initialized', 'active'))).toBeUndefined();
     expect((await sub.next()).value).toEqual(change('C', 'initialized', 'active'));
   });
 
@@ -569,7 +569,7 @@ describe('ChangeStream overflow policies', () => {
   it('blockedForMs: how long the producer has waited for a blocking reader', async () => {
     const stream = new ChangeStream(1);
     const sub = stream.subscribe();
-    stream.publish(change('A', null, 'active'));
+    expect(stream.publish(change('A', null, 'active'))).toBeUndefined();
     expect(stream.blockedForMs()).toBe(0);
     const pending = stream.publish(change('B', null, 'active'));
     expect(pending).toBeInstanceOf(Promise);

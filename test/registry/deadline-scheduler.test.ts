@@ -179,7 +179,7 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
     const counts = new Map<string, number>();
     const scheduler = track(
       new DeadlineScheduler({
-        now: h.now,
+        now: () => h.now(),
         collect: () => [],
         onDue: (t) => void counts.set(t, (counts.get(t) ?? 0) + 1),
       }),

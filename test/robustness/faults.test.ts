@@ -53,7 +53,7 @@ function expectLegal(changes: readonly MarketChange[]): void {
     expect(MARKET_TRANSITIONS[c.oldStatus][`observed:${c.newStatus}`], `${c.ticker} ${c.oldStatus}→${c.newStatus}`).toBe(c.newStatus);
     expect(c.eventType === 'settled').toBe(c.newStatus === 'finalized');
     if (c.eventType === 'settled') expect(c.market).toBeUndefined();
-    else expect(c.market?.marketStatus).toBe(c.newStatus);
+    else expect(c.market.marketStatus).toBe(c.newStatus);
   }
   replayChanges(changes);
 }

@@ -1,6 +1,7 @@
 /** Small real-network clients for the sim tests (127.0.0.1 only). */
 import WebSocket from 'ws';
 import { request } from 'undici';
+import { rawDataToString } from '../../src/util/ws-data.js';
 
 export interface JsonResponse {
   status: number;
@@ -54,7 +55,7 @@ export async function connectWs(url: string, headers: Record<string, string> = {
   let read = 0;
   const waiters = new Set<() => void>();
   ws.on('message', (data) => {
-    const text = String(data);
+    const text = rawDataToString(data);
     raw.push(text);
     try {
       frames.push(JSON.parse(text) as Frame);

@@ -14,6 +14,15 @@ import { fileURLToPath } from 'node:url';
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type Rec = Record<string, Json>;
 
+/**
+ * A field as text, for string checks and messages: a string as it is, anything else as JSON
+ * (`String()` would print an object or array as "[object Object]"); a missing one as "undefined".
+ */
+export function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return v === undefined ? 'undefined' : JSON.stringify(v);
+}
+
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function realDataDir(): string {

@@ -29,6 +29,7 @@ import {
   type JsonType,
   type Rec,
   type Shape,
+  text,
 } from './real-kalshi.js';
 
 type SchemaProp = { type?: string | string[]; anyOf?: Array<{ type?: string }>; enum?: unknown[]; $ref?: string };
@@ -86,7 +87,7 @@ function differences(records: readonly Rec[], ref: Reference, what: string): str
   const out = new Set<string>();
   const fracSeen = new Map<string, [number, number]>();
   for (const r of records) {
-    const id = String(r.ticker ?? r.event_ticker ?? '');
+    const id = text(r.ticker ?? r.event_ticker ?? '');
     for (const k of ref.always) if (!(k in r)) out.add(`${what} ${id}: missing ${k} (every newest recording carries it)`);
     for (const [k, v] of Object.entries(r)) {
       if (!ref.allowed.has(k)) out.add(`${what}: field ${k} is in no recording and no spec`);
@@ -109,7 +110,7 @@ function differences(records: readonly Rec[], ref: Reference, what: string): str
         }
       }
     }
-    const bad = keysSortedDeep(r as Json);
+    const bad = keysSortedDeep(r);
     if (bad) out.add(`${what} ${id}: keys not alphabetical at ${bad}`);
   }
   for (const [k, [n, withFrac]] of fracSeen) {
@@ -130,7 +131,7 @@ async function walkRaw(url: string, listKey: 'markets' | 'events'): Promise<{ bo
     const body = r.body as Rec;
     bodies.push(body);
     records.push(...((body[listKey] as Rec[] | undefined) ?? []));
-    cursor = String(body.cursor ?? '');
+    cursor = text(body.cursor ?? '');
   } while (cursor);
   return { bodies, records };
 }
@@ -152,6 +153,7 @@ describe('simulator vs the recorded Kalshi API', () => {
     pages = walked.bodies;
   });
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await sim?.close();
   });
 
@@ -185,7 +187,7 @@ describe('simulator vs the recorded Kalshi API', () => {
     // no legacy integer cents / counts, and none of the fields only the recorded combos carry
     const comboOnly = [...shapeOf(newestMarkets(true)).always].filter((k) => !shapeOf(newestMarkets(false)).fields.has(k));
     expect(comboOnly).toEqual(expect.arrayContaining(['is_provisional', 'mve_collection_ticker', 'mve_selected_legs']));
-    for (const m of plain) for (const k of [...LEGACY_INTEGER_FIELDS, ...comboOnly]) expect(m, `${m.ticker} ${k}`).not.toHaveProperty(k);
+    for (const m of plain) for (const k of [...LEGACY_INTEGER_FIELDS, ...comboOnly]) expect(m, `${text(m.ticker)} ${k}`).not.toHaveProperty(k);
   });
 
   it('GET /markets records (combo markets) have the shape of the newest recorded combos', () => {
@@ -199,28 +201,28 @@ describe('simulator vs the recorded Kalshi API', () => {
     const legKeys = new Set<string>();
     const strikeKeys = new Set<string>();
     for (const r of recorded) {
-      expect(String(r.event_ticker)).toMatch(eventRe);
-      expect(String(r.ticker).startsWith(`${r.event_ticker}-`)).toBe(true);
-      expect(String(r.ticker).slice(String(r.event_ticker).length + 1)).toMatch(/^[0-9A-F]{11}$/);
+      expect(text(r.event_ticker)).toMatch(eventRe);
+      expect(text(r.ticker).startsWith(`${text(r.event_ticker)}-`)).toBe(true);
+      expect(text(r.ticker).slice(text(r.event_ticker).length + 1)).toMatch(/^[0-9A-F]{11}$/);
       for (const l of r.mve_selected_legs as Rec[]) Object.keys(l).forEach((k) => legKeys.add(k));
       Object.keys(r.custom_strike as Rec).forEach((k) => strikeKeys.add(k));
       expect((r.custom_strike as Rec)['Multivariate Event Ticker']).toBe(r.event_ticker);
     }
     const plainTickers = new Map(markets.filter((m) => !('mve_collection_ticker' in m)).map((m) => [m.ticker as string, m.event_ticker as string]));
     for (const c of combos) {
-      expect(String(c.event_ticker)).toMatch(eventRe);
-      expect(String(c.ticker).slice(String(c.event_ticker).length + 1)).toMatch(/^[0-9A-F]{11}$/);
+      expect(text(c.event_ticker)).toMatch(eventRe);
+      expect(text(c.ticker).slice(text(c.event_ticker).length + 1)).toMatch(/^[0-9A-F]{11}$/);
       const legs = c.mve_selected_legs as Rec[];
       expect(legs.length).toBeGreaterThan(0);
       for (const l of legs) {
         expect(new Set(Object.keys(l))).toEqual(legKeys);
         // every leg is a real, non-combo market of the sim, in the event named
-        expect(plainTickers.get(String(l.market_ticker))).toBe(l.event_ticker);
+        expect(plainTickers.get(text(l.market_ticker))).toBe(l.event_ticker);
       }
       const cs = c.custom_strike as Record<string, string>;
       expect(new Set(Object.keys(cs))).toEqual(strikeKeys);
       expect(cs['Multivariate Event Ticker']).toBe(c.event_ticker);
-      expect(cs['Associated Markets']).toBe(legs.map((l) => l.market_ticker).join(','));
+      expect(cs['Associated Markets']).toBe(legs.map((l) => text(l.market_ticker)).join(','));
       expect(c.is_provisional).toBe(true);
     }
   });
@@ -234,10 +236,10 @@ describe('simulator vs the recorded Kalshi API', () => {
     const afterOnly = new Set(settled.flatMap((r) => Object.keys(r)).filter((k) => active.every((a) => !(k in a))));
     expect(afterOnly.size).toBeGreaterThan(0); // settlement_value_dollars, settlement_ts
     for (const m of markets) {
-      const live = ['initialized', 'active', 'inactive', 'closed'].includes(String(m.status));
+      const live = ['initialized', 'active', 'inactive', 'closed'].includes(text(m.status));
       for (const k of afterOnly) {
-        if (live) expect(m, `${m.ticker} (${m.status}) ${k}`).not.toHaveProperty(k);
-        if (m.status === 'finalized') expect(m, `${m.ticker} ${k}`).toHaveProperty(k);
+        if (live) expect(m, `${text(m.ticker)} (${text(m.status)}) ${k}`).not.toHaveProperty(k);
+        if (m.status === 'finalized') expect(m, `${text(m.ticker)} ${k}`).toHaveProperty(k);
       }
     }
   });
@@ -262,27 +264,27 @@ describe('simulator vs the recorded Kalshi API', () => {
       });
     const seen = new Set<string>();
     for (const m of markets) {
-      const pls = String(m.price_level_structure);
+      const pls = text(m.price_level_structure);
       const rec = recordedRanges.get(pls);
       if (rec !== undefined) {
-        expect(JSON.stringify(m.price_ranges), `${m.ticker} ${pls}`).toBe(rec);
+        expect(JSON.stringify(m.price_ranges), `${text(m.ticker)} ${pls}`).toBe(rec);
         seen.add(pls);
       }
       const ranges = m.price_ranges as Array<{ start: string; end: string; step: string }>;
       for (const k of ['yes_bid_dollars', 'yes_ask_dollars', 'no_bid_dollars', 'no_ask_dollars', 'last_price_dollars']) {
-        expect(onGrid(String(m[k]), ranges), `${m.ticker} ${k}=${m[k]} not on ${pls}`).toBe(true);
+        expect(onGrid(text(m[k]), ranges), `${text(m.ticker)} ${k}=${text(m[k])} not on ${pls}`).toBe(true);
       }
     }
     expect([...seen].sort()).toEqual(['deci_cent', 'linear_cent', 'tapered_deci_cent']);
   });
 
   it('realistic values: sub-cent prices, fractional counts, microsecond times, dotted tickers, custom strikes', () => {
-    const subCent = markets.filter((m) => ['yes_bid_dollars', 'yes_ask_dollars'].some((k) => /\.\d\d[1-9]\d$|\.\d\d\d[1-9]$/.test(String(m[k]))));
+    const subCent = markets.filter((m) => ['yes_bid_dollars', 'yes_ask_dollars'].some((k) => /\.\d\d[1-9]\d$|\.\d\d\d[1-9]$/.test(text(m[k]))));
     expect(subCent.length).toBeGreaterThan(20);
     for (const m of subCent) expect(['deci_cent', 'tapered_deci_cent']).toContain(m.price_level_structure);
-    expect(markets.filter((m) => /\.(?!00)\d\d$/.test(String(m.volume_fp))).length).toBeGreaterThan(200);
-    expect(markets.filter((m) => /\.\d{6}Z$/.test(String(m.created_time))).length).toBeGreaterThan(2000);
-    expect(markets.filter((m) => String(m.ticker).includes('.')).length).toBeGreaterThan(10);
+    expect(markets.filter((m) => /\.(?!00)\d\d$/.test(text(m.volume_fp))).length).toBeGreaterThan(200);
+    expect(markets.filter((m) => /\.\d{6}Z$/.test(text(m.created_time))).length).toBeGreaterThan(2000);
+    expect(markets.filter((m) => text(m.ticker).includes('.')).length).toBeGreaterThan(10);
     const sports = markets.filter((m) => m.strike_type === 'structured');
     expect(sports.length).toBeGreaterThan(10);
     for (const m of sports) expect(Object.values(m.custom_strike as Rec)[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -323,7 +325,7 @@ describe('simulator vs the recorded Kalshi API', () => {
     const flat = (await getJson(`${sim.restUrl}/events?limit=5`)).body as { events: Rec[] };
     const plainRef = reference(shapeOf(newestEvents.map(({ markets: _m, ...rest }) => rest)), undefined, corpus.tsSchema.EventData?.properties);
     expect(differences(flat.events, plainRef, 'event')).toEqual([]);
-    const single = (await getJson(`${sim.restUrl}/events/${flat.events[0]?.event_ticker}`)).body as Rec;
+    const single = (await getJson(`${sim.restUrl}/events/${text(flat.events[0]?.event_ticker)}`)).body as Rec;
     expect(new Set(corpus.singleEventKeys.map((k) => k.join(',')))).toContain(Object.keys(single).join(','));
   });
 
@@ -334,7 +336,7 @@ describe('simulator vs the recorded Kalshi API', () => {
     for (const b of bodies) expect(Object.keys(b)).toEqual(specKeys);
     expect(records.length).toBeGreaterThan(0);
     for (const e of records) {
-      expect(String(e.event_ticker)).toMatch(/^KXMVE/);
+      expect(text(e.event_ticker)).toMatch(/^KXMVE/);
       expect(keysSortedDeep(e as Json)).toBeUndefined();
       for (const k of Object.keys(e)) expect(new Set([...corpus.events.flatMap((x) => Object.keys(x.record)), ...Object.keys(corpus.tsSchema.EventData?.properties ?? {})])).toContain(k);
     }
@@ -361,7 +363,7 @@ describe('simulator vs the recorded Kalshi API', () => {
     const ref = reference(shapeOf(corpus.series.map((s) => s.record)), undefined, specProps);
     ref.nullable.clear(); // a recorded "tags": null is not a shape to copy
     expect(differences(series, ref, 'series')).toEqual([]);
-    const one = await getJson(`${sim.restUrl}/series/${series[0]?.ticker}?include_volume=true`);
+    const one = await getJson(`${sim.restUrl}/series/${text(series[0]?.ticker)}?include_volume=true`);
     expect(Object.keys(one.body as Rec)).toEqual(openapiSchemaProps(corpus.openapi, 'GetSeriesResponse'));
     expect(differences([(one.body as { series: Rec }).series], ref, 'series')).toEqual([]);
   });
@@ -413,13 +415,14 @@ describe('simulator vs the recorded Kalshi API', () => {
       frames = c.frames.slice(before).filter((f) => f.type !== 'subscribed');
     });
     afterAll(async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
       await c?.close();
     });
 
     const groupOf = (f: Rec): string => {
-      const t = String(f.type);
+      const t = text(f.type);
       const msg = f.msg as Rec | undefined;
-      return t === 'market_lifecycle_v2' || t === 'multivariate_market_lifecycle' ? `lifecycle/${String(msg?.event_type)}` : t;
+      return t === 'market_lifecycle_v2' || t === 'multivariate_market_lifecycle' ? `lifecycle/${text(msg?.event_type)}` : t;
     };
 
     it('every sim frame matches the real frames (or, without a real one, the docs example) of its event type', () => {
@@ -430,7 +433,7 @@ describe('simulator vs the recorded Kalshi API', () => {
       for (const d of corpus.docsFrames) docs.set(groupOf(d), [...(docs.get(groupOf(d)) ?? []), d]);
       const schemaOf = (g: string): Record<string, unknown> => {
         const def = g === 'lifecycle/metadata_updated' ? 'marketMetadataUpdatedPayload' : g.startsWith('lifecycle/') ? 'marketLifecycleV2Payload' : g === 'event_lifecycle' ? 'eventLifecyclePayload' : 'eventFeeUpdatePayload';
-        return (corpus.asyncapi[def]?.properties?.msg?.properties ?? {}) as Record<string, unknown>;
+        return corpus.asyncapi[def]?.properties?.msg?.properties ?? {};
       };
       const envelopeSchema = Object.keys(corpus.asyncapi.marketLifecycleV2Payload?.properties ?? {});
       const problems = new Set<string>();
@@ -521,7 +524,7 @@ describe('simulator vs the recorded Kalshi API', () => {
       expect(withCustom.length).toBeGreaterThanOrEqual(2); // the sports market and the combo
       const combos = new Set(sim.comboTickers());
       for (const f of frames) {
-        const t = String(f.msg?.market_ticker ?? '');
+        const t = text(f.msg?.market_ticker ?? '');
         if (f.type === 'multivariate_market_lifecycle') {
           expect(combos.has(t)).toBe(true);
           expect(f.sid).toBe(2);

@@ -245,7 +245,7 @@ describe('sim exchange WebSocket + lifecycle', () => {
       c.ws.pause();
       const t = sim3.tickers().find((x) => sim3.getMarket(x)?.status !== 'finalized') as string;
       const big = 'x'.repeat(400_000);
-      for (let k = 0; k < 80 && sim3.stats.wsOverflows === 0; k++) sim3.updateMetadata(t, { yes_sub_title: big + k });
+      for (let k = 0; k < 80 && sim3.stats.wsOverflows === 0; k++) sim3.updateMetadata(t, { yes_sub_title: `${big}${k}` });
       expect(sim3.stats.wsOverflows).toBe(1);
       c.ws.resume();
       const err = await c.next((f) => f.type === 'error', 10_000);

@@ -111,10 +111,10 @@ describe('machineToGraph', () => {
         'live.lifecycle.external→live.lifecycle.external SOURCE.SET',
       ]),
     );
-    expect(node('live')?.invoke?.map((i) => i.src)).toEqual(['deadlines', 'changeFlow', 'exchangeStatus']);
-    expect(node('live.lifecycle.websocket')?.invoke?.map((i) => i.src)).toEqual(['lifecycleConnection']);
-    expect(node('live.sync.syncing')?.invoke?.map((i) => i.src)).toEqual(['initialSync']);
-    expect(node('live.sync.running')?.invoke?.map((i) => i.src)).toEqual(['reconcile', 'eventSync']);
+    expect(node('live')?.invoke.map((i) => i.src)).toEqual(['deadlines', 'changeFlow', 'exchangeStatus']);
+    expect(node('live.lifecycle.websocket')?.invoke.map((i) => i.src)).toEqual(['lifecycleConnection']);
+    expect(node('live.sync.syncing')?.invoke.map((i) => i.src)).toEqual(['initialSync']);
+    expect(node('live.sync.running')?.invoke.map((i) => i.src)).toEqual(['reconcile', 'eventSync']);
     // Delayed-event plumbing (raise/cancel of xstate.after.*) is not shown as an action.
     expect(node('live.sync.syncBackoff')?.entry).toEqual([]);
   });
@@ -246,7 +246,7 @@ describe('createActorTracker', () => {
 
   it("reports each machine actor's plain context values, whatever fields its machine has", () => {
     // A stand-in for a supervisor with decision fields it does not have yet.
-    const supervisor = setup({ types: { context: {} as Record<string, unknown>, events: {} as { type: 'PASS' } } }).createMachine({
+    const supervisor = setup({}).createMachine({
       id: 'supervisorStandIn',
       context: {
         reconcileMode: 'full',

@@ -34,7 +34,7 @@ const CHART_TEXT_SIZES = `[...document.querySelectorAll('svg.statechart text')].
   const scale = ctm ? Math.hypot(ctm.a, ctm.b) : 0;
   return { text: t.textContent, px: parseFloat(getComputedStyle(t).fontSize) * scale, height: t.getBBox().height * scale };
 })`;
-const inPage = <T>(p: Page, expression: string): Promise<T> => p.evaluate(expression) as Promise<T>;
+const inPage = <T>(p: Page, expression: string): Promise<T> => p.evaluate<T>(expression);
 
 let harness: Harness | undefined;
 let sim: SimExchange;
@@ -78,6 +78,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close().catch(() => {});
   await browser?.close().catch(() => {});
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
   await visualizer?.close();
   await harness?.close();
 }, 20_000);
