@@ -365,12 +365,10 @@ function grow<T extends Float64Array | Uint8Array | Uint16Array | Uint32Array | 
  */
 export function jsonStr(s: string): string {
   const j = JSON.stringify(s);
-  // eslint-disable-next-line no-control-regex
   return /[^\x00-\x7e]/.test(j) ? j.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : j;
 }
 /** JSON.stringify with non-ASCII characters escaped. */
 export function asciiJson(v: unknown): string {
-  // eslint-disable-next-line no-control-regex
   return JSON.stringify(v).replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -637,7 +635,7 @@ export class MarketStore {
     return tp.tie ? 3 : 2;
   }
 
-  addEvent(ticker: string, s: number, dateMs: number, nowMs: number, rng: Rng, teams: readonly number[] | null = null): number {
+  addEvent(ticker: string, s: number, dateMs: number, nowMs: number, _rng: Rng, teams: readonly number[] | null = null): number {
     const e = this.evTicker.length;
     const tp = this.seriesTemplate(s);
     const d = new Date(dateMs);
@@ -690,7 +688,6 @@ export class MarketStore {
     this.evRulesJ.push(rules);
     this.byEvent.set(ticker, e);
     this.srEvents[s]?.push(e);
-    void rng;
     return e;
   }
 
@@ -935,7 +932,7 @@ export class MarketStore {
       `"close_time":"${iso(closeMs)}","created_time":"${createdS}",` +
       custom +
       early +
-      this.evTickerJ[e] +
+      (this.evTickerJ[e] ?? '') +
       `"exchange_index":0,"expected_expiration_time":"${expected}","expiration_time":"${latest}","expiration_value":"${expValue}",` +
       (Number.isNaN(floor) ? '' : `"floor_strike":${floor},`) +
       (cb ? '"is_provisional":true,' : '') +
@@ -956,7 +953,7 @@ export class MarketStore {
       (res === 0 ? '' : `"settlement_value_dollars":"${priceStr(this.settlementValue[i] ?? 0)}",`) +
       `"status":"${MARKET_STATUSES[st]}","strike_type":"${STRIKE_TYPES[stype]}",` +
       `"ticker":"${this.ticker[i]}",` +
-      (cb ? `"title":${cb.titleJson},` : this.evTitleJ[e]) +
+      (cb ? `"title":${cb.titleJson},` : (this.evTitleJ[e] ?? '')) +
       `"updated_time":"${updatedMs === createdMs ? createdS : isoMicro(updatedMs, us)}",` +
       `"volume_24h_fp":"${fpCount(this.volume24h[i] ?? 0)}","volume_fp":"${fpCount(this.volume[i] ?? 0)}",` +
       `"yes_ask_dollars":"${priceStr(yesAsk)}","yes_ask_size_fp":"${fpCount(this.askSize[i] ?? 0)}",` +
