@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MarketStore } from '../../src/store/market-store.js';
+import { MarketStore, TickerIndex } from '../../src/store/market-store.js';
 import { withStatus } from '../../src/domain/mapping.js';
 import { MARKET_STATUSES, type MarketStatus } from '../../src/domain/vocabulary.js';
 import type { Market } from '../../src/domain/types.js';
@@ -209,5 +209,62 @@ describe('MarketStore cells', () => {
     const active = store.activeMarkets();
     expect(active.map((m) => m.ticker).sort()).toEqual(Array.from({ length: 3000 }, (_, k) => `M${2 * k + 1}`).sort());
     for (const m of active) expect(m).toEqual(store.get(m.ticker));
+  });
+});
+
+describe('TickerIndex (the store\'s ticker → id table)', () => {
+  /** Two different tickers with the same 32-bit FNV-1a hash (a birthday search, done once). */
+  const collision = (() => {
+    const seen = new Map<number, string>();
+    for (let i = 0; ; i++) {
+      const t = `KXC-${i.toString(36)}`;
+      const h = TickerIndex.hash(t);
+      const other = seen.get(h);
+      if (other !== undefined) return [other, t] as const;
+      seen.set(h, t);
+    }
+  })();
+
+  it('finds a real full-hash collision and keeps both apart', () => {
+    const [a, b] = collision;
+    expect(a).not.toBe(b);
+    expect(TickerIndex.hash(a)).toBe(TickerIndex.hash(b));
+    const tickers: string[] = [a, b];
+    const index = new TickerIndex(tickers, 1);
+    index.add(a, 0);
+    index.add(b, 1);
+    expect([index.get(a), index.get(b)]).toEqual([0, 1]);
+    expect(index.delete(a)).toBe(true);
+    expect([index.get(a), index.get(b)]).toEqual([-1, 1]);
+  });
+
+  it('agrees with a Map under any adds, deletes and lookups, through probe runs, wrap-around and resizes (property)', () => {
+    const pool = [...Array.from({ length: 40 }, (_, i) => `T${i}`), ...collision];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), t: fc.constantFrom(...pool) }),
+      fc.record({ kind: fc.constant('delete' as const), t: fc.constantFrom(...pool) }),
+      fc.record({ kind: fc.constant('get' as const), t: fc.constantFrom(...pool) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 20, maxLength: 300, size: 'max' }), fc.integer({ min: 1, max: 8 }), (ops, capacity) => {
+        const tickers: string[] = [];
+        const index = new TickerIndex(tickers, capacity);
+        const model = new Map<string, number>();
+        for (const o of ops) {
+          if (o.kind === 'add') {
+            if (model.has(o.t)) continue;
+            const id = tickers.length;
+            tickers.push(o.t);
+            index.add(o.t, id);
+            model.set(o.t, id);
+          } else if (o.kind === 'delete') {
+            expect(index.delete(o.t)).toBe(model.delete(o.t));
+          }
+          for (const t of pool) if (index.get(t) !== (model.get(t) ?? -1)) throw new Error(`${t}: ${index.get(t)} vs ${model.get(t) ?? -1}`);
+          if (index.size !== model.size) throw new Error(`size ${index.size} vs ${model.size}`);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
