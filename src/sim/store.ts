@@ -29,9 +29,6 @@ export const ST_DISPUTED = 5;
 export const ST_AMENDED = 6;
 export const ST_FINALIZED = 7;
 
-export function statusCode(s: MarketStatus): number {
-  return MARKET_STATUSES.indexOf(s);
-}
 export function statusName(code: number): MarketStatus {
   return MARKET_STATUSES[code] ?? 'initialized';
 }
@@ -191,7 +188,7 @@ function dayOf(ms: number): string {
   return prefix;
 }
 /** ISO-8601 without the ".000" when the time is a whole second (Kalshi's usual form). */
-export function iso(ms: number): string {
+function iso(ms: number): string {
   const day = dayOf(ms);
   return lastMsPart === 0 ? day + (HMSZ[lastSec] as string) : `${day}${HMS[lastSec]}.${THREE_TRIM[lastMsPart]}Z`;
 }
@@ -199,7 +196,7 @@ export function iso(ms: number): string {
  * ISO-8601 with microseconds, trailing zeros trimmed the way Go's RFC3339Nano does
  * ("2026-02-13T02:48:32.843378Z", "2026-08-07T00:40:00.24501Z"); `us` is 0–999 µs past `ms`.
  */
-export function isoMicro(ms: number, us: number): string {
+function isoMicro(ms: number, us: number): string {
   if (us === 0) return iso(ms);
   const day = dayOf(ms);
   return `${day}${HMS[lastSec]}.${THREE[lastMsPart]}${THREE_TRIM[us]}Z`;
@@ -284,7 +281,7 @@ function uuidFor(a: number, b: number): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-4${x.slice(13, 16)}-${'89ab'[parseInt(x[16] ?? '0', 16) % 4]}${x.slice(17, 20)}-${x.slice(20, 32)}`;
 }
 /** `n` uppercase hex digits from (a, b). */
-export function hexId(a: number, b: number, n: number): string {
+function hexId(a: number, b: number, n: number): string {
   let s = '';
   for (let k = 0; s.length < n; k++) s += Math.floor(hashUnit(a + k * 7919, b) * 0x1_0000_0000).toString(16).padStart(8, '0');
   return s.slice(0, n).toUpperCase();
@@ -363,7 +360,7 @@ function grow<T extends Float64Array | Uint8Array | Uint16Array | Uint32Array | 
  * JSON string literal with every non-ASCII character escaped (\u00b0), so that every body the sim
  * renders is pure ASCII and can be written with the (much faster) latin1 encoder.
  */
-export function jsonStr(s: string): string {
+function jsonStr(s: string): string {
   const j = JSON.stringify(s);
   return /[^\x00-\x7e]/.test(j) ? j.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : j;
 }
@@ -1111,7 +1108,7 @@ function withCommas(v: number): string {
   return s;
 }
 
-export function lowerBound(list: readonly number[], x: number): number {
+function lowerBound(list: readonly number[], x: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
@@ -1166,7 +1163,7 @@ const SEC = 1000;
 const roundSec = (ms: number): number => Math.floor(ms / SEC) * SEC;
 
 /** Open/close/created times consistent with a generated status, relative to now. */
-export function timesFor(status: number, now: number, rng: Rng): { open: number; close: number; created: number } {
+function timesFor(status: number, now: number, rng: Rng): { open: number; close: number; created: number } {
   const u = (a: number, b: number): number => a + rng.next() * (b - a);
   let open: number;
   let close: number;
