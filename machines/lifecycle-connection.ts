@@ -219,5 +219,3 @@ export const lifecycleConnectionMachine = setup({
   },
   output: ({ context }) => ({ error: context.lastError ?? 'stopped', httpStatus: context.httpStatus }),
 });
-
-export type LifecycleConnectionMachine = typeof lifecycleConnectionMachine;

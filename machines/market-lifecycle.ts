@@ -26,7 +26,7 @@ import { setup } from 'xstate';
 import type { MarketStatus } from '../src/kalshi/schemas.js';
 
 /** Events of Kalshi's `market_lifecycle_v2` channel that move a market's status. */
-export type ExplicitLifecycleEvent =
+type ExplicitLifecycleEvent =
   | { readonly type: 'activated' }
   | { readonly type: 'deactivated' }
   | { readonly type: 'close_date_updated' }
@@ -34,10 +34,10 @@ export type ExplicitLifecycleEvent =
   | { readonly type: 'settled' };
 
 /** Transitions that happen at a market's open/close time, with no WebSocket message. */
-export type TimeLifecycleEvent = { readonly type: 'open_time_reached' } | { readonly type: 'close_time_reached' };
+type TimeLifecycleEvent = { readonly type: 'open_time_reached' } | { readonly type: 'close_time_reached' };
 
 /** The status a REST read reported for the market. */
-export type StatusObservedEvent = { readonly type: 'status_observed'; readonly status: MarketStatus };
+type StatusObservedEvent = { readonly type: 'status_observed'; readonly status: MarketStatus };
 
 export type MarketLifecycleEvent = ExplicitLifecycleEvent | TimeLifecycleEvent | StatusObservedEvent;
 
@@ -140,5 +140,3 @@ export const marketLifecycleMachine = setup({
     },
   },
 });
-
-export type MarketLifecycleMachine = typeof marketLifecycleMachine;

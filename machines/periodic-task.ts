@@ -137,5 +137,3 @@ export const periodicTaskMachine = setup({
     },
   },
 });
-
-export type PeriodicTaskMachine = typeof periodicTaskMachine;

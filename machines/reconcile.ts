@@ -194,5 +194,3 @@ export const reconcileMachine = setup({
     },
   },
 });
-
-export type ReconcileMachine = typeof reconcileMachine;

@@ -59,7 +59,7 @@ export function externalSource(frames: AsyncIterable<string | Uint8Array>, gener
   return { generation, frames, toJSON: () => ({ generation }) };
 }
 
-export interface SyncProgress {
+interface SyncProgress {
   readonly pages: number;
   readonly markets: number;
   readonly quarantined: number;
@@ -437,8 +437,6 @@ export const registryMachine = setup({
     stopped: { type: 'final' },
   },
 });
-
-export type RegistryMachine = typeof registryMachine;
 
 /**
  * The phase an embedder sees: the sync region's state while live ("syncing", "syncBackoff",

@@ -27,7 +27,7 @@ type JsonNode = { states: Record<string, JsonNode>; always?: unknown[] } & Recor
  * `machine.toJSON()`, plus the eventless (`always`) transitions it leaves out (XState 5.33's
  * serialization omits them), in the same shape as its other transitions.
  */
-export function machineDefinition(machine: AnyStateMachine): unknown {
+function machineDefinition(machine: AnyStateMachine): unknown {
   const json = machine.toJSON() as unknown as JsonNode;
   const visit = (node: NodeLike, out: JsonNode) => {
     if (node.always && node.always.length > 0) {

@@ -15,7 +15,7 @@ import { reconcileMachine } from '../machines/reconcile.js';
 import { periodicTaskMachine } from '../machines/periodic-task.js';
 import { registryMachine } from '../machines/registry.js';
 
-export type ChartNodeType = 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
+type ChartNodeType = 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
 export type ChartEdgeKind = 'event' | 'always' | 'after' | 'done' | 'error';
 
 export interface ChartNode {

@@ -16,7 +16,7 @@
 import type { InspectionEvent, Observer } from 'xstate';
 
 /** 'machine' for statechart actors; 'actor' for callback / promise / other logic. */
-export type ActorKind = 'machine' | 'actor';
+type ActorKind = 'machine' | 'actor';
 
 /** One actor as the page sees it. */
 export interface ActorRecord {
@@ -49,7 +49,7 @@ export interface ActorRecord {
 }
 
 /** A context value as the page shows it. */
-export type ContextValue = string | number | boolean | null;
+type ContextValue = string | number | boolean | null;
 export type ContextFields = Readonly<Record<string, ContextValue>>;
 
 /** Most context fields reported per actor, and longest string value (longer ones are cut). */

@@ -20,13 +20,13 @@ import type { ELK, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { ChartEdge, ChartEdgeKind, ChartGraph, ChartNode } from './graph.js';
 
 /** Width of one character of the page's 12 px monospace font, with a little slack. */
-export const CHAR_W = 7.4;
-export const LINE_H = 15;
+const CHAR_W = 7.4;
+const LINE_H = 15;
 const TITLE_H = 22;
 const PAD_X = 10;
 const PAD_Y = 6;
 /** Height of the reserved row for live information (market counts, actor chips). */
-export const LIVE_ROW_H = 20;
+const LIVE_ROW_H = 20;
 const INITIAL_R = 6;
 
 export interface LayoutOptions {
@@ -38,7 +38,7 @@ export interface LayoutOptions {
   readonly liveRowMinWidth?: number;
 }
 
-export interface LaidOutNode {
+interface LaidOutNode {
   readonly id: string;
   readonly key: string;
   readonly path: string;
@@ -57,7 +57,7 @@ export interface LaidOutNode {
   readonly liveRowY: number | null;
 }
 
-export interface LaidOutEdge {
+interface LaidOutEdge {
   readonly id: string;
   readonly source: string;
   readonly target: string;

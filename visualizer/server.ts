@@ -76,7 +76,7 @@ export interface Visualizer {
 }
 
 /** Compact MarketChange for the page. */
-export interface ChangeItem {
+interface ChangeItem {
   readonly seq: number;
   readonly at: number;
   readonly ticker: string;
@@ -86,7 +86,7 @@ export interface ChangeItem {
   readonly title: string | null;
 }
 
-export interface RejectedItem {
+interface RejectedItem {
   readonly seq: number;
   readonly at: number;
   readonly ticker: string;

@@ -18,7 +18,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { LOOPBACK_HOSTS, isAllowedOrigin, isLoopbackHost, type LoopbackHost } from './local-origin.js';
 
-export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
+const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
 
 export interface StatelyBridge {
   /** The bridge page: open it in a browser to see the Stately inspector. */
@@ -89,7 +89,7 @@ class BoundedLog {
   }
 }
 
-export interface StatelyBridgeStats {
+interface StatelyBridgeStats {
   /** Messages relayed, and refused (binary frames). */
   readonly messages: number;
   readonly refusedMessages: number;

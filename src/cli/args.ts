@@ -134,7 +134,7 @@ const looksLikeFlag = (arg: string): boolean => /^--[A-Za-z]/.test(arg) || /^-[A
  * argv → flag values (last one wins). Every problem is a UsageError with one line that names the
  * flag; values are echoed only through describeArg (never key material, never a long blob).
  */
-export function tokenize(argv: readonly string[]): Partial<Record<FlagName, string | boolean>> {
+function tokenize(argv: readonly string[]): Partial<Record<FlagName, string | boolean>> {
   const values: Partial<Record<FlagName, string | boolean>> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;

@@ -13,8 +13,8 @@ import type { RegistryStats } from '../registry/create-registry.js';
 import type { RegistrySummary } from '../registry/summary-store.js';
 
 /** Widths used when the stream does not say (not a TTY). */
-export const DEFAULT_COLUMNS = 80;
-export const DEFAULT_ROWS = 24;
+const DEFAULT_COLUMNS = 80;
+const DEFAULT_ROWS = 24;
 
 const n = (x: number): string => x.toLocaleString('en-US');
 
@@ -30,7 +30,7 @@ export function fitLine(line: string, columns: number): string {
 }
 
 /** Display width of a fitted line (code points: the view only prints narrow characters). */
-export const lineWidth = (line: string): number => Array.from(line).length;
+const lineWidth = (line: string): number => Array.from(line).length;
 
 /**
  * Segments joined with `sep` into as few lines as fit in `columns`; each line starts with
@@ -60,7 +60,7 @@ export function packSegments(
   return lines;
 }
 
-export function progressBar(done: number, total: number | null, width = 30): string {
+function progressBar(done: number, total: number | null, width = 30): string {
   if (total === null || total <= 0) {
     // Unknown total (the real exchange does not say how many markets it has): a moving marker.
     const pos = done % width;

@@ -10,8 +10,6 @@
  */
 import { looksLikeKeyMaterial } from '../kalshi/auth.js';
 
-export { looksLikeKeyMaterial };
-
 const SECRET_QUERY_PARAM = /(?:^|[-_])(?:key|token|secret|password|passwd|pwd|sig|signature|auth|credential|credentials|access[-_]?token|api[-_]?key)$/i;
 const REDACTED = '***';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PACKAGE_NAME = 'kalshi-market-registry';
+const PACKAGE_NAME = 'kalshi-market-registry';
 
 export function packageVersion(from: string = dirname(fileURLToPath(import.meta.url))): string {
   let dir = from;

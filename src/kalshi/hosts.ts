@@ -1,7 +1,7 @@
 /**
  * Kalshi API hosts (shared/kalshi-api.md §1). The `external-api*` hosts are the recommended ones
- * since May 2026; the legacy `api.elections.kalshi.com` / `demo-api.kalshi.co` hosts still work and
- * are listed for reference. Production and demo credentials are separate.
+ * since May 2026; the legacy `api.elections.kalshi.com` / `demo-api.kalshi.co` hosts (same paths)
+ * still work but are not used. Production and demo credentials are separate.
  */
 
 export type KalshiEnvironment = 'prod' | 'demo';
@@ -23,20 +23,3 @@ export const KALSHI_HOSTS: Readonly<Record<KalshiEnvironment, KalshiHostPair>> =
     ws: 'wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2',
   }),
 });
-
-/** Older shared hosts, still supported by Kalshi (not used by default). */
-export const KALSHI_LEGACY_HOSTS: Readonly<Record<KalshiEnvironment, KalshiHostPair>> = Object.freeze({
-  prod: Object.freeze({
-    rest: 'https://api.elections.kalshi.com/trade-api/v2',
-    ws: 'wss://api.elections.kalshi.com/trade-api/ws/v2',
-  }),
-  demo: Object.freeze({
-    rest: 'https://demo-api.kalshi.co/trade-api/v2',
-    ws: 'wss://demo-api.kalshi.co/trade-api/ws/v2',
-  }),
-});
-
-/** The REST path prefix every signed path starts with. */
-export const KALSHI_REST_PATH_PREFIX = '/trade-api/v2';
-/** The WebSocket path (signed as `timestamp + "GET" + path`). */
-export const KALSHI_WS_PATH = '/trade-api/ws/v2';

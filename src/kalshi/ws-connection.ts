@@ -44,7 +44,7 @@ export function publicWsUrl(url: string): string {
   }
 }
 
-export function handshakeMessage(status: number, hasCredentials: boolean): string {
+function handshakeMessage(status: number, hasCredentials: boolean): string {
   if (status === 401 || status === 403) {
     return hasCredentials
       ? `Kalshi rejected the WebSocket handshake with HTTP ${status}: check the credentials (API key id and private key; demo and production keys are separate, the key may have been revoked, and the clock must be in sync for the signed timestamp).`

@@ -24,6 +24,8 @@ import type { MarketChange } from '../domain/types.js';
  *    change from the status it last saw to the current one, marked `conflated: true`. Memory is
  *    bounded by the number of markets. A connection manager that only needs to know what to
  *    (un)subscribe wants this one.
+ *
+ * @public Part of the public `subscribeChanges` options.
  */
 export type OverflowPolicy = 'block' | 'conflate';
 

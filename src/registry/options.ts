@@ -101,4 +101,3 @@ export const RegistryOptionsSchema = z
 
 export type RegistryOptions = z.input<typeof RegistryOptionsSchema>;
 
-export type ResolvedRegistryOptions = z.output<typeof RegistryOptionsSchema>;

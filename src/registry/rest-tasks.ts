@@ -12,7 +12,7 @@ import type { RegistryCore } from './core.js';
 export type RestApi = Pick<KalshiRestClient, 'marketPages' | 'eventPages' | 'getExchangeStatus' | 'getMarket'> &
   Partial<Pick<KalshiRestClient, 'multivariateEventPages'>>;
 
-export interface MarketPassProgress {
+interface MarketPassProgress {
   readonly pages: number;
   readonly markets: number;
   readonly quarantined: number;

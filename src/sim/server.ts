@@ -69,7 +69,7 @@ const ERROR_MESSAGE: Readonly<Record<string, string>> = {
  * OpenAPI ErrorResponse, wrapped in `error` as Kalshi sends it; keys alphabetical, `details`
  * only when there is something to add).
  */
-export function restErrorBody(status: number, details?: string, message?: string): string {
+function restErrorBody(status: number, details?: string, message?: string): string {
   const code = errorCode(status);
   const msg = message ?? ERROR_MESSAGE[code] ?? code;
   return JSON.stringify({ error: details === undefined || details === msg ? { code, message: msg } : { code, details, message: msg } });

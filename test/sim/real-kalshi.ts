@@ -25,12 +25,12 @@ export function text(v: unknown): string {
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export function realDataDir(): string {
+function realDataDir(): string {
   return process.env.KALSHI_REAL_DATA_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'real-kalshi');
 }
 
 /** Throws a clear error when the recordings are not there. */
-export function requireRealDataDir(): string {
+function requireRealDataDir(): string {
   const dir = realDataDir();
   if (!existsSync(path.join(dir, 'PROVENANCE.md'))) {
     throw new Error(
@@ -213,7 +213,7 @@ export function typeFits(got: JsonType, ref: ReadonlySet<JsonType>): boolean {
   return ref.has(got) || (got === 'integer' && ref.has('number'));
 }
 
-export interface FieldStats {
+interface FieldStats {
   count: number;
   types: Set<JsonType>;
   /** Format classes of string values ("0.5120" → "N.dddd", times with the fraction collapsed). */
