@@ -24,8 +24,8 @@ import { OptionsError, formatIssues } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { ChangeStream, type ChangeListener, type ChangeSubscription, type SubscribeOptions } from '../registry/change-stream.js';
 import { MarketStore, type StatusCounts } from '../store/market-store.js';
-import { backoffDelay } from '../util/backoff.js';
 import { connectNats } from '../publish/nats-connect.js';
+import { retryUntilStopped, sleep } from '../publish/retry.js';
 import { BUCKET_NAME, DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, STREAM_NAME, SUBJECT_PREFIX, parseChangeSubject, tickerOfKvKey } from '../publish/layout.js';
 
 const natsUrl = z.string().regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'expected nats://host:port');
@@ -96,19 +96,6 @@ export interface FollowerStats {
   readonly lag: FollowerLag;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; message?: string; code?: number | string; api_error?: { code?: number } };
   return /not ?found/i.test(e.name ?? '') || /not found/i.test(e.message ?? '') || e.api_error?.code === 404;
@@ -156,18 +143,10 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
   };
 
   /** Retries `fn` (with a jittered backoff) until it succeeds or the follower stops. */
-  const retry = async <T>(what: string, fn: () => Promise<T>): Promise<T | null> => {
-    for (let attempt = 1; ; attempt++) {
-      if (stop.signal.aborted) return null;
-      try {
-        return await fn();
-      } catch (err) {
-        if (stop.signal.aborted) return null;
-        if (attempt <= 3 || attempt % 50 === 0) logger.warn({ attempt, err: (err as Error)?.message ?? String(err) }, `follower could not ${what}; retrying`);
-        await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 2_000 }), stop.signal);
-      }
-    }
-  };
+  const retry = <T>(what: string, fn: () => Promise<T>): Promise<T | null> =>
+    retryUntilStopped(fn, stop.signal, (attempt, err) => {
+      if (attempt <= 3 || attempt % 50 === 0) logger.warn({ attempt, err: (err as Error)?.message ?? String(err) }, `follower could not ${what}; retrying`);
+    });
 
   /** The change consumer: resumed when it exists (same name), else created at the stream's end. */
   const openConsumer = async (jsm: JetStreamManager): Promise<{ resumedFrom: number; resumed: boolean }> => {

@@ -24,7 +24,7 @@ import type { Logger } from '../log.js';
 import type { RegistryCore } from '../registry/core.js';
 import type { RestApi } from '../registry/rest-tasks.js';
 import type { MarketStore } from '../store/market-store.js';
-import { tapRest, type ReadingPages } from './rest-tap.js';
+import { tapRest } from './rest-tap.js';
 import type { MarketRecord, SyncWatermarks } from './schema.js';
 import { openStateDir, type OpenedState } from './state-file.js';
 import { warmInitialSync, type WarmSyncSummary } from './warm-sync.js';
@@ -79,8 +79,6 @@ export class Persistence {
   #timer: NodeJS.Timeout | null = null;
   #passes: (() => PassSnapshot) | null = null;
   #closed = false;
-  /** REST pages being processed (their records are kept once each is done), with their tickers once asked. */
-  readonly #reading: ReadingPages = new Map();
 
   private constructor(state: OpenedState, options: PersistenceOptions) {
     this.#state = state;
@@ -92,7 +90,9 @@ export class Persistence {
       // lifecycle columns (status, close time, result, updatedAt); the tap marks the markets a
       // REST page wrote whole once the page is done.
       this.#writer.markMarket(ticker, change?.market ?? null, change?.eventType === 'created');
-      if (change?.eventType === 'created' && !this.#fromRest(ticker)) this.#writer.putWebSocketRecord(ticker, change.market.updatedAt, createdFrameRecord(change.market));
+      // What a `created` frame gave, until a REST record replaces it (the tap keeps a REST page's
+      // records once the page is done; the writer never lets this one replace a REST record).
+      if (change?.eventType === 'created') this.#writer.putWebSocketRecord(ticker, change.market.updatedAt, createdFrameRecord(change.market));
     });
   }
 
@@ -118,7 +118,7 @@ export class Persistence {
 
   /** The registry's REST client, seen through the tap that keeps full records. */
   tapRest<T extends RestApi>(rest: T): T {
-    return tapRest(rest, this.#options.core, this.#writer, this.#reading);
+    return tapRest(rest, this.#options.core, this.#writer);
   }
 
   /** The warm initial-sync actor (to provide as the supervisor's `initialSync`). */
@@ -184,23 +184,6 @@ export class Persistence {
     } finally {
       this.#state.close();
     }
-  }
-
-  #fromRest(ticker: string): boolean {
-    if (this.#writer.pendingRecord(ticker)?.source === 'rest') return true;
-    for (const [page, tickers] of this.#reading) {
-      let set = tickers;
-      if (set === null) {
-        set = new Set();
-        for (const raw of page) {
-          const t = (raw as { ticker?: unknown } | null)?.ticker;
-          if (typeof t === 'string') set.add(t);
-        }
-        this.#reading.set(page, set);
-      }
-      if (set.has(ticker)) return true;
-    }
-    return false;
   }
 
   #pollPasses(): void {

@@ -17,14 +17,12 @@ import type { StateWriter } from './writer.js';
 
 type Raw = Readonly<Record<string, unknown>>;
 
-/** Market pages handed on and not yet processed, each with the set of its tickers once someone asked. */
-export type ReadingPages = Map<readonly unknown[], Set<string> | null>;
 
 function isObject(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function tapRest<T extends RestApi>(rest: T, core: RegistryCore, writer: StateWriter, reading: ReadingPages): T {
+export function tapRest<T extends RestApi>(rest: T, core: RegistryCore, writer: StateWriter): T {
   const { store } = core;
   const keepMarkets = (records: readonly unknown[], at: Micros, quarantinedBefore: number) => {
     const allValid = core.counters.quarantined === quarantinedBefore;
@@ -59,15 +57,10 @@ export function tapRest<T extends RestApi>(rest: T, core: RegistryCore, writer: 
       if (room) await room;
       const quarantinedBefore = core.counters.quarantined;
       const at = page.requestedAt ?? core.now();
-      reading.set(page.records, null);
-      try {
-        yield page;
-        // Only reached when the consumer asked for more: the page was processed in full. (A
-        // pass abandoned mid-page never gets here, and the next pass brings those records again.)
-        keep(page.records, at, quarantinedBefore);
-      } finally {
-        reading.delete(page.records);
-      }
+      yield page;
+      // Only reached when the consumer asked for more: the page was processed in full. (A pass
+      // abandoned mid-page never gets here, and the next pass brings those records again.)
+      keep(page.records, at, quarantinedBefore);
     }
   }
 

@@ -4,7 +4,7 @@
  *   meta(key, value)                       format marker, schema version, exchange, watermarks
  *   markets(ticker, row)                   the registry's record of every market (what getMarket says),
  *                                           as a JSON array in MARKET_COLUMNS order
- *   journal(seq, rows, count)              batches of market rows not yet compacted into `markets`:
+ *   journal(seq, count, full | packed)     batches of market rows not yet compacted into `markets`:
  *                                           a batch is appended as one row (no random page writes on
  *                                           the lifecycle path); the writer thread folds the journal
  *                                           into `markets` (last row per ticker) when it has grown
@@ -15,8 +15,8 @@
  *                                           from a WebSocket `created`, what that frame gave
  *   events(event_ticker, …, record)        the event table, with the raw REST event record
  *
- * The ingesting thread builds one JSON string of market rows per batch (the journal row as is) and
- * the records' JSON; the writer thread does all of SQLite's work.
+ * The ingesting thread builds one JSON string of whole markets per batch, packs transitions into a
+ * Float64Array and serializes the records; the writer thread does all of SQLite's work.
  */
 import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
 import { TRADING_STATUS_BY_MARKET_STATUS } from '../domain/mapping.js';
@@ -39,7 +39,10 @@ CREATE TABLE IF NOT EXISTS markets (ticker TEXT PRIMARY KEY, row TEXT NOT NULL) 
 -- A rowid table: records are ~1-2 KB, too large for a WITHOUT ROWID b-tree's cells.
 CREATE TABLE IF NOT EXISTS records (ticker TEXT PRIMARY KEY, source TEXT NOT NULL, observed_at INTEGER NOT NULL, json TEXT NOT NULL);
 -- Market rows not yet compacted into \`markets\`, one row per batch (applied in seq order on load).
-CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, rows TEXT NOT NULL, count INTEGER NOT NULL);
+-- A batch is either whole markets (full: a JSON array of rows) or transitions, packed as the
+-- ingesting thread built them (tickers joined by newlines; numbers: 4 float64 per market, status
+-- index, closeTs, updatedAt, result index; words: {"s": statuses, "r": results} they index).
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, count INTEGER NOT NULL, full TEXT, tickers TEXT, numbers BLOB, words TEXT);
 CREATE TABLE IF NOT EXISTS events (
   event_ticker TEXT PRIMARY KEY,
   series_ticker TEXT NOT NULL,
@@ -71,9 +74,11 @@ export const WRITE_STATEMENTS = {
   meta: `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
   /** The lifecycle part of a market whose full row is in the table: status, closeTs, result, updatedAt, ticker. */
   marketsLifecycle: `UPDATE markets SET row = json_set(row, '$[3]', ?, '$[11]', CAST(? AS INTEGER), '$[5]', ?, '$[13]', CAST(? AS INTEGER)) WHERE ticker = ?`,
-  /** One batch of market rows, appended as is (a JSON array of full rows and lifecycle rows). */
-  journalAppend: `INSERT INTO journal (rows, count) VALUES (?, ?)`,
-  journalRead: `SELECT seq, rows FROM journal WHERE seq <= ? ORDER BY seq`,
+  /** One batch of whole markets: its row count and the JSON array of rows, as built. */
+  journalAppendFull: `INSERT INTO journal (count, full) VALUES (?, ?)`,
+  /** One batch of transitions, packed (see the journal table). */
+  journalAppendLifecycle: `INSERT INTO journal (count, tickers, numbers, words) VALUES (?, ?, ?, ?)`,
+  journalRead: `SELECT seq, full, tickers, numbers, words FROM journal WHERE seq <= ? ORDER BY seq`,
   journalDrop: `DELETE FROM journal WHERE seq <= ?`,
   journalSize: `SELECT coalesce(max(seq), 0) AS last, coalesce(sum(count), 0) AS rows FROM journal`,
 } as const;
@@ -127,16 +132,42 @@ export function marketFromRow(r: readonly unknown[]): Market | string {
   };
 }
 
-/** A journal row that carries only a transition: [ticker, status, closeTs, result, updatedAt]. */
-export const LIFECYCLE_ROW_LENGTH = 5;
+/**
+ * Calls `fn` for each transition of a packed journal batch (see the journal table), or returns
+ * what is wrong with the batch.
+ */
+export function forEachPackedTransition(
+  tickers: string,
+  numbers: Uint8Array,
+  words: string,
+  fn: (ticker: string, status: string, closeTs: number, result: string, updatedAt: number) => void,
+): string | null {
+  const names = tickers.split('\n');
+  if (numbers.byteLength !== names.length * 32) return 'a packed batch has the wrong size';
+  let w: { s?: unknown; r?: unknown };
+  try {
+    w = JSON.parse(words) as { s?: unknown; r?: unknown };
+  } catch {
+    return 'a packed batch has unreadable words';
+  }
+  if (!Array.isArray(w.s) || !Array.isArray(w.r)) return 'a packed batch has unreadable words';
+  // Copied: a BLOB's bytes need not be aligned for a Float64Array view.
+  const n = new Float64Array(names.length * 4);
+  new Uint8Array(n.buffer).set(numbers);
+  for (let i = 0; i < names.length; i++) {
+    const status = w.s[n[i * 4] as number];
+    const result = w.r[n[i * 4 + 3] as number];
+    if (typeof status !== 'string' || typeof result !== 'string') return `${names[i]}: a packed transition names no status or result`;
+    fn(names[i] as string, status, n[i * 4 + 1] as number, result, n[i * 4 + 2] as number);
+  }
+  return null;
+}
 
 /** Applies a journaled transition to its (already loaded) market; returns what is wrong, or null. */
-export function applyLifecycleRow(store: MarketStore, row: readonly unknown[]): string | null {
-  const [ticker, status, closeTs, result, updatedAt] = row;
-  if (typeof ticker !== 'string') return 'ticker is not a string';
+export function applyTransition(store: MarketStore, ticker: string, status: string, closeTs: number, result: string, updatedAt: number): string | null {
   const code = statusCode(status);
   if (code < 0) return `${ticker}: unknown status ${JSON.stringify(status)}`;
-  if (!isInt(closeTs) || !isInt(updatedAt) || typeof result !== 'string') return `${ticker}: a column has the wrong type`;
+  if (!isInt(closeTs) || !isInt(updatedAt)) return `${ticker}: a time is not an integer`;
   const id = store.idOf(ticker);
   if (id < 0) return `${ticker}: a transition for a market never stored`;
   store.setLifecycle(id, code, closeTs, result, updatedAt);

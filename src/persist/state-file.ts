@@ -18,8 +18,8 @@ import {
   NO_WATERMARKS,
   SCHEMA_VERSION,
   STATE_FILE,
-  LIFECYCLE_ROW_LENGTH,
-  applyLifecycleRow,
+  applyTransition,
+  forEachPackedTransition,
   eventFromRow,
   marketFromRow,
   type MarketRecord,
@@ -230,24 +230,30 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
         loaded++;
       }
       // Batches not yet folded into `markets`, in the order they were written.
-      for (const json of db.prepare('SELECT rows FROM journal ORDER BY seq').pluck().iterate() as IterableIterator<string>) {
-        let rows: unknown;
-        try {
-          rows = JSON.parse(json);
-        } catch {
-          throw new StateDirError(file, 'corrupt', 'a journal batch is not valid JSON');
-        }
-        if (!Array.isArray(rows)) throw new StateDirError(file, 'corrupt', 'a journal batch is not a list of rows');
-        for (const row of rows) {
-          if (Array.isArray(row) && row.length === LIFECYCLE_ROW_LENGTH) {
-            const problem = applyLifecycleRow(store, row);
-            if (problem !== null) throw new StateDirError(file, 'corrupt', `invalid journaled transition: ${problem}`);
-            continue;
+      for (const [full, tickers, numbers, words] of db.prepare('SELECT full, tickers, numbers, words FROM journal ORDER BY seq').raw(true).iterate() as IterableIterator<
+        [string | null, string | null, Uint8Array | null, string | null]
+      >) {
+        if (full !== null) {
+          let rows: unknown;
+          try {
+            rows = JSON.parse(full);
+          } catch {
+            throw new StateDirError(file, 'corrupt', 'a journal batch is not valid JSON');
           }
-          const market = Array.isArray(row) ? marketFromRow(row) : 'a journal row is not a list';
-          if (typeof market === 'string') throw new StateDirError(file, 'corrupt', `invalid journaled market: ${market}`);
-          store.set(market);
+          if (!Array.isArray(rows)) throw new StateDirError(file, 'corrupt', 'a journal batch is not a list of rows');
+          for (const row of rows) {
+            const market = Array.isArray(row) ? marketFromRow(row) : 'a journal row is not a list';
+            if (typeof market === 'string') throw new StateDirError(file, 'corrupt', `invalid journaled market: ${market}`);
+            store.set(market);
+          }
+          continue;
         }
+        if (tickers === null || numbers === null || words === null) throw new StateDirError(file, 'corrupt', 'a journal batch is empty');
+        let problem: string | null = null;
+        const packed = forEachPackedTransition(tickers, numbers, words, (ticker, status, closeTs, result, updatedAt) => {
+          problem ??= applyTransition(store, ticker, status, closeTs, result, updatedAt);
+        });
+        if (packed !== null || problem !== null) throw new StateDirError(file, 'corrupt', `invalid journaled transition: ${packed ?? problem}`);
       }
       loaded = store.size;
       for (const row of db.prepare('SELECT event_ticker, series_ticker, title, sub_title, mutually_exclusive, updated_at FROM events').raw(true).iterate() as IterableIterator<unknown[]>) {

@@ -20,13 +20,14 @@ export type WriteOp = readonly [Exclude<WriteStatement, 'journalAppend'>, readon
 /**
  * Market rows of one batch. `full`: a JSON array of marketRow arrays (written as is). `lifecycle`:
  * markets whose change touched only status, close time, result and updatedAt (a WebSocket or
- * deadline transition), packed so the ingesting thread does no string work: tickers joined by
- * "\n", and per market [status code, closeTs, updatedAt, index into `results`].
+ * deadline transition), packed so that neither thread does per-market string work: tickers
+ * joined by "\n", per market [status index, closeTs, updatedAt, result index] and the words the
+ * indexes point into, stored as they come (see the journal table).
  */
 export interface MarketRows {
   readonly full: string | null;
   readonly fullCount: number;
-  readonly lifecycle: { readonly tickers: string; readonly numbers: Float64Array; readonly results: readonly string[] } | null;
+  readonly lifecycle: { readonly count: number; readonly tickers: string; readonly numbers: Float64Array; readonly words: string } | null;
 }
 
 export type WriterRequest = { readonly type: 'write'; readonly seq: number; readonly markets: MarketRows; readonly ops: readonly WriteOp[] } | { readonly type: 'close' };
@@ -45,8 +46,6 @@ export interface WriterThreadOptions {
   readonly compactRows: number;
   /** Idle time after which a non-empty journal is folded. */
   readonly compactIdleMs: number;
-  /** Status words by code (the lifecycle rows' status codes). */
-  readonly statuses: readonly string[];
 }
 
 const SOURCE = String.raw`
@@ -64,31 +63,22 @@ try {
 }
 const st = {};
 for (const [name, sql] of Object.entries(workerData.statements)) st[name] = db.prepare(sql);
-const STATUSES = workerData.statuses;
 const run = (name, rows) => {
   const stmt = st[name];
   // Whole markets are stored as their row's JSON.
   if (name === 'markets') for (const row of rows) stmt.run(row[0], JSON.stringify(row));
   else for (const row of rows) stmt.run(...row);
 };
-// A lifecycle row in the journal: [ticker, status, closeTs, result, updatedAt] (5 items; a full row has 14).
-const lifecycleRows = (l) => {
-  const tickers = l.tickers.split('\n');
-  const n = l.numbers;
-  const rows = new Array(tickers.length);
-  for (let i = 0; i < tickers.length; i++) rows[i] = [tickers[i], STATUSES[n[i * 4]], n[i * 4 + 1], l.results[n[i * 4 + 3]] ?? '', n[i * 4 + 2]];
-  return rows;
-};
 const write = db.transaction((markets, ops) => {
   let added = 0;
   if (markets.full !== null) {
-    st.journalAppend.run(markets.full, markets.fullCount);
+    st.journalAppendFull.run(markets.fullCount, markets.full);
     added += markets.fullCount;
   }
-  if (markets.lifecycle !== null) {
-    const rows = lifecycleRows(markets.lifecycle);
-    st.journalAppend.run(JSON.stringify(rows), rows.length);
-    added += rows.length;
+  const l = markets.lifecycle;
+  if (l !== null) {
+    st.journalAppendLifecycle.run(l.count, l.tickers, Buffer.from(l.numbers.buffer, l.numbers.byteOffset, l.numbers.byteLength), l.words);
+    added += l.count;
   }
   for (const [name, rows] of ops) run(name, rows);
   return added;
@@ -96,31 +86,40 @@ const write = db.transaction((markets, ops) => {
 
 /**
  * The last state of each market in the journal up to batch 'upTo': a full row (with any later
- * lifecycle rows applied to it), or only the lifecycle part for a market whose full row is in
- * the table already.
+ * transitions applied to it), or only the transition for a market whose full row is in the table.
  */
 function fold(upTo) {
   const full = new Map();
   const life = new Map();
   let rows = 0;
-  for (const [, json] of st.journalRead.raw(true).iterate(upTo)) {
-    for (const r of JSON.parse(json)) {
-      rows++;
-      if (r.length === 14) {
+  for (const [, json, tickers, numbers, words] of st.journalRead.raw(true).iterate(upTo)) {
+    if (json !== null) {
+      for (const r of JSON.parse(json)) {
+        rows++;
         full.set(r[0], r);
         life.delete(r[0]);
-        continue;
       }
-      const f = full.get(r[0]);
+      continue;
+    }
+    const names = tickers.split('\n');
+    const w = JSON.parse(words);
+    const n = new Float64Array(names.length * 4);
+    new Uint8Array(n.buffer).set(numbers);
+    for (let i = 0; i < names.length; i++) {
+      rows++;
+      const ticker = names[i];
+      const status = w.s[n[i * 4]];
+      const result = w.r[n[i * 4 + 3]];
+      const f = full.get(ticker);
       if (f !== undefined) {
-        f[3] = r[1];
-        f[11] = r[2];
-        f[5] = r[3];
-        f[13] = r[4];
-      } else life.set(r[0], r);
+        f[3] = status;
+        f[11] = n[i * 4 + 1];
+        f[5] = result;
+        f[13] = n[i * 4 + 2];
+      } else life.set(ticker, [status, n[i * 4 + 1], result, n[i * 4 + 2], ticker]);
     }
   }
-  return { rows, full: Array.from(full.values()), life: Array.from(life.values(), (r) => [r[1], r[2], r[3], r[4], r[0]]) };
+  return { rows, full: Array.from(full.values()), life: Array.from(life.values()) };
 }
 
 const size = st.journalSize.get();

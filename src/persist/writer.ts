@@ -239,9 +239,8 @@ export class StateWriter {
   #ensureWorker(): Worker {
     if (this.#worker !== null) return this.#worker;
     const worker = startWriterThread(this.#options.file, PRAGMAS, WRITE_STATEMENTS, {
-      compactRows: this.#options.compactRows ?? 200_000,
+      compactRows: this.#options.compactRows ?? 1_000_000,
       compactIdleMs: this.#options.compactIdleMs ?? 2_000,
-      statuses: STATUS_BY_CODE,
     });
     worker.unref();
     worker.on('message', (m: WriterReply) => this.#onReply(m));
@@ -290,14 +289,15 @@ export class StateWriter {
         }
         let r = m.result === '' ? 0 : results.indexOf(m.result);
         if (r < 0) r = results.push(m.result) - 1;
-        numbers[n * 4] = statusCode(m.marketStatus);
-        numbers[n * 4 + 1] = m.closeTs;
-        numbers[n * 4 + 2] = m.updatedAt;
-        numbers[n * 4 + 3] = r;
+        const o = n * 4;
+        numbers[o] = statusCode(m.marketStatus);
+        numbers[o + 1] = m.closeTs;
+        numbers[o + 2] = m.updatedAt;
+        numbers[o + 3] = r;
         tickers.push(ticker);
         n++;
       }
-      if (n > 0) lifecycle = { tickers: tickers.join('\n'), numbers: numbers.subarray(0, n * 4), results };
+      if (n > 0) lifecycle = { count: n, tickers: tickers.join('\n'), numbers: numbers.subarray(0, n * 4), words: JSON.stringify({ s: STATUS_BY_CODE, r: results }) };
     }
     const markets: MarketRows = { full: full.length > 0 ? JSON.stringify(full) : null, fullCount: full.length, lifecycle };
     if (parts.records.size > 0) {

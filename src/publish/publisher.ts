@@ -25,9 +25,9 @@ import { MARKET_TRANSITIONS } from '../lifecycle/transition-table.js';
 import type { Logger } from '../log.js';
 import type { ChangeStream, ChangeSubscription } from '../registry/change-stream.js';
 import type { MarketStore } from '../store/market-store.js';
-import { backoffDelay } from '../util/backoff.js';
 import { currentMarket, type WriteTracker } from '../persist/write-tracker.js';
 import { connectNats } from './nats-connect.js';
+import { retryUntilStopped } from './retry.js';
 import { DUPLICATE_WINDOW_MS, changeMsgId, changeSubject, kvKey, tickerOfKvKey, type NatsLayout } from './layout.js';
 
 export interface PublisherOptions extends NatsLayout {
@@ -76,19 +76,6 @@ interface Batch {
 }
 
 const KV_OPERATION = 'KV-Operation';
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export class NatsPublisher {
   readonly #options: PublisherOptions;
@@ -204,19 +191,12 @@ export class NatsPublisher {
   }
 
   /** Runs `fn` until it succeeds or the publisher closes (null). */
-  async #retry<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
-    for (let attempt = 1; ; attempt++) {
-      if (this.#signal.aborted) return null;
-      try {
-        return await fn();
-      } catch (err) {
-        if (this.#signal.aborted) return null;
-        this.#stats.failures++;
-        this.#stats.lastError = (err as Error)?.message ?? String(err);
-        if (attempt <= 3 || attempt % 50 === 0) this.#deps.logger.warn({ attempt, err: this.#stats.lastError }, `NATS publisher could not ${what}; retrying`);
-        await sleep(backoffDelay(attempt, { baseMs: 100, maxMs: 2_000 }), this.#signal);
-      }
-    }
+  #retry<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
+    return retryUntilStopped(fn, this.#signal, (attempt, err) => {
+      this.#stats.failures++;
+      this.#stats.lastError = (err as Error)?.message ?? String(err);
+      if (attempt <= 3 || attempt % 50 === 0) this.#deps.logger.warn({ attempt, err: this.#stats.lastError }, `NATS publisher could not ${what}; retrying`);
+    });
   }
 
   async #prepare(nc: NatsConnection): Promise<void> {
@@ -315,16 +295,7 @@ export class NatsPublisher {
       if (batch.changes.length === 0 && batch.records.size === 0) return;
       const b = batch;
       batch = { changes: [], records: new Map() };
-      for (;;) {
-        try {
-          await this.#send(b);
-          return;
-        } catch (err) {
-          if (this.#signal.aborted) throw err;
-          this.#stats.failures++;
-          await sleep(500, this.#signal);
-        }
-      }
+      if ((await this.#retry('publish the resync', () => this.#send(b))) === null) throw new Error('the publisher closed during the resync');
     };
     const compare = async (ticker: string, known: Market | null) => {
       const m = currentMarket(store, ticker);
