@@ -17,6 +17,7 @@ import {
 } from '../kalshi/schemas.js';
 import type { MarketStatus } from './vocabulary.js';
 import type { TransitionKey } from '../lifecycle/transition-table.js';
+import { fastEventFromRecord } from './fast-event.js';
 import { fastMarketFromRecord } from './fast-market.js';
 import { countToE2, dollarsToE4, isoToMicros, secondsToMicros } from './units.js';
 import type { ExchangeStatus, Market, MarketEvent, Micros, TradingStatus } from './types.js';
@@ -214,6 +215,13 @@ export function sameMarketData(a: Market, b: Market): boolean {
  * `parseMarketRecord`, as on a markets page).
  */
 export function parseEventRecord(raw: unknown): ParseResult<MarketEvent> {
+  const fast = fastEventFromRecord(raw);
+  if (fast !== undefined) return { ok: true, value: fast };
+  return parseEventRecordWithZod(raw);
+}
+
+/** The reference route of parseEventRecord: KalshiEventCoreSchema, then eventFromRecord. */
+export function parseEventRecordWithZod(raw: unknown): ParseResult<MarketEvent> {
   const parsed = KalshiEventCoreSchema.safeParse(raw);
   if (!parsed.success) return failure('GET /events record', parsed.error.issues, raw, 'event_ticker');
   return { ok: true, value: eventFromRecord(parsed.data) };
