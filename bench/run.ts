@@ -292,8 +292,8 @@ async function main(): Promise<void> {
   // ---- lifecycle, active, deadline: bench/sim-child.ts (30% active + frame blaster) ----------
   const live = ['lifecycle', 'active', 'deadline'].filter((x) => only.has(x));
   if (live.length > 0) {
-    progress(`starting simulator + frame blaster (bench/sim-child.ts --markets ${N} --active 0.3) in its own process`);
-    const sim = await startChild<BenchSimHello>('bench/sim-child.ts', ['--markets', String(N), '--active', '0.3'], ['--max-old-space-size=8192']);
+    progress(`starting simulator + frame blaster (bench/sim-child.ts --markets ${N} --active 0.3 --combo-share 0) in its own process`);
+    const sim = await startChild<BenchSimHello>('bench/sim-child.ts', ['--markets', String(N), '--active', '0.3', '--combo-share', '0'], ['--max-old-space-size=8192']);
     try {
       const active = sim.hello.active;
       const toggle = Math.min(100_000, Math.floor(active / 3));

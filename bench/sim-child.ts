@@ -24,7 +24,14 @@ import { parseArgsOrExit } from './lib.js';
 
 const args = parseArgsOrExit(
   process.argv.slice(2),
-  { markets: { kind: 'number', default: 1_000_000, min: 1 }, active: { kind: 'number', default: 0.3, min: 0 }, seed: { kind: 'number', default: 1 } },
+  {
+    markets: { kind: 'number', default: 1_000_000, min: 1 },
+    active: { kind: 'number', default: 0.3, min: 0 },
+    seed: { kind: 'number', default: 1 },
+    // The live figures want every active market blastable on market_lifecycle_v2; combo markets
+    // (whose frames belong on multivariate_market_lifecycle) would leave fewer than the 300k of 1M.
+    'combo-share': { kind: 'number', default: 0.1, min: 0 },
+  },
   'bench sim-child',
 );
 const markets = args.markets;
@@ -47,7 +54,7 @@ function statusMix(active: number): Record<string, number> {
 }
 
 const logger = createLogger('warn', 'kalshi-sim');
-const sim = await startSimExchange({ markets, seed, statusMix: statusMix(activeShare), logger, pingIntervalMs: 10_000 });
+const sim = await startSimExchange({ markets, seed, statusMix: statusMix(activeShare), comboShare: args['combo-share'], logger, pingIntervalMs: 10_000 });
 
 // Active ordinary tickers in the sim's stable order (the registry learns them over REST). Combo
 // markets are left out: their frames belong on multivariate_market_lifecycle, never on the
@@ -58,6 +65,12 @@ const activeTickers: string[] = [];
 for (let i = 0; i < st.count; i++) {
   if (st.effStatus(i, now) === 2 /* ST_ACTIVE */ && !st.isCombo(i)) activeTickers.push(st.ticker[i] as string);
 }
+// Blast first the markets that close latest, so that none of the toggled or re-closed ones
+// reaches its own close time during a run (a toggle frame for it would then be rejected).
+const closeOf = new Map<string, number>();
+for (let i = 0; i < st.count; i++) closeOf.set(st.ticker[i] as string, st.close[i] ?? 0);
+activeTickers.sort((a, b) => (closeOf.get(b) as number) - (closeOf.get(a) as number));
+closeOf.clear();
 
 // ---- blaster -----------------------------------------------------------------------------------
 
