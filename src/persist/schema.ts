@@ -151,12 +151,14 @@ export function forEachPackedTransition(
     return 'a packed batch has unreadable words';
   }
   if (!Array.isArray(w.s) || !Array.isArray(w.r)) return 'a packed batch has unreadable words';
+  const statusWords: readonly unknown[] = w.s;
+  const resultWords: readonly unknown[] = w.r;
   // Copied: a BLOB's bytes need not be aligned for a Float64Array view.
   const n = new Float64Array(names.length * 4);
   new Uint8Array(n.buffer).set(numbers);
   for (let i = 0; i < names.length; i++) {
-    const status = w.s[n[i * 4] as number];
-    const result = w.r[n[i * 4 + 3] as number];
+    const status = statusWords[n[i * 4] as number];
+    const result = resultWords[n[i * 4 + 3] as number];
     if (typeof status !== 'string' || typeof result !== 'string') return `${names[i]}: a packed transition names no status or result`;
     fn(names[i] as string, status, n[i * 4 + 1] as number, result, n[i * 4 + 2] as number);
   }

@@ -37,11 +37,10 @@ export interface WriteTrackerOptions {
 export class WriteTracker {
   readonly #options: WriteTrackerOptions;
   readonly #listeners: WrittenListener[] = [];
-  /** What each change since the last sweep left in the store (the sweep skips markets still so). */
-  #reported = new Map<string, Market | undefined>();
+  /** The changes since the last sweep (the sweep skips markets still as their last change left them). */
+  #reported: MarketChange[] = [];
   #cursor: Micros;
   #version: number;
-  #changesSinceSweep = 0;
   #timer: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void) | null = null;
   #sweeps = 0;
@@ -88,22 +87,22 @@ export class WriteTracker {
     const version = store.version;
     const now = this.#options.now();
     if (version === this.#version) {
-      this.#reported.clear();
-      this.#changesSinceSweep = 0;
+      this.#reported.length = 0;
       this.#cursor = now;
       return 0;
     }
     const cursor = this.#cursor;
-    const reported = this.#reported;
+    const changes = this.#reported;
     const writes = version - this.#version;
-    const changes = this.#changesSinceSweep;
-    this.#reported = new Map();
-    this.#changesSinceSweep = 0;
+    this.#reported = [];
     this.#cursor = now;
     this.#version = version;
     // Every store write of the core is one version step, and every change one write: as many
     // steps as changes means no write went unreported (a pure lifecycle stream). Skip the pass.
-    if (writes === changes) return 0;
+    if (writes === changes.length) return 0;
+    // The last change of each market (a settled one carries no record: it is reported again).
+    const reported = new Map<string, Market | undefined>();
+    for (const c of changes) reported.set(c.ticker, c.market);
     this.#sweeps++;
     let found = 0;
     // Over the store's cells: no Market is built for a market that did not change.
@@ -121,8 +120,8 @@ export class WriteTracker {
   }
 
   #onChange(change: MarketChange): void {
-    this.#changesSinceSweep++;
-    this.#reported.set(change.ticker, change.market ?? currentMarket(this.#options.store, change.ticker));
+    // Kept in order (cheap); a sweep that has to look turns it into the last change per market.
+    this.#reported.push(change);
     for (const l of this.#listeners) l(change.ticker, change);
   }
 }

@@ -123,7 +123,7 @@ export class StateWriter {
    */
   markMarket(ticker: string, market: Market | null, whole: boolean): void {
     const p = this.#pending;
-    if (whole || p.dirty.has(ticker)) {
+    if (whole || (p.dirty.size > 0 && p.dirty.has(ticker))) {
       p.dirty.set(ticker, market);
       p.lifecycle.delete(ticker);
     } else p.lifecycle.set(ticker, market);
