@@ -543,13 +543,18 @@ export class SimExchange {
     const { indices, next } = st.queryMarkets(query, from, limit, now);
     const f = this.core.faults;
     const malform = f.malformTickers.size > 0 || f.malformRate > 0;
-    const parts: string[] = new Array<string>(indices.length);
+    // Keys alphabetical as Kalshi sends them: the cursor comes first. Each record is written into
+    // the page as soon as it is rendered, so its rope dies young instead of surviving (and being
+    // copied by) the scavenges that a page of held strings would live through.
+    const w = new PageWriter(256 + indices.length * 2048);
+    w.str(`{"cursor":"${encodeCursor('m', next)}","markets":[`);
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k] as number;
-      parts[k] = malform && st.isMalformed(i, f.malformTickers, f.malformRate, this.core.seed) ? st.malformedMarketJson(i, i) : st.marketJson(i);
+      if (k > 0) w.byte(44); // ','
+      w.str(malform && st.isMalformed(i, f.malformTickers, f.malformRate, this.core.seed) ? st.malformedMarketJson(i, i) : st.marketJson(i));
     }
-    // Keys alphabetical as Kalshi sends them: the cursor comes first.
-    return assemble(`{"cursor":"${encodeCursor('m', next)}","markets":[`, parts, ']}');
+    w.str(']}');
+    return w.done();
   }
 
   /**
@@ -823,6 +828,31 @@ function assemble(head: string, parts: readonly string[], tail: string): Buffer 
   }
   buf.write(tail, o, 'latin1');
   return buf;
+}
+
+/** Appends ASCII strings to one growing Buffer (latin1: one byte per char). */
+class PageWriter {
+  private buf: Buffer;
+  private o = 0;
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+  str(s: string): void {
+    if (this.o + s.length > this.buf.length) this.grow(s.length);
+    this.o += this.buf.write(s, this.o, 'latin1');
+  }
+  byte(b: number): void {
+    if (this.o + 1 > this.buf.length) this.grow(1);
+    this.buf[this.o++] = b;
+  }
+  private grow(need: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.o + need + 1024));
+    this.buf.copy(next, 0, 0, this.o);
+    this.buf = next;
+  }
+  done(): Buffer {
+    return this.buf.subarray(0, this.o);
+  }
 }
 
 function routeKey(method: string, route: string): string {

@@ -146,13 +146,10 @@ export function priceStr(e4: number): string {
 }
 /** A FixedPointCount string ("18342.50") of a count kept in hundredths of a contract. */
 const HUNDREDTHS: string[] = Array.from({ length: 100 }, (_, k) => String(k).padStart(2, '0'));
-/** "1234." for whole counts below 100 000 (no number-to-string conversion on the hot path). */
-const WHOLE_DOT: string[] = Array.from({ length: 100_000 }, (_, k) => `${k}.`);
 function fpCount(centi: number): string {
   if (centi === 0) return '0.00';
   const whole = (centi / 100) | 0;
-  const head = WHOLE_DOT[whole] ?? `${whole}.`;
-  return head + (HUNDREDTHS[centi - whole * 100] as string);
+  return `${whole}.${HUNDREDTHS[centi - whole * 100]}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,9 +165,13 @@ const THREE: string[] = Array.from({ length: 1000 }, (_, k) => String(k).padStar
 const THREE_TRIM: string[] = THREE.map((s) => s.replace(/0+$/, ''));
 /** "2026-02-13T" per day since the epoch (a flat array: one lookup, no Map, no allocation). */
 const DAY_PREFIX: Array<string | undefined> = new Array<string | undefined>(80_000);
-/** "02:48:32" and "02:48:32Z" per second of the day. */
-const HMS: string[] = Array.from({ length: 86_400 }, (_, k) => `${TWO[Math.floor(k / 3600)]}:${TWO[Math.floor(k / 60) % 60]}:${TWO[k % 60]}`);
-const HMSZ: string[] = HMS.map((x) => `${x}Z`);
+/** "02:48:32" for a second of the day (small tables: they stay in cache, unlike an 86 400-entry one). */
+function hms(sec: number): string {
+  const h = (sec / 3600) | 0;
+  const rest = sec - h * 3600;
+  const m = (rest / 60) | 0;
+  return `${TWO[h]}:${TWO[m]}:${TWO[rest - m * 60]}`;
+}
 /** Second of the day and milliseconds part of the last dayOf() call (module variables: no object per call). */
 let lastSec = 0;
 let lastMsPart = 0;
@@ -190,7 +191,7 @@ function dayOf(ms: number): string {
 /** ISO-8601 without the ".000" when the time is a whole second (Kalshi's usual form). */
 function iso(ms: number): string {
   const day = dayOf(ms);
-  return lastMsPart === 0 ? day + (HMSZ[lastSec] as string) : `${day}${HMS[lastSec]}.${THREE_TRIM[lastMsPart]}Z`;
+  return lastMsPart === 0 ? `${day}${hms(lastSec)}Z` : `${day}${hms(lastSec)}.${THREE_TRIM[lastMsPart]}Z`;
 }
 /**
  * ISO-8601 with microseconds, trailing zeros trimmed the way Go's RFC3339Nano does
@@ -199,7 +200,7 @@ function iso(ms: number): string {
 function isoMicro(ms: number, us: number): string {
   if (us === 0) return iso(ms);
   const day = dayOf(ms);
-  return `${day}${HMS[lastSec]}.${THREE[lastMsPart]}${THREE_TRIM[us]}Z`;
+  return `${day}${hms(lastSec)}.${THREE[lastMsPart]}${THREE_TRIM[us]}Z`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,9 +338,9 @@ export interface NewMarketSpec {
 
 /** A combo market's legs, fixed at creation (as Kalshi's combo titles and strikes are). */
 export interface ComboInfo {
-  legs: Int32Array;
+  legs: readonly number[];
   /** 1 = yes, 0 = no, per leg. */
-  sides: Uint8Array;
+  sides: readonly number[];
   /** `"custom_strike":{…},` */
   customStrikeJson: string;
   /** `"mve_collection_ticker":"…","mve_selected_legs":[…],` */
@@ -788,8 +789,8 @@ export class MarketStore {
     const title = legs.map((l, k) => `${sideWords[k]} ${this.yesSubTitle(l)}`).join(',');
     const legsJson = legs.map((_, k) => `{"event_ticker":${jsonStr(legEvents[k] ?? '')},"market_ticker":${jsonStr(legTickers[k] ?? '')},"side":"${sideWords[k]}"}`).join(',');
     this.combos.set(i, {
-      legs: Int32Array.from(legs),
-      sides: Uint8Array.from(sides),
+      legs: [...legs],
+      sides: [...sides],
       customStrikeJson: `"custom_strike":${asciiJson(customStrike)},`,
       mveJson: `"mve_collection_ticker":${jsonStr(tp.collection ?? '')},"mve_selected_legs":[${legsJson}],`,
       titleJson: jsonStr(title),
