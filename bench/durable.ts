@@ -107,17 +107,17 @@ function fakeRest(n: number): RestApi {
         const requestedAt = options?.stamp?.();
         const records: unknown[] = [];
         for (let i = from; i < Math.min(n, from + limit); i++) records.push(record(i));
-        const page: RawPage = { records, cursor: from + limit < n ? String(from + limit) : null, bytes: 0, decodedBytes: 0, ...(requestedAt === undefined ? {} : { requestedAt }) } as RawPage;
+        const page: RawPage = { records, cursor: from + limit < n ? String(from + limit) : null, bytes: 0, decodedBytes: 0, ...(requestedAt === undefined ? {} : { requestedAt }) };
         yield page;
       }
     },
-    // eslint-disable-next-line require-yield
+     
     async *eventPages() {
       return;
     },
-    getExchangeStatus: async () => ({ body: { exchange_active: true, trading_active: true }, httpStatus: 200 }) as never,
+    getExchangeStatus: async () => ({ body: { exchange_active: true, trading_active: true }, httpStatus: 200 }),
     getMarket: async () => null,
-  } as RestApi;
+  };
 }
 
 function dirBytes(dir: string): number {
@@ -269,7 +269,7 @@ async function orchestrate(): Promise<void> {
         `markets ${fmtNum(N)}`,
         `cold sync: ${fmtNum(result.write.syncMarketsPerSec)} markets/s without a state directory, ${fmtNum(result.write.syncWithStateMarketsPerSec)} with; durable ${fmtNum((write.durableMs as number) / 1000, 1)} s after start (main-thread batch building ${fmtNum(write.encodeMs as number)} ms)`,
         `disk: ${fmtNum(result.write.bytesPerMarket)} bytes per market (${fmtNum((write.diskBytes as number) / 1e6)} MB, full records included)`,
-        `load: ready for getActiveMarkets in ${fmtNum(result.load.medianReadyMs)} ms median, ${fmtNum(result.load.medianReadyCpuMs)} ms CPU (${result.load.readyMs.map((x) => fmtNum(x)).join(', ')}; open+load ${fmtNum(result.load.openLoadMs)} ms, first getActiveMarkets ${fmtNum(result.load.firstActiveMs)} ms, ${fmtNum(result.load.active ?? 0)} active, RSS ${fmtNum(result.load.rssMb as number)} MB) — budget 5000 ms`,
+        `load: ready for getActiveMarkets in ${fmtNum(result.load.medianReadyMs)} ms median, ${fmtNum(result.load.medianReadyCpuMs)} ms CPU (${result.load.readyMs.map((x) => fmtNum(x)).join(', ')}; open+load ${fmtNum(result.load.openLoadMs)} ms, first getActiveMarkets ${fmtNum(result.load.firstActiveMs)} ms, ${fmtNum(result.load.active ?? 0)} active, RSS ${fmtNum(result.load.rssMb)} MB) — budget 5000 ms`,
         `lifecycle: ${fmtNum(result.lifecycle.framesPerSecOff)} frames/s without, ${fmtNum(result.lifecycle.framesPerSecOn)} with the state directory (until durable), median: cost ${fmtNum(result.lifecycle.cost * 100, 1)} % — budget 10 %; best runs ${fmtNum(result.lifecycle.bestFramesPerSecOff)} vs ${fmtNum(result.lifecycle.bestFramesPerSecOn)}; CPU ${fmtNum(result.lifecycle.cpuUsPerFrameOff, 2)} vs ${fmtNum(result.lifecycle.cpuUsPerFrameOn, 2)} µs per frame (all threads); batch building ${fmtNum(result.lifecycle.encodeUsPerChange, 3)} µs per change on the ingesting thread`,
       ].join('\n') + '\n',
     );

@@ -13,7 +13,6 @@ import { fastLifecycleFrame, newFastFrame } from '../src/domain/fast-frame.js';
 import { lifecycleUpdateFromMsg, parseLifecycleFrame } from '../src/domain/mapping.js';
 import type { Market } from '../src/domain/types.js';
 import { FrameQueue } from '../src/kalshi/frame-queue.js';
-import type { MarketLifecycleFrame } from '../src/kalshi/schemas.js';
 import { silentLogger } from '../src/log.js';
 import { ChangeStream } from '../src/registry/change-stream.js';
 import { RegistryCore } from '../src/registry/core.js';
@@ -86,7 +85,7 @@ const stages: { name: string; run: () => void | Promise<void> }[] = [
     run: () => {
       for (const s of frames) {
         const p = parseLifecycleFrame(s);
-        if (p.ok && p.value.type === 'market_lifecycle_v2') sink += lifecycleUpdateFromMsg((p.value as MarketLifecycleFrame).msg, 0).ticker.length;
+        if (p.ok && p.value.type === 'market_lifecycle_v2') sink += lifecycleUpdateFromMsg((p.value).msg, 0).ticker.length;
       }
     },
   },
@@ -143,4 +142,4 @@ for (const st of stages) {
   );
 }
 process.stdout.write(`changes ${changeCount.toLocaleString()}, sink ${sink > 0}\n`);
-if (profiler) process.stdout.write(`\n${await profiler.summaries(15)}`);
+if (profiler) process.stdout.write(`\n${profiler.summaries(15)}`);

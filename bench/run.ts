@@ -388,7 +388,7 @@ async function main(): Promise<void> {
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   printTable();
   if (profileDir) printProfiles(results.profiles as Record<string, ProfileSummary>);
-  process.stdout.write(`\nwritten to ${path.relative(process.cwd(), out) || out} (${results.totalSeconds} s)\n`);
+  process.stdout.write(`\nwritten to ${path.relative(process.cwd(), out) || out} (${String(results.totalSeconds)} s)\n`);
 }
 
 /** Every figure's profiles added up (all runs of all reps), summarized. */

@@ -16,6 +16,7 @@
  * Blaster connections are opened at `${blastUrl}?name=NAME`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { rawDataToString } from '../src/util/ws-data.js';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startSimExchange } from '../src/sim/index.js';
@@ -171,7 +172,7 @@ blastHttp.on('upgrade', (req, socket, head) => {
     ws.on('message', (data) => {
       let cmd: { id?: number; cmd?: string; params?: { channels?: unknown } };
       try {
-        cmd = JSON.parse(String(data)) as { id?: number; cmd?: string; params?: { channels?: unknown } };
+        cmd = JSON.parse(rawDataToString(data)) as { id?: number; cmd?: string; params?: { channels?: unknown } };
       } catch {
         return;
       }
@@ -264,7 +265,7 @@ const stop = (): void => {
   for (const c of conns.values()) c.socket.destroy();
   blastHttp.close();
   ctl.close();
-  sim.close().finally(() => process.exit(0));
+  void sim.close().finally(() => process.exit(0));
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

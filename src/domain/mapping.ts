@@ -103,7 +103,7 @@ export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResul
   ) {
     const issues: z.core.$ZodIssue[] = [];
     const bad = (path: keyof KalshiMarketCore, message: string) =>
-      issues.push({ code: 'custom', path: [path], message, input: rec[path] } as z.core.$ZodIssue);
+      issues.push({ code: 'custom', path: [path], message, input: rec[path] });
     if (!Number.isSafeInteger(yesBid)) bad(rec.yes_bid_dollars != null ? 'yes_bid_dollars' : 'yes_bid', 'price out of range');
     if (!Number.isSafeInteger(yesAsk)) bad(rec.yes_ask_dollars != null ? 'yes_ask_dollars' : 'yes_ask', 'price out of range');
     if (!Number.isSafeInteger(lastPrice)) bad(rec.last_price_dollars != null ? 'last_price_dollars' : 'last_price', 'price out of range');

@@ -20,7 +20,10 @@ export function dueTimeEvents(status: MarketStatus, openTs: Micros, closeTs: Mic
   let s = status;
   if (openTs <= now) {
     const to = moves(s, 'open_time_reached');
-    if (to) (due.push('open_time_reached'), (s = to));
+    if (to) {
+      due.push('open_time_reached');
+      s = to;
+    }
   }
   if (closeTs <= now && moves(s, 'close_time_reached')) due.push('close_time_reached');
   return due;

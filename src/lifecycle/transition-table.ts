@@ -48,7 +48,7 @@ export function machineOutcome(status: MarketStatus, event: MarketLifecycleEvent
   const snapshot = marketLifecycleMachine.resolveState({ value: status, context: { ticker: '' } });
   if (!snapshot.can(event)) return null;
   const [next] = transition(marketLifecycleMachine, snapshot, event);
-  return next.value as MarketStatus;
+  return next.value;
 }
 
 /**

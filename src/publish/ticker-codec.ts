@@ -30,7 +30,7 @@ export function encodeTicker(ticker: string): string {
     out += ticker.slice(plainFrom, i);
     // Surrogate pairs are encoded together, as the 4 UTF-8 bytes of their code point.
     const end = c >= 0xd800 && c <= 0xdbff && i + 1 < ticker.length ? i + 2 : i + 1;
-    for (const byte of utf8.encode(ticker.slice(i, end))) out += '_' + HEX[byte >> 4] + HEX[byte & 15];
+    for (const byte of utf8.encode(ticker.slice(i, end))) out += `_${HEX[byte >> 4] as string}${HEX[byte & 15] as string}`;
     i = end - 1;
     plainFrom = end;
   }

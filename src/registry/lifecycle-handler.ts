@@ -190,13 +190,13 @@ export class LifecycleHandler {
             }
           }
         }
-        const { value, done } = await new Promise<IteratorResult<string | Uint8Array>>((resolve, reject) => {
+        const step: IteratorResult<string | Uint8Array> = await new Promise<IteratorResult<string | Uint8Array>>((resolve, reject) => {
           wake = resolve;
           iterator.next().then(resolve, reject);
         });
         wake = null;
-        if (done || !live()) break;
-        const pending = this.#frame(session, value);
+        if (step.done === true || !live()) break;
+        const pending = this.#frame(session, step.value);
         if (pending) await pending;
       }
     } finally {

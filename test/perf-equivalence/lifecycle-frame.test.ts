@@ -191,7 +191,7 @@ function perField(valid: Record<string, unknown>, arbs: Record<string, fc.Arbitr
       fc.oneof(
         { weight: 4, arbitrary: k === 'additional_metadata' ? perField(META_VALID, metaFields) : fc.constant(v) },
         { weight: 1, arbitrary: fc.constant('__delete__') },
-        { weight: 1, arbitrary: (arbs[k] ?? junk) as fc.Arbitrary<unknown> },
+        { weight: 1, arbitrary: (arbs[k] ?? junk) },
         { weight: 1, arbitrary: junk },
       ),
     ]),

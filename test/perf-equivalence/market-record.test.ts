@@ -150,8 +150,8 @@ const fieldValue: Record<string, fc.Arbitrary<unknown>> = {
 
 const baseRecords: Record<string, unknown>[] = [
   ...corpus.markets.map((s) => s.record),
-  marketRecord as unknown as Record<string, unknown>,
-  legacyMarketRecord as unknown as Record<string, unknown>,
+  marketRecord,
+  legacyMarketRecord,
 ];
 
 /** A real record with some of the mapped fields replaced, removed or nulled, plus stray keys. */

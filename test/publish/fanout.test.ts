@@ -18,7 +18,7 @@ import { firstTickerWithStatus, waitUntil } from '../integration/helpers.js';
 import { tempDir } from '../persist/helpers.js';
 import { freePort, natsServer, type NatsServer } from './nats-server.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

@@ -22,7 +22,6 @@ import { lifecycleFrames, marketRecord } from '../fixtures/kalshi.js';
 
 const SEC = 1_000_000;
 /** REST fixture: open 2026-11-23T15:00Z, close 2026-11-25T04:59Z. */
-const REST_OPEN = Date.UTC(2026, 10, 23, 15) * 1000;
 const REST_CLOSE = Date.UTC(2026, 10, 25, 4, 59) * 1000;
 /** Between open and close of the REST fixture. */
 const NOW0 = Date.UTC(2026, 10, 24, 12) * 1000;
@@ -100,9 +99,9 @@ describe('RegistryCore.observe (REST reads)', () => {
 
   it('a legal forward status publishes status_change with old/new status and the new market object', () => {
     const h = setup();
-    h.core.observe(restMarket(), NOW0, 'sync');
+    void h.core.observe(restMarket(), NOW0, 'sync');
     h.advance(10 * SEC);
-    h.core.observe(restMarket({ status: 'closed', last_price_dollars: '0.9000' }), h.now(), 'reconcile');
+    void h.core.observe(restMarket({ status: 'closed', last_price_dollars: '0.9000' }), h.now(), 'reconcile');
     const stored = h.store.get(T)!;
     expect(stored.marketStatus).toBe('closed');
     expect(stored.tradingStatus).toBe('closed');
@@ -117,9 +116,9 @@ describe('RegistryCore.observe (REST reads)', () => {
 
   it('REST may skip states the registry never saw (active → determined in one step)', () => {
     const h = setup();
-    h.core.observe(restMarket(), NOW0, 'sync');
+    void h.core.observe(restMarket(), NOW0, 'sync');
     h.advance(1);
-    h.core.observe(restMarket({ status: 'determined', result: 'no' }), h.now(), 'reconcile');
+    void h.core.observe(restMarket({ status: 'determined', result: 'no' }), h.now(), 'reconcile');
     expect(h.emitted.at(-1)).toMatchObject({ eventType: 'status_change', oldStatus: 'active', newStatus: 'determined' });
     expect(h.store.get(T)!.result).toBe('no');
   });
@@ -127,7 +126,7 @@ describe('RegistryCore.observe (REST reads)', () => {
   it('observing finalized publishes `settled` without a market', () => {
     const h = setup();
     h.seed('determined');
-    h.core.observe(restMarket({ status: 'finalized', result: 'yes' }), h.now(), 'fetch');
+    void h.core.observe(restMarket({ status: 'finalized', result: 'yes' }), h.now(), 'fetch');
     expect(h.emitted).toEqual([{ ticker: T, eventType: 'settled', oldStatus: 'determined', newStatus: 'finalized' }]);
     expect('market' in h.emitted[0]!).toBe(false);
     expect(h.store.get(T)!.marketStatus).toBe('finalized');
@@ -153,7 +152,7 @@ describe('RegistryCore.observe (REST reads)', () => {
   it('a rejected observation of a finalized market counts as ignoredAfterFinal, not rejected', () => {
     const h = setup();
     h.seed('finalized');
-    h.core.observe(restMarket({ status: 'active' }), h.now(), 'reconcile');
+    void h.core.observe(restMarket({ status: 'active' }), h.now(), 'reconcile');
     expect(h.core.counters.ignoredAfterFinal).toBe(1);
     expect(h.core.counters.rejected).toBe(0);
     expect(h.rejected).toEqual([]);
@@ -163,43 +162,43 @@ describe('RegistryCore.observe (REST reads)', () => {
 
   it('the same status with new data updates the record silently; identical data writes nothing', () => {
     const h = setup();
-    h.core.observe(restMarket(), NOW0, 'sync');
+    void h.core.observe(restMarket(), NOW0, 'sync');
     h.advance(SEC);
-    h.core.observe(restMarket({ yes_ask_dollars: '0.5900' }), h.now(), 'reconcile');
+    void h.core.observe(restMarket({ yes_ask_dollars: '0.5900' }), h.now(), 'reconcile');
     expect(h.store.get(T)!.yesAsk).toBe(5900);
     expect(h.store.get(T)!.updatedAt).toBe(h.now());
     expect(h.emitted).toHaveLength(1);
     const version = h.store.version;
     const record = h.store.get(T);
     h.advance(SEC);
-    h.core.observe(restMarket({ yes_ask_dollars: '0.5900' }), h.now(), 'reconcile');
+    void h.core.observe(restMarket({ yes_ask_dollars: '0.5900' }), h.now(), 'reconcile');
     expect(h.store.version).toBe(version);
     expect(h.store.get(T)).toBe(record);
   });
 
   it('a stale observation (record updated locally after observedAt) is skipped and counted', () => {
     const h = setup();
-    h.core.observe(restMarket(), NOW0, 'sync'); // updatedAt = NOW0
+    void h.core.observe(restMarket(), NOW0, 'sync'); // updatedAt = NOW0
     const record = h.store.get(T);
     const version = h.store.version;
     h.advance(SEC);
-    h.core.observe(restMarket({ status: 'closed', yes_bid_dollars: '0.1000' }), NOW0 - 1, 'reconcile');
+    void h.core.observe(restMarket({ status: 'closed', yes_bid_dollars: '0.1000' }), NOW0 - 1, 'reconcile');
     expect(h.core.counters.staleObservations).toBe(1);
     expect(h.store.get(T)).toBe(record);
     expect(h.store.version).toBe(version);
     expect(h.emitted).toHaveLength(1);
 
     // A read sent at the very instant of the local write is not older than it: applied.
-    h.core.observe(restMarket({ status: 'closed' }), NOW0, 'reconcile');
+    void h.core.observe(restMarket({ status: 'closed' }), NOW0, 'reconcile');
     expect(h.core.counters.staleObservations).toBe(1);
     expect(h.store.get(T)!.marketStatus).toBe('closed');
   });
 
   it('REST says active but close_time has passed: treated as closed (time rules)', () => {
     const h = setup();
-    h.core.observe(restMarket(), NOW0, 'sync');
+    void h.core.observe(restMarket(), NOW0, 'sync');
     h.setNow(REST_CLOSE + SEC);
-    h.core.observe(restMarket({ status: 'active' }), h.now(), 'reconcile');
+    void h.core.observe(restMarket({ status: 'active' }), h.now(), 'reconcile');
     expect(h.store.get(T)!.marketStatus).toBe('closed');
     expect(h.emitted.at(-1)).toMatchObject({ eventType: 'status_change', oldStatus: 'active', newStatus: 'closed' });
     expect(h.core.counters.rejected).toBe(0);
@@ -208,12 +207,12 @@ describe('RegistryCore.observe (REST reads)', () => {
   it('REST says initialized but open_time has passed: treated as active; both passed: closed', () => {
     const h = setup();
     h.seed('initialized');
-    h.core.observe(restMarket({ status: 'initialized' }), h.now(), 'reconcile');
+    void h.core.observe(restMarket({ status: 'initialized' }), h.now(), 'reconcile');
     expect(h.emitted).toEqual([expect.objectContaining({ oldStatus: 'initialized', newStatus: 'active' })]);
 
     const h2 = setup({ now: REST_CLOSE });
     h2.seed('initialized');
-    h2.core.observe(restMarket({ status: 'initialized' }), h2.now(), 'reconcile');
+    void h2.core.observe(restMarket({ status: 'initialized' }), h2.now(), 'reconcile');
     expect(h2.emitted).toEqual([expect.objectContaining({ oldStatus: 'initialized', newStatus: 'closed' })]);
   });
 
@@ -253,7 +252,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     expect(h.emitted).toEqual([{ ticker: T, eventType: 'created', oldStatus: null, newStatus: 'initialized', market: m }]);
 
     h.advance(SEC);
-    h.core.applyLifecycle(update('created', h.now()));
+    void h.core.applyLifecycle(update('created', h.now()));
     expect(h.core.counters.duplicateCreates).toBe(1);
     expect(h.store.get(T)).toBe(m);
     expect(h.emitted).toHaveLength(1);
@@ -265,10 +264,10 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     const h = setup();
     h.seed('active');
     const nowS = h.now() / SEC;
-    h.core.applyLifecycle(update('close_date_updated', h.now(), { close_ts: nowS - 1 }));
-    h.core.applyLifecycle(update('determined', h.now(), { result: 'no' }));
+    void h.core.applyLifecycle(update('close_date_updated', h.now(), { close_ts: nowS - 1 }));
+    void h.core.applyLifecycle(update('determined', h.now(), { result: 'no' }));
     expect(h.store.get(T)).toMatchObject({ marketStatus: 'determined', result: 'no' });
-    h.core.applyLifecycle(update('settled', h.now()));
+    void h.core.applyLifecycle(update('settled', h.now()));
     expect(h.emitted.map((c) => [c.oldStatus, c.newStatus])).toEqual([
       ['active', 'closed'],
       ['closed', 'determined'],
@@ -281,7 +280,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
   it('a frame for a market whose close time passed unnoticed is judged after the implicit close', () => {
     const h = setup();
     h.seed('active', { closeTs: h.now() - SEC });
-    h.core.applyLifecycle(update('determined', h.now()));
+    void h.core.applyLifecycle(update('determined', h.now()));
     expect(h.emitted.map((c) => [c.oldStatus, c.newStatus])).toEqual([
       ['active', 'closed'],
       ['closed', 'determined'],
@@ -291,8 +290,8 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
 
   it('created with open_ts in the past is born active; a deactivated right after is legal', () => {
     const h = setup({ now: WS_NOW });
-    h.core.applyLifecycle(update('created', WS_NOW));
-    h.core.applyLifecycle(update('deactivated', WS_NOW));
+    void h.core.applyLifecycle(update('created', WS_NOW));
+    void h.core.applyLifecycle(update('deactivated', WS_NOW));
     expect(h.emitted.map((c) => [c.eventType, c.oldStatus, c.newStatus])).toEqual([
       ['created', null, 'active'],
       ['status_change', 'active', 'inactive'],
@@ -303,7 +302,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
   it('a REST observation is judged after the due time transitions of the local record', () => {
     const h = setup();
     h.seed('active', { closeTs: h.now() - SEC });
-    h.core.observe(restMarket({ status: 'determined', result: 'yes', close_time: new Date((h.now() - SEC) / 1000).toISOString() }), h.now(), 'reconcile');
+    void h.core.observe(restMarket({ status: 'determined', result: 'yes', close_time: new Date((h.now() - SEC) / 1000).toISOString() }), h.now(), 'reconcile');
     expect(h.emitted.map((c) => [c.oldStatus, c.newStatus])).toEqual([
       ['active', 'closed'],
       ['closed', 'determined'],
@@ -321,7 +320,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
   it.each(legal)('%s moves %s → %s and publishes status_change', (name, from, to) => {
     const h = setup();
     h.seed(from);
-    h.core.applyLifecycle(update(name, h.now()));
+    void h.core.applyLifecycle(update(name, h.now()));
     const m = h.store.get(T)!;
     expect(m.marketStatus).toBe(to);
     expect(m.tradingStatus).toBe(TRADING_STATUS_BY_MARKET_STATUS[to]);
@@ -333,19 +332,19 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
   it('determined patches the result', () => {
     const h = setup();
     h.seed('closed');
-    h.core.applyLifecycle(update('determined', h.now()));
+    void h.core.applyLifecycle(update('determined', h.now()));
     expect(h.store.get(T)!.result).toBe('yes');
     // Without a result field the result is left alone.
     const h2 = setup();
     h2.seed('closed', { result: '' });
-    h2.core.applyLifecycle(update('determined', h2.now(), { result: undefined }));
+    void h2.core.applyLifecycle(update('determined', h2.now(), { result: undefined }));
     expect(h2.store.get(T)!).toMatchObject({ marketStatus: 'determined', result: '' });
   });
 
   it.each(['determined', 'amended'] as const)('settled moves %s → finalized and publishes `settled` without a market', (from) => {
     const h = setup();
     h.seed(from);
-    h.core.applyLifecycle(update('settled', h.now()));
+    void h.core.applyLifecycle(update('settled', h.now()));
     expect(h.store.get(T)!.marketStatus).toBe('finalized');
     expect(h.emitted).toEqual([{ ticker: T, eventType: 'settled', oldStatus: from, newStatus: 'finalized' }]);
   });
@@ -370,7 +369,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
   it.each(duplicates)('a redelivered %s in %s is accepted without a change', (name, status) => {
     const h = setup();
     h.seed(status);
-    h.core.applyLifecycle(update(name, h.now()));
+    void h.core.applyLifecycle(update(name, h.now()));
     expect(h.store.get(T)!.marketStatus).toBe(status);
     expect(h.emitted).toEqual([]);
     expect(h.core.counters.rejected).toBe(0);
@@ -404,7 +403,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
   it.each(pairs)('table-driven: %s + %s', (status, kind) => {
     const h = setup();
     const seeded = h.seed(status, { closeTs: NOW0 + 100 * SEC });
-    h.core.applyLifecycle(update(kind, h.now(), kind === 'close_date_updated' ? { close_ts: LATER_CLOSE_S } : {}));
+    void h.core.applyLifecycle(update(kind, h.now(), kind === 'close_date_updated' ? { close_ts: LATER_CLOSE_S } : {}));
     const to = MARKET_TRANSITIONS[status][kind];
     const after = h.store.get(T)!;
     if (to === null) {
@@ -432,7 +431,7 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     const h = setup();
     const seeded = h.seed('finalized');
     for (const name of ['activated', 'deactivated', 'close_date_updated', 'determined', 'settled'] as const) {
-      h.core.applyLifecycle(update(name, h.now()));
+      void h.core.applyLifecycle(update(name, h.now()));
     }
     expect(h.core.counters.ignoredAfterFinal).toBe(5);
     expect(h.core.counters.rejected).toBe(0);
@@ -445,14 +444,14 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     const h = setup();
     const unknown: string[] = [];
     const off = h.core.onUnknownTicker((t) => unknown.push(t));
-    h.core.applyLifecycle(update('activated', h.now()));
-    h.core.applyLifecycle(update('metadata_updated', h.now()));
+    void h.core.applyLifecycle(update('activated', h.now()));
+    void h.core.applyLifecycle(update('metadata_updated', h.now()));
     expect(unknown).toEqual([T, T]);
     expect(h.core.counters.unknownTickerEvents).toBe(2);
     expect(h.store.size).toBe(0);
     expect(h.emitted).toEqual([]);
     off();
-    h.core.applyLifecycle(update('settled', h.now()));
+    void h.core.applyLifecycle(update('settled', h.now()));
     expect(unknown).toEqual([T, T]);
     expect(h.core.counters.unknownTickerEvents).toBe(3);
   });
@@ -462,8 +461,8 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     const seeded = h.seed('active');
     const unknown = vi.fn();
     h.core.onUnknownTicker(unknown);
-    h.core.applyLifecycle(update('metadata_updated', h.now()));
-    h.core.applyLifecycle(update('price_level_structure_updated', h.now()));
+    void h.core.applyLifecycle(update('metadata_updated', h.now()));
+    void h.core.applyLifecycle(update('price_level_structure_updated', h.now()));
     expect(unknown).not.toHaveBeenCalled();
     expect(h.store.get(T)).toEqual(seeded);
     expect(h.emitted).toEqual([]);
@@ -474,9 +473,9 @@ describe('RegistryCore.applyLifecycle (market_lifecycle_v2)', () => {
     const extra = vi.fn();
     const off = h.core.onRejected(extra);
     h.seed('initialized');
-    h.core.applyLifecycle(update('settled', h.now()));
+    void h.core.applyLifecycle(update('settled', h.now()));
     off();
-    h.core.applyLifecycle(update('settled', h.now()));
+    void h.core.applyLifecycle(update('settled', h.now()));
     expect(extra).toHaveBeenCalledTimes(1);
     expect(h.core.counters.rejected).toBe(2);
   });
@@ -499,12 +498,12 @@ describe('RegistryCore.applyDeadlines', () => {
   it('applies only what is due, the rest when its time comes', () => {
     const h = setup();
     h.seed('initialized', { openTs: NOW0 - SEC, closeTs: NOW0 + 10 * SEC });
-    h.core.applyDeadlines(T);
+    void h.core.applyDeadlines(T);
     expect(h.store.get(T)!.marketStatus).toBe('active');
-    h.core.applyDeadlines(T);
+    void h.core.applyDeadlines(T);
     expect(h.emitted).toHaveLength(1);
     h.setNow(NOW0 + 10 * SEC); // close_time reached exactly
-    h.core.applyDeadlines(T);
+    void h.core.applyDeadlines(T);
     expect(h.store.get(T)!.marketStatus).toBe('closed');
     expect(h.emitted.map((c) => c.newStatus)).toEqual(['active', 'closed']);
   });
@@ -512,12 +511,12 @@ describe('RegistryCore.applyDeadlines', () => {
   it('inactive past close_time closes; statuses with no time rule are untouched; unknown tickers are ignored', () => {
     const h = setup();
     h.seed('inactive', { closeTs: NOW0 - SEC });
-    h.core.applyDeadlines(T);
+    void h.core.applyDeadlines(T);
     expect(h.emitted).toEqual([expect.objectContaining({ oldStatus: 'inactive', newStatus: 'closed' })]);
     for (const status of ['closed', 'determined', 'disputed', 'amended', 'finalized'] as const) {
       const h2 = setup();
       const seeded = h2.seed(status, { openTs: 0, closeTs: 0 });
-      h2.core.applyDeadlines(T);
+      void h2.core.applyDeadlines(T);
       expect(h2.store.get(T)).toEqual(seeded);
       expect(h2.emitted).toEqual([]);
     }
@@ -527,7 +526,7 @@ describe('RegistryCore.applyDeadlines', () => {
   it('under backpressure returns one promise that settles after both changes are delivered, in order', async () => {
     const h = setup({ capacity: 1 });
     const sub = h.changes.subscribe();
-    h.core.observe(restMarket({ ticker: 'FILLER' }), NOW0, 'sync'); // fills the buffer
+    void h.core.observe(restMarket({ ticker: 'FILLER' }), NOW0, 'sync'); // fills the buffer
     h.seed('initialized', { openTs: NOW0 - 2 * SEC, closeTs: NOW0 - SEC });
     const pending = h.core.applyDeadlines(T);
     expect(pending).toBeInstanceOf(Promise);
@@ -595,12 +594,12 @@ describe('RegistryCore with a DeadlineScheduler (fake timers)', () => {
     const { core, scheduler, emitted, now, store } = withScheduler();
     scheduler.start();
     const openS = Math.floor(now() / SEC) + 1;
-    core.applyLifecycle(update('created', now(), { open_ts: openS, close_ts: openS + 2 }));
+    void core.applyLifecycle(update('created', now(), { open_ts: openS, close_ts: openS + 2 }));
     expect(scheduler.size).toBe(1);
     await vi.advanceTimersByTimeAsync(1000);
     expect(emitted.map((c) => c.newStatus)).toEqual(['initialized', 'active']);
     // The close date moves 3 s later: nothing happens at the old time.
-    core.applyLifecycle(update('close_date_updated', now(), { close_ts: openS + 5 }));
+    void core.applyLifecycle(update('close_date_updated', now(), { close_ts: openS + 5 }));
     await vi.advanceTimersByTimeAsync(2000);
     expect(store.get(T)!.marketStatus).toBe('active');
     await vi.advanceTimersByTimeAsync(3000);
@@ -613,10 +612,10 @@ describe('RegistryCore with a DeadlineScheduler (fake timers)', () => {
     const { core, scheduler, emitted, now, store } = withScheduler();
     scheduler.start();
     const openS = Math.floor(now() / SEC) + 1;
-    core.applyLifecycle(update('created', now(), { open_ts: openS, close_ts: openS + 60 }));
+    void core.applyLifecycle(update('created', now(), { open_ts: openS, close_ts: openS + 60 }));
     await vi.advanceTimersByTimeAsync(1000);
     expect(store.get(T)!.marketStatus).toBe('active');
-    core.applyLifecycle(update('close_date_updated', now(), { close_ts: openS + 2 }));
+    void core.applyLifecycle(update('close_date_updated', now(), { close_ts: openS + 2 }));
     await vi.advanceTimersByTimeAsync(1999);
     expect(store.get(T)!.marketStatus).toBe('active');
     await vi.advanceTimersByTimeAsync(1);
@@ -628,7 +627,7 @@ describe('RegistryCore with a DeadlineScheduler (fake timers)', () => {
   it('a market synced as active after its close time is stored closed (REST lags the clock)', async () => {
     const { core, scheduler, emitted, store } = withScheduler();
     // Initial sync before start(): REST lags and still says active.
-    core.observe(restMarket({ close_time: new Date(NOW0 / 1000 - 60_000).toISOString() }), NOW0, 'sync');
+    void core.observe(restMarket({ close_time: new Date(NOW0 / 1000 - 60_000).toISOString() }), NOW0, 'sync');
     scheduler.start();
     await vi.advanceTimersByTimeAsync(1);
     expect(store.get(T)!.marketStatus).toBe('closed');
@@ -720,15 +719,15 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
             expect(c.oldStatus).toBe(prev);
             expect(isLegalStep(c.oldStatus, c.newStatus)).toBe(true);
             // Each step is the frame's/observation's own transition or one that time made due.
-            const viaTime = (['open_time_reached', 'close_time_reached'] as const).some((k) => MARKET_TRANSITIONS[c.oldStatus as MarketStatus][k] === c.newStatus);
+            const viaTime = (['open_time_reached', 'close_time_reached'] as const).some((k) => MARKET_TRANSITIONS[c.oldStatus][k] === c.newStatus);
             if (viaKey !== undefined && !viaTime) expect(MARKET_TRANSITIONS[c.oldStatus][viaKey]).toBe(c.newStatus);
             expect(c.eventType === 'settled').toBe(c.newStatus === 'finalized');
           }
           if (c.eventType === 'settled') expect(c.market).toBeUndefined();
           else {
-            expect(c.market!.ticker).toBe(c.ticker);
-            expect(c.market!.marketStatus).toBe(c.newStatus);
-            expect(c.market!.tradingStatus).toBe(TRADING_STATUS_BY_MARKET_STATUS[c.newStatus]);
+            expect(c.market.ticker).toBe(c.ticker);
+            expect(c.market.marketStatus).toBe(c.newStatus);
+            expect(c.market.tradingStatus).toBe(TRADING_STATUS_BY_MARKET_STATUS[c.newStatus]);
           }
           last.set(c.ticker, c.newStatus);
         };
@@ -777,7 +776,7 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
                 const judged = target === before ? target : expectFromTable(before, key);
                 expectedStatus = timeAdjustedStatus(judged, incoming.openTs, incoming.closeTs, now);
               }
-              h.core.observe(incoming, observedAt, 'reconcile');
+              void h.core.observe(incoming, observedAt, 'reconcile');
               break;
             }
             case 'lifecycle': {
@@ -805,12 +804,12 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
                   expectedStatus = timeAdjustedStatus(to, current.openTs, closeTs, now);
                 }
               }
-              h.core.applyLifecycle(u);
+              void h.core.applyLifecycle(u);
               break;
             }
             case 'deadline': {
               ticker = TICKERS[cmd.t]!;
-              h.core.applyDeadlines(ticker);
+              void h.core.applyDeadlines(ticker);
               const m = h.store.get(ticker);
               // Nothing is left due after a deadline pass.
               if (m) expect(dueTimeEvents(m.marketStatus, m.openTs, m.closeTs, now)).toEqual([]);
@@ -853,24 +852,24 @@ describe('RegistryCore: WebSocket frames older than an applied REST read', () =>
     let received = 0;
     let consumed = 0;
     h.core.attachFrameCounters({ received: () => received, consumed: () => consumed });
-    h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
+    void h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
     // Frames 1 (deactivated) and 2 (activated) arrive but wait behind a slow consumer…
     received = 2;
     // …while a reconcile, sent after they arrived, already sees the market inactive → active → inactive.
     h.advance(1);
-    h.core.observe(restMarket({ status: 'inactive' }), h.now(), 'reconcile', h.core.framesReceived());
+    void h.core.observe(restMarket({ status: 'inactive' }), h.now(), 'reconcile', h.core.framesReceived());
     expect(h.store.get(T)?.marketStatus).toBe('inactive');
     // Now the queued frames are applied: both are older than the REST read and must not flip it.
     consumed = 1;
     expect(h.core.applyLifecycle(update('activated', h.now()), 1)).toBeUndefined();
     consumed = 2;
-    h.core.applyLifecycle(update('activated', h.now()), 2);
+    void h.core.applyLifecycle(update('activated', h.now()), 2);
     expect(h.store.get(T)?.marketStatus).toBe('inactive');
     expect(h.core.counters.staleFrames).toBe(2);
     // Frame 3 arrived after the read: it applies.
     received = 3;
     consumed = 3;
-    h.core.applyLifecycle(update('activated', h.now()), 3);
+    void h.core.applyLifecycle(update('activated', h.now()), 3);
     expect(h.store.get(T)?.marketStatus).toBe('active');
     expect(h.emitted.map((c) => [c.oldStatus, c.newStatus])).toEqual([
       [null, 'active'],
@@ -881,17 +880,17 @@ describe('RegistryCore: WebSocket frames older than an applied REST read', () =>
 
   it('marks nothing when no frame is pending, or when the source cannot count frames', () => {
     const h = setup();
-    h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
+    void h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
     h.core.attachFrameCounters({ received: () => 5, consumed: () => 5 });
     h.advance(1);
-    h.core.observe(restMarket({ status: 'inactive' }), h.now(), 'reconcile', 5);
-    h.core.applyLifecycle(update('activated', h.now()), 6);
+    void h.core.observe(restMarket({ status: 'inactive' }), h.now(), 'reconcile', 5);
+    void h.core.applyLifecycle(update('activated', h.now()), 6);
     expect(h.store.get(T)?.marketStatus).toBe('active');
     h.core.attachFrameCounters(null);
     expect(h.core.framesReceived()).toBe(-1);
     h.advance(1);
-    h.core.observe(restMarket({ status: 'inactive' }), h.now(), 'reconcile', -1);
-    h.core.applyLifecycle(update('activated', h.now()), 7);
+    void h.core.observe(restMarket({ status: 'inactive' }), h.now(), 'reconcile', -1);
+    void h.core.applyLifecycle(update('activated', h.now()), 7);
     expect(h.store.get(T)?.marketStatus).toBe('active');
     expect(h.core.counters.staleFrames).toBe(0);
   });
@@ -900,21 +899,21 @@ describe('RegistryCore: WebSocket frames older than an applied REST read', () =>
 describe('RegistryCore: ordering REST reads against local changes', () => {
   it('a redelivered duplicate leaves the record, updatedAt included, untouched', () => {
     const h = setup();
-    h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
+    void h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
     const before = h.store.get(T);
     h.advance(5);
-    h.core.applyLifecycle(update('activated', h.now()));
+    void h.core.applyLifecycle(update('activated', h.now()));
     expect(h.store.get(T)).toBe(before);
   });
 
   it('remembers markets whose REST read lost the race, once each, for a re-read', () => {
     const h = setup();
-    h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
+    void h.core.observe(restMarket({ status: 'active' }), NOW0, 'sync');
     h.advance(10);
-    h.core.applyLifecycle(update('deactivated', h.now()));
+    void h.core.applyLifecycle(update('deactivated', h.now()));
     // A read sent before that change arrives later: it is stale and must be read again.
-    h.core.observe(restMarket({ status: 'active' }), NOW0 + 5, 'reconcile');
-    h.core.observe(restMarket({ status: 'active' }), NOW0 + 6, 'reconcile');
+    void h.core.observe(restMarket({ status: 'active' }), NOW0 + 5, 'reconcile');
+    void h.core.observe(restMarket({ status: 'active' }), NOW0 + 6, 'reconcile');
     expect(h.store.get(T)?.marketStatus).toBe('inactive');
     expect(h.core.counters.staleObservations).toBe(2);
     expect(h.core.takeStaleTickers()).toEqual([T]);
@@ -928,13 +927,13 @@ describe('RegistryCore.beginPass (what runMarketPass counts instead of a Set of 
     const a = restMarket({ ticker: 'A' });
     const b = restMarket({ ticker: 'B' });
     const fin = restMarket({ ticker: 'F', status: 'finalized', result: 'yes' });
-    for (const m of [a, b, fin, restMarket({ ticker: 'GONE' })]) h.core.observe(m, NOW0, 'sync');
+    for (const m of [a, b, fin, restMarket({ ticker: 'GONE' })]) void h.core.observe(m, NOW0, 'sync');
     const pass = h.core.beginPass();
-    h.core.observe(a, NOW0, 'reconcile');
+    void h.core.observe(a, NOW0, 'reconcile');
     expect(pass.see('A')).toBe(true);
-    h.core.observe(restMarket({ ticker: 'NEW' }), NOW0, 'reconcile');
+    void h.core.observe(restMarket({ ticker: 'NEW' }), NOW0, 'reconcile');
     expect(pass.see('NEW')).toBe(true);
-    h.core.observe(a, NOW0, 'reconcile');
+    void h.core.observe(a, NOW0, 'reconcile');
     expect(pass.see('A')).toBe(false); // moved between pages: seen twice
     expect(pass.size).toBe(2);
     // B and GONE were not read (F is finalized: not missing).
@@ -947,11 +946,11 @@ describe('RegistryCore.beginPass (what runMarketPass counts instead of a Set of 
 
   it('is exact even when see() is called before observe() wrote the market', () => {
     const h = setup();
-    h.core.observe(restMarket({ ticker: 'OLD' }), NOW0, 'sync');
+    void h.core.observe(restMarket({ ticker: 'OLD' }), NOW0, 'sync');
     const pass = h.core.beginPass();
     expect(pass.see('X')).toBe(true);
     expect(pass.see('X')).toBe(false);
-    h.core.observe(restMarket({ ticker: 'X' }), NOW0, 'reconcile');
+    void h.core.observe(restMarket({ ticker: 'X' }), NOW0, 'reconcile');
     expect(pass.see('X')).toBe(false);
     expect(pass.size).toBe(1);
     expect(pass.missing()).toBe(1); // OLD, not X

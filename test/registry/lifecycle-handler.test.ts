@@ -109,14 +109,14 @@ describe('LifecycleHandler.handleFrame', () => {
     expect(created).toMatchObject({ marketStatus: 'initialized', openTs: 1_763_910_000 * SEC, closeTs: 1_764_046_740 * SEC, updatedAt: BEFORE_OPEN });
     // …then open_ts passes: the deadline scheduler opens it.
     h.setNow(WS_NOW);
-    h.core.applyDeadlines(T);
+    void h.core.applyDeadlines(T);
     feed(json(f.activated)); // redelivered-style activated while active: accepted, no change
     feed(json(f.deactivated));
     expect(h.store.get(T)!.marketStatus).toBe('inactive');
     feed(json(f.close_date_updated));
     expect(h.store.get(T)!.closeTs).toBe(1_764_100_000 * SEC);
     h.setNow(1_764_100_001 * SEC);
-    h.core.applyDeadlines(T); // the new close time passed
+    void h.core.applyDeadlines(T); // the new close time passed
     feed(json(f.determined));
     expect(h.store.get(T)!).toMatchObject({ marketStatus: 'determined', result: 'yes' });
     feed(json(f.settled));
@@ -164,10 +164,10 @@ describe('LifecycleHandler.handleFrame', () => {
 
   it('accepts frames as bytes (Uint8Array)', () => {
     const h = setup();
-    h.handler.handleFrame(bytes(lifecycleFrames.subscribed));
+    void h.handler.handleFrame(bytes(lifecycleFrames.subscribed));
     h.setNow(BEFORE_OPEN);
-    h.handler.handleFrame(bytes(lifecycleFrames.created));
-    h.handler.handleFrame(bytes({ ...lifecycleFrames.event_lifecycle, seq: 2 }));
+    void h.handler.handleFrame(bytes(lifecycleFrames.created));
+    void h.handler.handleFrame(bytes({ ...lifecycleFrames.event_lifecycle, seq: 2 }));
     expect(h.store.get(T)!.marketStatus).toBe('initialized');
     expect(h.store.getEvent('KXQUICKSETTLE-26JAN25H2150')).toBeDefined();
     expect(h.handler.stats.lifecycleMessages).toBe(1);
@@ -177,14 +177,14 @@ describe('LifecycleHandler.handleFrame', () => {
   it('event_lifecycle keeps what REST said about mutual exclusivity', () => {
     const h = setup();
     h.store.setEvent({ eventTicker: 'KXQUICKSETTLE-26JAN25H2150', seriesTicker: 'X', title: 'old', subTitle: '', mutuallyExclusive: true, updatedAt: 1 });
-    h.handler.handleFrame(json(lifecycleFrames.event_lifecycle));
+    void h.handler.handleFrame(json(lifecycleFrames.event_lifecycle));
     expect(h.store.getEvent('KXQUICKSETTLE-26JAN25H2150')).toMatchObject({ title: 'What will 1+1 equal?', mutuallyExclusive: true, seriesTicker: 'KXQUICKSETTLE' });
   });
 
   it('event_fee_update (no market_ticker) is counted and does not crash, also with cleared overrides', () => {
     const h = setup();
     expect(() => h.handler.handleFrame(json(lifecycleFrames.event_fee_update))).not.toThrow();
-    h.handler.handleFrame(frame('event_fee_update', { seq: 11 }, { fee_type_override: null, fee_multiplier_override: null }));
+    void h.handler.handleFrame(frame('event_fee_update', { seq: 11 }, { fee_type_override: null, fee_multiplier_override: null }));
     expect(h.handler.stats.feeUpdates).toBe(2);
     expect(h.handler.stats.invalid).toBe(0);
     expect(h.core.counters.unknownTickerEvents).toBe(0);
@@ -193,21 +193,21 @@ describe('LifecycleHandler.handleFrame', () => {
 
   it('a seq gap calls onLossSuspected("seq_gap") and still applies the frame', () => {
     const h = setup();
-    h.handler.handleFrame(createdFor('A', 1));
-    h.handler.handleFrame(createdFor('B', 3));
+    void h.handler.handleFrame(createdFor('A', 1));
+    void h.handler.handleFrame(createdFor('B', 3));
     expect(h.losses).toEqual([['seq_gap', 'sid 13 jumped to seq 3']]);
     expect(h.handler.stats.gaps).toBe(1);
     expect(h.store.has('B')).toBe(true);
-    h.handler.handleFrame(createdFor('C', 4));
+    void h.handler.handleFrame(createdFor('C', 4));
     expect(h.losses).toHaveLength(1);
   });
 
   it('sequence counts are per sid', () => {
     const h = setup();
-    h.handler.handleFrame(createdFor('A', 1, 13));
-    h.handler.handleFrame(createdFor('B', 1, 14));
-    h.handler.handleFrame(createdFor('C', 2, 13));
-    h.handler.handleFrame(createdFor('D', 2, 14));
+    void h.handler.handleFrame(createdFor('A', 1, 13));
+    void h.handler.handleFrame(createdFor('B', 1, 14));
+    void h.handler.handleFrame(createdFor('C', 2, 13));
+    void h.handler.handleFrame(createdFor('D', 2, 14));
     expect(h.losses).toEqual([]);
     expect(h.handler.stats.duplicates).toBe(0);
     expect(h.store.size).toBe(4);
@@ -215,32 +215,32 @@ describe('LifecycleHandler.handleFrame', () => {
 
   it('one seq counter is shared by the three message types of a sid', () => {
     const h = setup();
-    h.handler.handleFrame(json(lifecycleFrames.created)); // seq 1
-    h.handler.handleFrame(frame('event_lifecycle', { seq: 2 }));
-    h.handler.handleFrame(frame('event_fee_update', { seq: 3 }));
-    h.handler.handleFrame(createdFor('X', 4));
+    void h.handler.handleFrame(json(lifecycleFrames.created)); // seq 1
+    void h.handler.handleFrame(frame('event_lifecycle', { seq: 2 }));
+    void h.handler.handleFrame(frame('event_fee_update', { seq: 3 }));
+    void h.handler.handleFrame(createdFor('X', 4));
     expect(h.losses).toEqual([]);
     // A replay of seq 2 as another type is a duplicate.
-    h.handler.handleFrame(createdFor('Y', 2));
+    void h.handler.handleFrame(createdFor('Y', 2));
     expect(h.store.has('Y')).toBe(false);
     expect(h.handler.stats.duplicates).toBe(1);
   });
 
   it('a duplicate seq is skipped: not applied twice, counted', () => {
     const h = setup();
-    h.handler.handleFrame(json(lifecycleFrames.created));
-    h.handler.handleFrame(json(lifecycleFrames.created));
+    void h.handler.handleFrame(json(lifecycleFrames.created));
+    void h.handler.handleFrame(json(lifecycleFrames.created));
     expect(h.handler.stats.duplicates).toBe(1);
     expect(h.handler.stats.lifecycleMessages).toBe(1);
     expect(h.core.counters.duplicateCreates).toBe(0); // never reached the core
     // Also an older seq after a newer one, even for a different, otherwise valid message.
-    h.handler.handleFrame(createdFor('NEW', 5));
-    h.handler.handleFrame(createdFor('OLD', 4));
+    void h.handler.handleFrame(createdFor('NEW', 5));
+    void h.handler.handleFrame(createdFor('OLD', 4));
     expect(h.store.has('OLD')).toBe(false);
     expect(h.handler.stats.duplicates).toBe(2);
     // A duplicate event_lifecycle / event_fee_update is skipped too.
-    h.handler.handleFrame(frame('event_fee_update', { seq: 5 }));
-    h.handler.handleFrame(frame('event_lifecycle', { seq: 3 }));
+    void h.handler.handleFrame(frame('event_fee_update', { seq: 5 }));
+    void h.handler.handleFrame(frame('event_lifecycle', { seq: 3 }));
     expect(h.handler.stats.feeUpdates).toBe(0);
     expect(h.handler.stats.eventMessages).toBe(0);
     expect(h.store.eventCount).toBe(0);
@@ -249,8 +249,8 @@ describe('LifecycleHandler.handleFrame', () => {
 
   it('unsequenced lifecycle frames (older spec, no seq) are applied and never flagged', () => {
     const h = setup();
-    h.handler.handleFrame(createdFor('A', undefined));
-    h.handler.handleFrame(createdFor('B', undefined));
+    void h.handler.handleFrame(createdFor('A', undefined));
+    void h.handler.handleFrame(createdFor('B', undefined));
     expect(h.store.size).toBe(2);
     expect(h.losses).toEqual([]);
     expect(h.handler.stats.duplicates).toBe(0);
@@ -258,16 +258,16 @@ describe('LifecycleHandler.handleFrame', () => {
 
   it('a second `subscribed` calls onLossSuspected("resubscribed") and resets that sid', () => {
     const h = setup();
-    h.handler.handleFrame(json(lifecycleFrames.subscribed));
+    void h.handler.handleFrame(json(lifecycleFrames.subscribed));
     expect(h.losses).toEqual([]);
-    h.handler.handleFrame(createdFor('A', 1));
-    h.handler.handleFrame(createdFor('B', 2));
-    h.handler.handleFrame(json(lifecycleFrames.subscribed)); // reconnect: sid 13 again, seq restarts
+    void h.handler.handleFrame(createdFor('A', 1));
+    void h.handler.handleFrame(createdFor('B', 2));
+    void h.handler.handleFrame(json(lifecycleFrames.subscribed)); // reconnect: sid 13 again, seq restarts
     expect(h.losses).toEqual([['resubscribed', 'market_lifecycle_v2 (sid 13)']]);
-    h.handler.handleFrame(createdFor('C', 1));
+    void h.handler.handleFrame(createdFor('C', 1));
     expect(h.store.has('C')).toBe(true);
     expect(h.handler.stats.duplicates).toBe(0);
-    h.handler.handleFrame(createdFor('D', 2));
+    void h.handler.handleFrame(createdFor('D', 2));
     expect(h.losses).toHaveLength(1);
     expect(h.handler.stats.subscriptions).toBe(2);
   });
@@ -287,28 +287,28 @@ describe('LifecycleHandler.handleFrame', () => {
 
     it('one subscribe for both channels answers two `subscribed`: not a reconnect; seq is tracked per sid', () => {
       const h = setup();
-      h.handler.handleFrame(json(lifecycleFrames.subscribed));
-      h.handler.handleFrame(subscribedCombo);
+      void h.handler.handleFrame(json(lifecycleFrames.subscribed));
+      void h.handler.handleFrame(subscribedCombo);
       expect(h.losses).toEqual([]);
-      h.handler.handleFrame(createdFor('OTHER-1', 1));
-      h.handler.handleFrame(comboCreated(1)); // seq 1 on the combo sid: next, not a duplicate
-      h.handler.handleFrame(createdFor('OTHER-2', 2));
-      h.handler.handleFrame(combo(2, { event_type: 'deactivated', is_deactivated: true }));
+      void h.handler.handleFrame(createdFor('OTHER-1', 1));
+      void h.handler.handleFrame(comboCreated(1)); // seq 1 on the combo sid: next, not a duplicate
+      void h.handler.handleFrame(createdFor('OTHER-2', 2));
+      void h.handler.handleFrame(combo(2, { event_type: 'deactivated', is_deactivated: true }));
       expect(h.losses).toEqual([]);
       expect(h.handler.stats).toMatchObject({ duplicates: 0, gaps: 0, comboMessages: 2, lifecycleMessages: 4 });
       expect(h.store.get(COMBO)?.marketStatus).toBe('inactive');
       // A reconnect resubscribes both: each is a channel already seen.
-      h.handler.handleFrame(json(lifecycleFrames.subscribed));
-      h.handler.handleFrame(subscribedCombo);
+      void h.handler.handleFrame(json(lifecycleFrames.subscribed));
+      void h.handler.handleFrame(subscribedCombo);
       expect(h.losses.map(([reason]) => reason)).toEqual(['resubscribed', 'resubscribed']);
     });
 
     it('a combo frame from any source is applied like a market_lifecycle_v2 frame', () => {
       const h = setup();
-      h.handler.handleFrame(comboCreated(1));
-      h.handler.handleFrame(combo(2, { event_type: 'close_date_updated', close_ts: WS_NOW / SEC - 1 }));
-      h.handler.handleFrame(combo(3, { event_type: 'determined', result: 'no', determination_ts: WS_NOW / SEC }));
-      h.handler.handleFrame(combo(4, { event_type: 'settled', settled_ts: WS_NOW / SEC }));
+      void h.handler.handleFrame(comboCreated(1));
+      void h.handler.handleFrame(combo(2, { event_type: 'close_date_updated', close_ts: WS_NOW / SEC - 1 }));
+      void h.handler.handleFrame(combo(3, { event_type: 'determined', result: 'no', determination_ts: WS_NOW / SEC }));
+      void h.handler.handleFrame(combo(4, { event_type: 'settled', settled_ts: WS_NOW / SEC }));
       expect(h.emitted.map(summary)).toEqual([
         `${COMBO}:created:null->active`,
         `${COMBO}:status_change:active->closed`,
@@ -321,9 +321,9 @@ describe('LifecycleHandler.handleFrame', () => {
     it('with combos excluded, combo frames are counted and ignored, and still keep their seq', () => {
       const h = setup();
       const handler = new LifecycleHandler({ core: h.core, logger: silentLogger, onLossSuspected: (r, d) => h.losses.push([r, d]), combos: 'exclude' });
-      handler.handleFrame(subscribedCombo);
-      handler.handleFrame(comboCreated(1));
-      handler.handleFrame(combo(2, { event_type: 'deactivated' }));
+      void handler.handleFrame(subscribedCombo);
+      void handler.handleFrame(comboCreated(1));
+      void handler.handleFrame(combo(2, { event_type: 'deactivated' }));
       expect(h.store.get(COMBO)).toBeUndefined();
       expect(handler.stats).toMatchObject({ combosIgnored: 2, comboMessages: 0, gaps: 0 });
       expect(h.losses).toEqual([]);
@@ -332,45 +332,45 @@ describe('LifecycleHandler.handleFrame', () => {
 
   it('after `subscribed` the first frame must be seq 1: a later first seq is a gap', () => {
     const h = setup();
-    h.handler.handleFrame(json(lifecycleFrames.subscribed));
-    h.handler.handleFrame(createdFor('A', 3));
+    void h.handler.handleFrame(json(lifecycleFrames.subscribed));
+    void h.handler.handleFrame(createdFor('A', 3));
     expect(h.losses).toEqual([['seq_gap', 'sid 13 jumped to seq 3']]);
     expect(h.store.has('A')).toBe(true);
   });
 
   it('`unsubscribed` forgets the sid without suspecting loss', () => {
     const h = setup();
-    h.handler.handleFrame(json(lifecycleFrames.subscribed));
-    h.handler.handleFrame(createdFor('A', 1));
-    h.handler.handleFrame(createdFor('B', 2));
-    h.handler.handleFrame(json(lifecycleFrames.unsubscribed));
+    void h.handler.handleFrame(json(lifecycleFrames.subscribed));
+    void h.handler.handleFrame(createdFor('A', 1));
+    void h.handler.handleFrame(createdFor('B', 2));
+    void h.handler.handleFrame(json(lifecycleFrames.unsubscribed));
     expect(h.losses).toEqual([]);
     expect(h.core.counters.quarantined).toBe(0);
     // The sid may be numbered afresh later: seq 1 is not a duplicate.
-    h.handler.handleFrame(createdFor('C', 1));
+    void h.handler.handleFrame(createdFor('C', 1));
     expect(h.store.has('C')).toBe(true);
     expect(h.handler.stats.duplicates).toBe(0);
   });
 
   it('resetSequences() forgets every sid', () => {
     const h = setup();
-    h.handler.handleFrame(createdFor('A', 7));
+    void h.handler.handleFrame(createdFor('A', 7));
     h.handler.resetSequences();
-    h.handler.handleFrame(createdFor('B', 1));
+    void h.handler.handleFrame(createdFor('B', 1));
     expect(h.store.has('B')).toBe(true);
     expect(h.losses).toEqual([]);
   });
 
   it.each([10, 25])('error code %i (terminal) calls onLossSuspected("terminal_error")', (code) => {
     const h = setup();
-    h.handler.handleFrame(json({ id: 3, type: 'error', sid: 13, msg: { code, msg: 'terminal' } }));
+    void h.handler.handleFrame(json({ id: 3, type: 'error', sid: 13, msg: { code, msg: 'terminal' } }));
     expect(h.losses).toEqual([['terminal_error', `code ${code}`]]);
     expect(h.handler.stats.errors).toBe(1);
   });
 
   it('a non-terminal error (code 8) is counted but not a loss', () => {
     const h = setup();
-    h.handler.handleFrame(json(lifecycleFrames.error));
+    void h.handler.handleFrame(json(lifecycleFrames.error));
     expect(h.losses).toEqual([]);
     expect(h.handler.stats.errors).toBe(1);
     expect(h.core.counters.quarantined).toBe(0);
@@ -413,7 +413,7 @@ describe('LifecycleHandler.handleFrame', () => {
     const h = setup();
     const unknown = vi.fn();
     h.core.onUnknownTicker(unknown);
-    h.handler.handleFrame(json(lifecycleFrames.deactivated));
+    void h.handler.handleFrame(json(lifecycleFrames.deactivated));
     expect(unknown).toHaveBeenCalledWith(T);
   });
 
@@ -600,21 +600,21 @@ describe('LifecycleHandler.consume', () => {
   describe('seq is trusted only from valid frames (issue: one bad frame silenced the stream)', () => {
     it('a quarantined frame with seq 1e300 does not make the next legitimate frames duplicates', () => {
       const h = setup();
-      h.handler.handleFrame(json(lifecycleFrames.subscribed));
-      h.handler.handleFrame(createdFor('A', 1));
-      h.handler.handleFrame(json({ type: 'market_lifecycle_v2', sid: 13, seq: 1e300, msg: { market_ticker: 'X', event_type: 'bogus' } }));
-      h.handler.handleFrame(createdFor('B', 2));
-      h.handler.handleFrame(createdFor('C', 3));
+      void h.handler.handleFrame(json(lifecycleFrames.subscribed));
+      void h.handler.handleFrame(createdFor('A', 1));
+      void h.handler.handleFrame(json({ type: 'market_lifecycle_v2', sid: 13, seq: 1e300, msg: { market_ticker: 'X', event_type: 'bogus' } }));
+      void h.handler.handleFrame(createdFor('B', 2));
+      void h.handler.handleFrame(createdFor('C', 3));
       expect([...h.store.tickers()].sort()).toEqual(['A', 'B', 'C']);
       expect(h.handler.stats).toMatchObject({ duplicates: 0, gaps: 0, invalid: 1 });
     });
 
     it('a valid frame whose seq jumps implausibly far is a gap, not the new baseline', () => {
       const h = setup();
-      h.handler.handleFrame(json(lifecycleFrames.subscribed));
-      h.handler.handleFrame(createdFor('A', 1));
-      h.handler.handleFrame(createdFor('FAR', 1 + MAX_PLAUSIBLE_SEQ_JUMP + 5));
-      h.handler.handleFrame(createdFor('B', 2));
+      void h.handler.handleFrame(json(lifecycleFrames.subscribed));
+      void h.handler.handleFrame(createdFor('A', 1));
+      void h.handler.handleFrame(createdFor('FAR', 1 + MAX_PLAUSIBLE_SEQ_JUMP + 5));
+      void h.handler.handleFrame(createdFor('B', 2));
       expect(h.store.get('B')).toBeDefined();
       expect(h.handler.stats.duplicates).toBe(0);
       expect(h.losses.map(([r]) => r)).toEqual(['seq_gap']);
@@ -629,20 +629,20 @@ describe('LifecycleHandler.consume', () => {
       fc.assert(
         fc.property(fc.array(fc.tuple(fc.boolean(), garbage), { minLength: 1, maxLength: 40 }), (plan) => {
           const h = setup();
-          h.handler.handleFrame(json(lifecycleFrames.subscribed));
+          void h.handler.handleFrame(json(lifecycleFrames.subscribed));
           let seq = 0;
           const legal: string[] = [];
           for (const [legalFirst, junk] of plan) {
             if (legalFirst) {
               seq++;
               legal.push(`L-${seq}`);
-              h.handler.handleFrame(createdFor(`L-${seq}`, seq));
+              void h.handler.handleFrame(createdFor(`L-${seq}`, seq));
             }
-            h.handler.handleFrame(junk);
+            void h.handler.handleFrame(junk);
           }
           seq++;
           legal.push(`L-${seq}`);
-          h.handler.handleFrame(createdFor(`L-${seq}`, seq));
+          void h.handler.handleFrame(createdFor(`L-${seq}`, seq));
           for (const t of legal) expect(h.store.get(t), t).toBeDefined();
         }),
         { numRuns: 200 },
@@ -666,12 +666,12 @@ describe('LifecycleHandler: fast path and zod route apply frames alike', () => {
     const fast = setup();
     const slow = setup();
     for (const t of texts) {
-      fast.handler.handleFrame(t);
+      void fast.handler.handleFrame(t);
       const f = JSON.parse(t) as { type: string; msg: { event_type?: string } };
       // custom_strike only exists on created and metadata_updated; for the others, an own
       // constructor key elsewhere is just an unknown key, so the zod route is forced by the
       // metadata frames and by created.
-      slow.handler.handleFrame(f.type === 'market_lifecycle_v2' && (f.msg.event_type === 'created' || f.msg.event_type === 'metadata_updated') ? zodOnly(t) : t);
+      void slow.handler.handleFrame(f.type === 'market_lifecycle_v2' && (f.msg.event_type === 'created' || f.msg.event_type === 'metadata_updated') ? zodOnly(t) : t);
     }
     expect(slow.emitted.map(summary)).toEqual(fast.emitted.map(summary));
     expect(slow.emitted).toEqual(fast.emitted);

@@ -153,7 +153,6 @@ describe('simulator vs the recorded Kalshi API', () => {
     pages = walked.bodies;
   });
   afterAll(async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await sim?.close();
   });
 
@@ -415,7 +414,6 @@ describe('simulator vs the recorded Kalshi API', () => {
       frames = c.frames.slice(before).filter((f) => f.type !== 'subscribed');
     });
     afterAll(async () => {
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
       await c?.close();
     });
 

@@ -42,7 +42,7 @@ describe('fast-status codes', () => {
         const due = dueTimeEvents(s, open, close, now);
         expect(timeEventsDue(c, open, close, now)).toBe(due.length > 0);
         expect(openDue(c, open, now)).toBe(due[0] === 'open_time_reached');
-        const afterOpen = due[0] === 'open_time_reached' ? statusCode(MARKET_TRANSITIONS[s].open_time_reached as string) : c;
+        const afterOpen = due[0] === 'open_time_reached' ? statusCode(MARKET_TRANSITIONS[s].open_time_reached) : c;
         expect(closeDue(afterOpen, close, now)).toBe(due.includes('close_time_reached'));
         expect(STATUS_BY_CODE[timeAdjustedCode(c, open, close, now)]).toBe(timeAdjustedStatus(s, open, close, now));
         const d = nextDeadlineCode(c, open, close);

@@ -78,7 +78,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close().catch(() => {});
   await browser?.close().catch(() => {});
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
   await visualizer?.close();
   await harness?.close();
 }, 20_000);
