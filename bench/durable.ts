@@ -107,11 +107,17 @@ function fakeRest(n: number): RestApi {
         const requestedAt = options?.stamp?.();
         const records: unknown[] = [];
         for (let i = from; i < Math.min(n, from + limit); i++) records.push(record(i));
-        const page: RawPage = { records, cursor: from + limit < n ? String(from + limit) : null, bytes: 0, decodedBytes: 0, ...(requestedAt === undefined ? {} : { requestedAt }) };
+        const page: RawPage = {
+          records,
+          cursor: from + limit < n ? String(from + limit) : null,
+          bytes: 0,
+          decodedBytes: 0,
+          ...(requestedAt === undefined ? {} : { requestedAt }),
+        };
         yield page;
       }
     },
-     
+
     async *eventPages() {
       return;
     },
@@ -163,7 +169,15 @@ async function phaseLoad(dir: string): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const stats = registry.stats();
   await registry.stop();
-  finish({ openLoadMs: loaded - t0, firstActiveMs: ready - loaded, readyMs: ready - t0, readyCpuMs: (cpu.user + cpu.system) / 1000, markets: stats.markets, active, rssMb: process.memoryUsage().rss / 1e6 });
+  finish({
+    openLoadMs: loaded - t0,
+    firstActiveMs: ready - loaded,
+    readyMs: ready - t0,
+    readyCpuMs: (cpu.user + cpu.system) / 1000,
+    markets: stats.markets,
+    active,
+    rssMb: process.memoryUsage().rss / 1e6,
+  });
 }
 
 async function phaseLifecycle(dir: string, persist: boolean): Promise<void> {
@@ -185,7 +199,8 @@ async function phaseLifecycle(dir: string, persist: boolean): Promise<void> {
   const frames: string[] = [];
   for (let r = 0; r < rounds; r++) {
     const ev = r % 2 === 0 ? 'deactivated' : 'activated';
-    for (const t of tickers) frames.push(`{"type":"market_lifecycle_v2","sid":1,"seq":${++seq},"msg":{"market_ticker":"${t}","event_type":"${ev}","is_deactivated":${r % 2 === 0}}}`);
+    for (const t of tickers)
+      frames.push(`{"type":"market_lifecycle_v2","sid":1,"seq":${++seq},"msg":{"market_ticker":"${t}","event_type":"${ev}","is_deactivated":${r % 2 === 0}}}`);
   }
   global.gc?.();
   const queue = new FrameQueue(Number.POSITIVE_INFINITY);
@@ -244,12 +259,25 @@ async function orchestrate(): Promise<void> {
       }
     }
     const m = (xs: Record<string, number>[], k: string) => median(xs.map((x) => x[k] as number));
-    const offRate = lifecycle.off.map((x) => (x.frames as number) / (x.processedMs as number) * 1000);
-    const onRate = lifecycle.on.map((x) => (x.frames as number) / (x.durableMs as number) * 1000);
+    const offRate = lifecycle.off.map((x) => ((x.frames as number) / (x.processedMs as number)) * 1000);
+    const onRate = lifecycle.on.map((x) => ((x.frames as number) / (x.durableMs as number)) * 1000);
     const result = {
       markets: N,
-      write: { ...write, bytesPerMarket: (write.diskBytes as number) / (write.stored as number), syncMarketsPerSec: (N / (write.syncMs as number)) * 1000, syncWithStateMarketsPerSec: (N / (write.syncWithStateMs as number)) * 1000 },
-      load: { readyMs: loads.map((x) => x.readyMs as number), medianReadyMs: m(loads, 'readyMs'), medianReadyCpuMs: m(loads, 'readyCpuMs'), openLoadMs: m(loads, 'openLoadMs'), firstActiveMs: m(loads, 'firstActiveMs'), active: loads[0]?.active, rssMb: m(loads, 'rssMb') },
+      write: {
+        ...write,
+        bytesPerMarket: (write.diskBytes as number) / (write.stored as number),
+        syncMarketsPerSec: (N / (write.syncMs as number)) * 1000,
+        syncWithStateMarketsPerSec: (N / (write.syncWithStateMs as number)) * 1000,
+      },
+      load: {
+        readyMs: loads.map((x) => x.readyMs as number),
+        medianReadyMs: m(loads, 'readyMs'),
+        medianReadyCpuMs: m(loads, 'readyCpuMs'),
+        openLoadMs: m(loads, 'openLoadMs'),
+        firstActiveMs: m(loads, 'firstActiveMs'),
+        active: loads[0]?.active,
+        rssMb: m(loads, 'rssMb'),
+      },
       lifecycle: {
         off: lifecycle.off,
         on: lifecycle.on,

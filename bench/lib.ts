@@ -146,7 +146,13 @@ export type FlagSpec =
   | { readonly kind: 'list'; readonly default: readonly string[]; readonly values: readonly string[]; readonly help?: string };
 
 export type FlagValues<S extends Record<string, FlagSpec>> = {
-  [K in keyof S]: S[K] extends { kind: 'number' } ? number : S[K] extends { kind: 'string' } ? string : S[K] extends { kind: 'boolean' } ? boolean : readonly string[];
+  [K in keyof S]: S[K] extends { kind: 'number' }
+    ? number
+    : S[K] extends { kind: 'string' }
+      ? string
+      : S[K] extends { kind: 'boolean' }
+        ? boolean
+        : readonly string[];
 };
 
 /** An argument error: the bench says what is wrong in one line and exits 2 (nothing was started). */
@@ -184,12 +190,16 @@ export function parseArgs<S extends Record<string, FlagSpec>>(argv: readonly str
     }
     if (f.kind === 'number') {
       const n = Number(value.replace(/_/g, ''));
-      if (value.trim() === '' || !Number.isFinite(n) || (f.min !== undefined && n < f.min)) throw new ArgError(`--${name} must be a number${f.min !== undefined ? ` ≥ ${f.min}` : ''}, got "${value}"`);
+      if (value.trim() === '' || !Number.isFinite(n) || (f.min !== undefined && n < f.min))
+        throw new ArgError(`--${name} must be a number${f.min !== undefined ? ` ≥ ${f.min}` : ''}, got "${value}"`);
       out[name] = n;
     } else if (f.kind === 'string') {
       out[name] = value;
     } else {
-      const items = value.split(',').map((x) => x.trim()).filter(Boolean);
+      const items = value
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
       const bad = items.filter((x) => !f.values.includes(x));
       if (items.length === 0 || bad.length > 0) throw new ArgError(`--${name}: unknown ${bad.join(', ') || '(empty)'} (known: ${f.values.join(', ')})`);
       out[name] = items;

@@ -21,11 +21,15 @@ import { MarketStore } from '../src/store/market-store.js';
 import { median, parseArgsOrExit } from './lib.js';
 import { Profiler } from './profile.js';
 
-const args = parseArgsOrExit(process.argv.slice(2), {
-  markets: { kind: 'number', default: 1_000_000 },
-  frames: { kind: 'number', default: 1_000_000 },
-  profile: { kind: 'string', default: '' },
-}, 'micro-lifecycle');
+const args = parseArgsOrExit(
+  process.argv.slice(2),
+  {
+    markets: { kind: 'number', default: 1_000_000 },
+    frames: { kind: 'number', default: 1_000_000 },
+    profile: { kind: 'string', default: '' },
+  },
+  'micro-lifecycle',
+);
 const N = args.markets;
 const FRAMES = args.frames;
 const K = Math.min(100_000, Math.floor(N * 0.3));
@@ -78,20 +82,46 @@ const subscribed = '{"type":"subscribed","id":1,"msg":{"channel":"market_lifecyc
 let sink = 0;
 const scratch = newFastFrame();
 const stages: { name: string; run: () => void | Promise<void> }[] = [
-  { name: 'JSON.parse', run: () => { for (const s of frames) sink += (JSON.parse(s) as { seq: number }).seq; } },
-  { name: 'JSON.parse + zod (parseLifecycleFrame)', run: () => { for (const s of frames) if (parseLifecycleFrame(s).ok) sink++; } },
+  {
+    name: 'JSON.parse',
+    run: () => {
+      for (const s of frames) sink += (JSON.parse(s) as { seq: number }).seq;
+    },
+  },
+  {
+    name: 'JSON.parse + zod (parseLifecycleFrame)',
+    run: () => {
+      for (const s of frames) if (parseLifecycleFrame(s).ok) sink++;
+    },
+  },
   {
     name: '  + lifecycleUpdateFromMsg (the zod route)',
     run: () => {
       for (const s of frames) {
         const p = parseLifecycleFrame(s);
-        if (p.ok && p.value.type === 'market_lifecycle_v2') sink += lifecycleUpdateFromMsg((p.value).msg, 0).ticker.length;
+        if (p.ok && p.value.type === 'market_lifecycle_v2') sink += lifecycleUpdateFromMsg(p.value.msg, 0).ticker.length;
       }
     },
   },
-  { name: 'JSON.parse + fastLifecycleFrame', run: () => { for (const s of frames) if (fastLifecycleFrame(JSON.parse(s), scratch)) sink++; } },
-  { name: '  + store.idOf (Map of 1M)', run: () => { for (const s of frames) if (fastLifecycleFrame(JSON.parse(s), scratch)) sink += store.idOf(scratch.ticker); } },
-  { name: 'handler.handleFrame (all of it)', run: () => { handler.resetSequences(); for (const s of frames) void handler.handleFrame(s); } },
+  {
+    name: 'JSON.parse + fastLifecycleFrame',
+    run: () => {
+      for (const s of frames) if (fastLifecycleFrame(JSON.parse(s), scratch)) sink++;
+    },
+  },
+  {
+    name: '  + store.idOf (Map of 1M)',
+    run: () => {
+      for (const s of frames) if (fastLifecycleFrame(JSON.parse(s), scratch)) sink += store.idOf(scratch.ticker);
+    },
+  },
+  {
+    name: 'handler.handleFrame (all of it)',
+    run: () => {
+      handler.resetSequences();
+      for (const s of frames) void handler.handleFrame(s);
+    },
+  },
   {
     name: 'handler.consume(FrameQueue, batched)',
     run: async () => {
@@ -138,7 +168,11 @@ for (const st of stages) {
   const w = median(wall.get(st.name) as number[]);
   const c = median(cpu.get(st.name) as number[]);
   process.stdout.write(
-    `${st.name.padEnd(46)} ${((w * 1e3) / frames.length).toFixed(3).padStart(14)} ${((c * 1e3) / frames.length).toFixed(3).padStart(13)} ${Math.round((frames.length / w) * 1000).toLocaleString().padStart(16)}\n`,
+    `${st.name.padEnd(46)} ${((w * 1e3) / frames.length).toFixed(3).padStart(14)} ${((c * 1e3) / frames.length).toFixed(3).padStart(13)} ${Math.round(
+      (frames.length / w) * 1000,
+    )
+      .toLocaleString()
+      .padStart(16)}\n`,
   );
 }
 process.stdout.write(`changes ${changeCount.toLocaleString()}, sink ${sink > 0}\n`);

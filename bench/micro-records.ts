@@ -10,7 +10,11 @@ import { parseMarketRecord, parseMarketRecordWithZod } from '../src/domain/mappi
 import { generateStore } from '../src/sim/store.js';
 import { median, parseArgsOrExit } from './lib.js';
 
-const args = parseArgsOrExit(process.argv.slice(2), { markets: { kind: 'number', default: 20_000, min: 1 }, rounds: { kind: 'number', default: 7, min: 1 } }, 'micro-records');
+const args = parseArgsOrExit(
+  process.argv.slice(2),
+  { markets: { kind: 'number', default: 20_000, min: 1 }, rounds: { kind: 'number', default: 7, min: 1 } },
+  'micro-records',
+);
 const nowMs = Date.UTC(2026, 10, 24, 12);
 const store = generateStore({
   markets: args.markets,
@@ -32,9 +36,24 @@ const now = nowMs * 1000;
 let sink = 0;
 const cases: [string, () => void][] = [
   ['JSON.parse (for scale)', () => void (sink += (JSON.parse(page) as unknown[]).length)],
-  ['zod route (parseMarketRecordWithZod)', () => { for (const r of records) if (parseMarketRecordWithZod(r, now).ok) sink++; }],
-  ['fast path (fastMarketFromRecord)', () => { for (const r of records) if (fastMarketFromRecord(r, now) !== undefined) sink++; }],
-  ['parseMarketRecord (fast, else zod)', () => { for (const r of records) if (parseMarketRecord(r, now).ok) sink++; }],
+  [
+    'zod route (parseMarketRecordWithZod)',
+    () => {
+      for (const r of records) if (parseMarketRecordWithZod(r, now).ok) sink++;
+    },
+  ],
+  [
+    'fast path (fastMarketFromRecord)',
+    () => {
+      for (const r of records) if (fastMarketFromRecord(r, now) !== undefined) sink++;
+    },
+  ],
+  [
+    'parseMarketRecord (fast, else zod)',
+    () => {
+      for (const r of records) if (parseMarketRecord(r, now).ok) sink++;
+    },
+  ],
 ];
 const wall = new Map<string, number[]>();
 const cpu = new Map<string, number[]>();
@@ -52,10 +71,14 @@ for (let round = 0; round < args.rounds; round++) {
     (cpu.get(name) ?? cpu.set(name, []).get(name)!).push((c.user + c.system) / 1000);
   }
 }
-process.stdout.write(`${records.length.toLocaleString()} simulator records (${(page.length / records.length).toFixed(0)} B each); median of ${args.rounds - 1} interleaved rounds\n`);
+process.stdout.write(
+  `${records.length.toLocaleString()} simulator records (${(page.length / records.length).toFixed(0)} B each); median of ${args.rounds - 1} interleaved rounds\n`,
+);
 for (const [name] of cases) {
   const w = median(wall.get(name) as number[]);
   const c = median(cpu.get(name) as number[]);
-  process.stdout.write(`${name.padEnd(40)} wall ${((w * 1e3) / records.length).toFixed(3).padStart(7)} µs/record   cpu ${((c * 1e3) / records.length).toFixed(3).padStart(7)} µs/record\n`);
+  process.stdout.write(
+    `${name.padEnd(40)} wall ${((w * 1e3) / records.length).toFixed(3).padStart(7)} µs/record   cpu ${((c * 1e3) / records.length).toFixed(3).padStart(7)} µs/record\n`,
+  );
 }
 process.stdout.write(`sink ${sink > 0}\n`);

@@ -23,7 +23,9 @@ const s = summaryOf(t, args.top);
 const idle = t.self.get('(idle)') ?? 0;
 const busy = Math.max(1, t.totalUs - idle - (t.self.get('dispatch') ?? 0));
 const pct = (us: number): string => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
-process.stdout.write(`${files.length} profile(s), sampled ${(t.totalUs / 1e6).toFixed(2)} s, busy ${(busy / 1e6).toFixed(2)} s (idle ${s.idlePct}%), GC ${s.gcPct}% of busy; percentages are of busy time\n`);
+process.stdout.write(
+  `${files.length} profile(s), sampled ${(t.totalUs / 1e6).toFixed(2)} s, busy ${(busy / 1e6).toFixed(2)} s (idle ${s.idlePct}%), GC ${s.gcPct}% of busy; percentages are of busy time\n`,
+);
 const show = (title: string, m: Map<string, number>): void => {
   process.stdout.write(`\n${title}\n`);
   [...m]

@@ -85,7 +85,10 @@ export function summaryOf(t: ProfileTimes, top: number): ProfileSummary {
   const idle = t.self.get('(idle)') ?? 0;
   const profiler = t.self.get('dispatch') ?? 0;
   const busy = Math.max(1, t.totalUs - idle - profiler);
-  const rows = [...t.self].filter(([k]) => !NOT_WORK.has(k)).sort((a, b) => b[1] - a[1]).slice(0, top);
+  const rows = [...t.self]
+    .filter(([k]) => !NOT_WORK.has(k))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top);
   return {
     sampledMs: Math.round(t.totalUs / 1000),
     profilerPct: round1((profiler / Math.max(1, t.totalUs)) * 100),
@@ -100,13 +103,18 @@ function round1(x: number): number {
 }
 
 export function formatSummary(name: string, s: ProfileSummary): string {
-  const lines = [`${name}: ${(s.sampledMs / 1000).toFixed(2)} s sampled, idle ${s.idlePct}% and profiler ${s.profilerPct}% (of all), GC ${s.gcPct}% (of busy); top self time (% of busy):`];
+  const lines = [
+    `${name}: ${(s.sampledMs / 1000).toFixed(2)} s sampled, idle ${s.idlePct}% and profiler ${s.profilerPct}% (of all), GC ${s.gcPct}% (of busy); top self time (% of busy):`,
+  ];
   for (const r of s.top) lines.push(`  ${r.selfPct.toFixed(1).padStart(5)}%  ${r.fn}`);
   return lines.join('\n');
 }
 
 function slug(name: string): string {
-  return name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+  return name
+    .replace(/[^a-z0-9]+/gi, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase();
 }
 
 export class Profiler {

@@ -65,7 +65,12 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const profileDir = args.profile ? path.join(ROOT, 'bench', 'profiles', stamp) : null;
 const WORKER = 'bench/worker.ts';
 // The same young-generation size as `npm start` (see README, Performance).
-const WORKER_NODE = ['--expose-gc', '--max-old-space-size=8192', '--max-semi-space-size=64', ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+const WORKER_NODE = [
+  '--expose-gc',
+  '--max-old-space-size=8192',
+  '--max-semi-space-size=64',
+  ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+];
 
 interface SimHello {
   restUrl: string;
@@ -117,12 +122,30 @@ interface MemRaw {
 interface Live extends Profiled {
   registry: { markets: number; active: number; syncMs: number };
   active?: {
-    active: number; cachedUs: number; cachedRuns: number[]; worstUs: number; worstP10Us: number; worstP90Us: number;
-    baselineUs: number; baselineP10Us: number; baselineP90Us: number; baselineCachedUs: number; worstSamples: number;
+    active: number;
+    cachedUs: number;
+    cachedRuns: number[];
+    worstUs: number;
+    worstP10Us: number;
+    worstP90Us: number;
+    baselineUs: number;
+    baselineP10Us: number;
+    baselineP90Us: number;
+    baselineCachedUs: number;
+    worstSamples: number;
   };
   lifecycle?: {
-    registryRuns: number[]; rawRuns: number[]; registryCpuUsPerMsg: number[]; rawCpuUsPerMsg: number[]; framesPerRun: number;
-    rejected: number; quarantined: number; gaps: number; duplicates: number; invalid: number; unknownTickers: number;
+    registryRuns: number[];
+    rawRuns: number[];
+    registryCpuUsPerMsg: number[];
+    rawCpuUsPerMsg: number[];
+    framesPerRun: number;
+    rejected: number;
+    quarantined: number;
+    gaps: number;
+    duplicates: number;
+    invalid: number;
+    unknownTickers: number;
   };
   deadline?: { markets: number; registryLastMs: number[]; registryFirstMs: number[]; baselineRuns: number[] };
 }
@@ -149,7 +172,13 @@ const results: Record<string, unknown> = {
   markets: N,
   reps,
   method: 'interleaved registry/baseline runs (registry first in each pair), median with min–max; memory = heapUsed + arrayBuffers after GC',
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?', memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadavgAtStart: os.loadavg() },
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '?',
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    loadavgAtStart: os.loadavg(),
+  },
 };
 const rows: Row[] = [];
 const profileFiles = new Map<string, string[]>();
@@ -158,9 +187,7 @@ const profileFiles = new Map<string, string[]>();
 function codeVersion(): { head: string; dirty: string[] } {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'machines'], { cwd: ROOT, encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean);
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'machines'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
     return { head, dirty };
   } catch {
     return { head: 'unknown', dirty: [] };
@@ -179,7 +206,10 @@ async function worker<T>(phase: string, rest: string[], tag: string): Promise<T 
 function noteProfiles(tag: string, p: Record<string, ProfileSummary> | undefined): void {
   if (!profileDir || !p) return;
   for (const name of Object.keys(p)) {
-    const slug = name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+    const slug = name
+      .replace(/[^a-z0-9]+/gi, '-')
+      .replace(/^-|-$/g, '')
+      .toLowerCase();
     const list = profileFiles.get(name) ?? [];
     list.push(path.join(profileDir, tag, `${slug}-*.cpuprofile`));
     profileFiles.set(name, list);
@@ -190,7 +220,9 @@ const atLeast = (value: number, target: number): number => value / target - 1;
 const atMost = (value: number, target: number): number => target / value - 1;
 
 async function main(): Promise<void> {
-  progress(`benchmark: ${fmtNum(N)} markets, ${reps} interleaved pairs, only ${[...only].join(',')}${profileDir ? `, profiles in ${path.relative(ROOT, profileDir)}` : ''}`);
+  progress(
+    `benchmark: ${fmtNum(N)} markets, ${reps} interleaved pairs, only ${[...only].join(',')}${profileDir ? `, profiles in ${path.relative(ROOT, profileDir)}` : ''}`,
+  );
 
   // ---- sync + memory: the stock simulator (src/sim/main.ts), default status mix -------------
   if (only.has('sync') || only.has('memory')) {
@@ -207,16 +239,22 @@ async function main(): Promise<void> {
         const x = await worker<SyncReg>('sync-registry', rest, `sync-registry-${r + 1}`);
         regs.push(x);
         noteProfiles(`sync-registry-${r + 1}`, x.profiles);
-        progress(`sync ${r + 1}/${reps}: registry ${fmtNum(x.marketsPerSec)} markets/s (${(x.ms / 1000).toFixed(2)} s, ${x.cpuUsPerMarket.toFixed(1)} µs CPU/market), ${fmtNum(x.bytesPerMarket)} B/market`);
+        progress(
+          `sync ${r + 1}/${reps}: registry ${fmtNum(x.marketsPerSec)} markets/s (${(x.ms / 1000).toFixed(2)} s, ${x.cpuUsPerMarket.toFixed(1)} µs CPU/market), ${fmtNum(x.bytesPerMarket)} B/market`,
+        );
         if (!only.has('sync')) continue;
         const y = await worker<SyncRaw>('sync-raw', rest, `sync-raw-${r + 1}`);
         raws.push(y);
         noteProfiles(`sync-raw-${r + 1}`, y.profiles);
-        progress(`sync ${r + 1}/${reps}: raw ${fmtNum(y.marketsPerSec)} markets/s (${(y.ms / 1000).toFixed(2)} s, ${y.cpuUsPerMarket.toFixed(1)} µs CPU/market)${y.cursorFirst ? '' : ' — WARNING: pages not cursor-first'}`);
+        progress(
+          `sync ${r + 1}/${reps}: raw ${fmtNum(y.marketsPerSec)} markets/s (${(y.ms / 1000).toFixed(2)} s, ${y.cpuUsPerMarket.toFixed(1)} µs CPU/market)${y.cursorFirst ? '' : ' — WARNING: pages not cursor-first'}`,
+        );
         const z = await worker<SyncKts>('sync-kalshi-ts', rest, `sync-kalshi-ts-${r + 1}`);
         ktss.push(z);
         noteProfiles(`sync-kalshi-ts-${r + 1}`, z.profiles);
-        progress(`sync ${r + 1}/${reps}: kalshi-typescript ${fmtNum(z.marketsPerSec)} markets/s (${(z.ms / 1000).toFixed(2)} s, ${z.cpuUsPerMarket.toFixed(1)} µs CPU/market)`);
+        progress(
+          `sync ${r + 1}/${reps}: kalshi-typescript ${fmtNum(z.marketsPerSec)} markets/s (${(z.ms / 1000).toFixed(2)} s, ${z.cpuUsPerMarket.toFixed(1)} µs CPU/market)`,
+        );
       }
       results.sync = { registry: regs, raw: raws, kalshiTypescript: ktss };
       if (only.has('sync')) {
@@ -269,7 +307,15 @@ async function main(): Promise<void> {
       if (only.has('memory')) {
         const mem = await runWorker<MemRaw>(WORKER, ['--phase', 'mem-raw', ...rest], WORKER_NODE);
         const reg = spread(regs.map((x) => x.bytesPerMarket));
-        results.memory = { registry: regs.map((x) => ({ total: x.bytesPerMarket, heapUsed: x.heapUsedPerMarket, arrayBuffers: x.arrayBuffersPerMarket, withActiveRead: x.bytesPerMarketWithActiveRead })), raw: mem };
+        results.memory = {
+          registry: regs.map((x) => ({
+            total: x.bytesPerMarket,
+            heapUsed: x.heapUsedPerMarket,
+            arrayBuffers: x.arrayBuffersPerMarket,
+            withActiveRead: x.bytesPerMarketWithActiveRead,
+          })),
+          raw: mem,
+        };
         progress(`memory: registry ${fmtNum(reg.median)} B/market, raw JSON Map ${fmtNum(mem.bytesPerMarket)} B/market`);
         rows.push({
           name: `3. heap per market (${fmtNum(N)}, incl. events, after GC)`,
@@ -293,7 +339,11 @@ async function main(): Promise<void> {
   const live = ['lifecycle', 'active', 'deadline'].filter((x) => only.has(x));
   if (live.length > 0) {
     progress(`starting simulator + frame blaster (bench/sim-child.ts --markets ${N} --active 0.3 --combo-share 0) in its own process`);
-    const sim = await startChild<BenchSimHello>('bench/sim-child.ts', ['--markets', String(N), '--active', '0.3', '--combo-share', '0'], ['--max-old-space-size=8192']);
+    const sim = await startChild<BenchSimHello>(
+      'bench/sim-child.ts',
+      ['--markets', String(N), '--active', '0.3', '--combo-share', '0'],
+      ['--max-old-space-size=8192'],
+    );
     try {
       const active = sim.hello.active;
       const toggle = Math.min(100_000, Math.floor(active / 3));
@@ -413,7 +463,9 @@ function summarizeProfiles(): Record<string, ProfileSummary> {
 }
 
 function printProfiles(p: Record<string, ProfileSummary>): void {
-  process.stdout.write(`\nCPU profiles of the measured windows (${path.relative(ROOT, profileDir as string)}; summarize any file with bench/profile-summary.ts):\n`);
+  process.stdout.write(
+    `\nCPU profiles of the measured windows (${path.relative(ROOT, profileDir as string)}; summarize any file with bench/profile-summary.ts):\n`,
+  );
   for (const [name, s] of Object.entries(p)) process.stdout.write(`\n${formatSummary(name, s)}\n`);
 }
 
@@ -430,7 +482,8 @@ function fmtSpread(s: Spread, unit: string): string {
 
 function printTable(): void {
   const header = ['benchmark', 'unit', 'registry: median (min–max)', 'baseline: median (min–max)', 'ratio', 'target', 'result'];
-  const cell = (s: Spread | null, unit: string) => (s === null ? '—' : s.n === 1 ? fmtVal(s.median, unit) : `${fmtVal(s.median, unit)} (${fmtVal(s.min, unit)}–${fmtVal(s.max, unit)})`);
+  const cell = (s: Spread | null, unit: string) =>
+    s === null ? '—' : s.n === 1 ? fmtVal(s.median, unit) : `${fmtVal(s.median, unit)} (${fmtVal(s.min, unit)}–${fmtVal(s.max, unit)})`;
   const body = rows.map((r) => [
     r.name,
     r.unit,
@@ -441,7 +494,8 @@ function printTable(): void {
     r.pass === null ? '—' : `${r.pass ? 'met' : 'missed'}${r.margin === null ? '' : ` (${r.margin >= 0 ? '+' : '−'}${Math.abs(r.margin * 100).toFixed(0)}%)`}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join(' | ')} |`;
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join(' | ')} |`;
   process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${body.map(line).join('\n')}\n`);
   for (const r of rows) process.stdout.write(`  ${r.name}: ${r.notes}\n`);
   process.stdout.write('  result: met/missed, and by how much relative to the target (+ = past it)\n');

@@ -223,7 +223,12 @@ function reply(res: ServerResponse, status: number, value: unknown): void {
 const ctl = createServer((req, res) => {
   void (async () => {
     try {
-      if (req.url === '/conns') return reply(res, 200, [...conns].filter(([, c]) => c.subscribed).map(([n]) => n));
+      if (req.url === '/conns')
+        return reply(
+          res,
+          200,
+          [...conns].filter(([, c]) => c.subscribed).map(([n]) => n),
+        );
       const spec = (await body(req)) as PrepareSpec;
       const conn = conns.get(spec.conn);
       if (conn === undefined || !conn.subscribed) return reply(res, 404, { error: `no subscribed connection ${spec.conn}` });

@@ -145,7 +145,10 @@ async function restQuiet(reg: MarketRegistry): Promise<void> {
   }
 }
 
-async function syncRegistry(opts: Parameters<typeof createRegistry>[0], label: string): Promise<{ reg: MarketRegistry; ms: number; cpuUs: number; markets: number }> {
+async function syncRegistry(
+  opts: Parameters<typeof createRegistry>[0],
+  label: string,
+): Promise<{ reg: MarketRegistry; ms: number; cpuUs: number; markets: number }> {
   const reg = createRegistry(opts);
   const timer = setInterval(() => {
     const s = reg.summary.getSnapshot().context.sync;
@@ -170,9 +173,12 @@ async function phaseSyncRaw(): Promise<void> {
 
 async function phaseSyncRegistry(): Promise<void> {
   const before = await gcMemory();
-  const { reg, ms, cpuUs: cpu, markets } = await measured('sync registry', () =>
-    syncRegistry({ restUrl, lifecycle: 'none', rateLimit: 'unlimited', pageLimit: 1000, logger }, 'registry sync'),
-  );
+  const {
+    reg,
+    ms,
+    cpuUs: cpu,
+    markets,
+  } = await measured('sync registry', () => syncRegistry({ restUrl, lifecycle: 'none', rateLimit: 'unlimited', pageLimit: 1000, logger }, 'registry sync'));
   progress(`registry sync: ${markets.toLocaleString()} markets in ${(ms / 1000).toFixed(2)} s; waiting for event sync to settle`);
   await restQuiet(reg);
   const after = await gcMemory();
@@ -224,7 +230,15 @@ async function phaseSyncKalshiTs(): Promise<void> {
   const ms = nowMs() - t0;
   const cpu = cpuUs(c0);
   const after = await gcMemory();
-  finish({ ms, markets: map.size, pages, marketsPerSec: (map.size / ms) * 1000, cpuUsPerMarket: cpu / map.size, bytesPerMarket: (after.total - before.total) / map.size, profiles: profiles() });
+  finish({
+    ms,
+    markets: map.size,
+    pages,
+    marketsPerSec: (map.size / ms) * 1000,
+    cpuUsPerMarket: cpu / map.size,
+    bytesPerMarket: (after.total - before.total) / map.size,
+    profiles: profiles(),
+  });
 }
 
 async function phaseMemRaw(): Promise<void> {
@@ -354,7 +368,9 @@ async function phaseLive(): Promise<void> {
       worstSamples: regWorst.length,
       sink: sink > 0,
     };
-    progress(`getActiveMarkets: cached ${median(regCached).toFixed(3)} µs, worst ${median(regWorst).toFixed(0)} µs, plain Map copy ${median(baseWorst).toFixed(0)} µs`);
+    progress(
+      `getActiveMarkets: cached ${median(regCached).toFixed(3)} µs, worst ${median(regWorst).toFixed(0)} µs, plain Map copy ${median(baseWorst).toFixed(0)} µs`,
+    );
   }
 
   // -- 2. lifecycle messages end to end ------------------------------------------------------
@@ -367,7 +383,13 @@ async function phaseLive(): Promise<void> {
     for (let rep = 0; rep < reps; rep++) {
       // registry, then raw: pairs, interleaved
       {
-        const prep = await ctl<{ frames: number }>('/prepare', { conn: 'registry', kind: 'toggle', offset: 0, tickers: args['toggle-tickers'], frames: args.frames });
+        const prep = await ctl<{ frames: number }>('/prepare', {
+          conn: 'registry',
+          kind: 'toggle',
+          offset: 0,
+          tickers: args['toggle-tickers'],
+          frames: args.frames,
+        });
         await gcMemory();
         const start = changes;
         await measured('lifecycle registry', async () => {
@@ -389,12 +411,20 @@ async function phaseLive(): Promise<void> {
           );
           const ms2 = nowMs() - t0;
           regRuns.push({ frames: prep.frames, ms: ms2, cpuUs: cpuUs(c0) });
-          progress(`lifecycle registry ${rep + 1}/${reps}: ${prep.frames.toLocaleString()} changes in ${ms2.toFixed(0)} ms (${Math.round((prep.frames / ms2) * 1000).toLocaleString()} msgs/s)`);
+          progress(
+            `lifecycle registry ${rep + 1}/${reps}: ${prep.frames.toLocaleString()} changes in ${ms2.toFixed(0)} ms (${Math.round((prep.frames / ms2) * 1000).toLocaleString()} msgs/s)`,
+          );
         });
       }
       await sleep(200);
       {
-        const prep = await ctl<{ frames: number }>('/prepare', { conn: 'raw', kind: 'toggle', offset: 0, tickers: args['toggle-tickers'], frames: args.frames });
+        const prep = await ctl<{ frames: number }>('/prepare', {
+          conn: 'raw',
+          kind: 'toggle',
+          offset: 0,
+          tickers: args['toggle-tickers'],
+          frames: args.frames,
+        });
         await gcMemory();
         const start = raw.count();
         await measured('lifecycle raw ws + JSON.parse', async () => {
@@ -404,7 +434,9 @@ async function phaseLive(): Promise<void> {
           await until(() => raw.count() - start >= prep.frames, 'raw frames', 300_000, 1);
           const ms2 = nowMs() - t0;
           rawRuns.push({ frames: prep.frames, ms: ms2, cpuUs: cpuUs(c0) });
-          progress(`lifecycle raw ws ${rep + 1}/${reps}: ${prep.frames.toLocaleString()} frames in ${ms2.toFixed(0)} ms (${Math.round((prep.frames / ms2) * 1000).toLocaleString()} msgs/s)`);
+          progress(
+            `lifecycle raw ws ${rep + 1}/${reps}: ${prep.frames.toLocaleString()} frames in ${ms2.toFixed(0)} ms (${Math.round((prep.frames / ms2) * 1000).toLocaleString()} msgs/s)`,
+          );
         });
       }
       await sleep(200);
@@ -474,14 +506,18 @@ async function phaseLive(): Promise<void> {
       await until(() => reg.stats().lifecycle.lifecycleMessages - before >= prep.frames, 'close_date_updated frames', 60_000, 2);
       const armedAt = Date.now();
       if (armedAt >= closeTs * 1000 - 1000) throw new Error(`close_date_updated frames applied too late (${closeTs * 1000 - armedAt} ms before the deadline)`);
-      progress(`deadlines: ${prep.frames.toLocaleString()} markets close at ${new Date(closeTs * 1000).toISOString()} (armed ${closeTs * 1000 - armedAt} ms ahead)`);
+      progress(
+        `deadlines: ${prep.frames.toLocaleString()} markets close at ${new Date(closeTs * 1000).toISOString()} (armed ${closeTs * 1000 - armedAt} ms ahead)`,
+      );
       // The profiler (when on) starts here, well before the due instant: starting it walks every
       // code object and would stall the firing itself.
       await measured('deadline registry', () => until(() => closed >= prep.frames, 'closed changes', 120_000, 1));
       off();
       const due = closeTs * 1000;
       regRuns.push({ count: closed, firstMs: firstAt - due, lastMs: lastAt - due });
-      progress(`deadlines: ${closed.toLocaleString()} closed; first ${(firstAt - due).toFixed(1)} ms, last ${(lastAt - due).toFixed(1)} ms after the due instant`);
+      progress(
+        `deadlines: ${closed.toLocaleString()} closed; first ${(firstAt - due).toFixed(1)} ms, last ${(lastAt - due).toFixed(1)} ms after the due instant`,
+      );
       // Baseline, right after: the same markets (put back to active) closed by a plain loop over a
       // pre-sorted array doing the same Map updates on a Map of every market, emitting a change each.
       const originals = closedTickers.map((t) => ({ ...(map.get(t) as Market), marketStatus: 'active' as const, tradingStatus: 'open' as const }));

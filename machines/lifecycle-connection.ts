@@ -80,9 +80,7 @@ export interface ConsumeInput {
 
 /** What the consumer reports; all but CONSUMER.ENDED are passed on to the parent. */
 export type ConsumerReport =
-  | { type: 'LIFECYCLE.LOSS_SUSPECTED'; reason: string }
-  | { type: 'MARKET.UNKNOWN'; ticker: string }
-  | { type: 'CONSUMER.ENDED'; error: string | null };
+  { type: 'LIFECYCLE.LOSS_SUSPECTED'; reason: string } | { type: 'MARKET.UNKNOWN'; ticker: string } | { type: 'CONSUMER.ENDED'; error: string | null };
 
 export type LifecycleConnectionEvent = SocketEvent | ConsumerReport | { type: 'STOP' };
 
@@ -134,8 +132,7 @@ export const lifecycleConnectionMachine = setup({
       if (parent != null) enqueue.sendTo(parent, { type: 'LIFECYCLE.CONNECTED' });
     }),
     recordConsumerEnd: assign({
-      lastError: ({ event }) =>
-        event.type === 'CONSUMER.ENDED' ? `the frame consumer ended${event.error === null ? '' : `: ${event.error}`}` : null,
+      lastError: ({ event }) => (event.type === 'CONSUMER.ENDED' ? `the frame consumer ended${event.error === null ? '' : `: ${event.error}`}` : null),
     }),
     recordFailure: assign({
       failures: ({ context }) => context.failures + 1,

@@ -61,8 +61,7 @@ export const marketLifecycleMachine = setup({
     events: {} as MarketLifecycleEvent,
   },
   guards: {
-    observedIs: ({ event }, params: { status: MarketStatus }) =>
-      event.type === 'status_observed' && event.status === params.status,
+    observedIs: ({ event }, params: { status: MarketStatus }) => event.type === 'status_observed' && event.status === params.status,
   },
 }).createMachine({
   id: 'marketLifecycle',

@@ -35,8 +35,7 @@ export interface PeriodicTaskContext {
 export type PeriodicTaskEvent = { type: 'RUN_NOW' };
 
 export type PeriodicTaskParentEvent =
-  | { type: 'TASK.SUCCEEDED'; name: string; result: unknown }
-  | { type: 'TASK.FAILED'; name: string; error: string; failures: number };
+  { type: 'TASK.SUCCEEDED'; name: string; result: unknown } | { type: 'TASK.FAILED'; name: string; error: string; failures: number };
 
 /** What a run of the task is given: its name and what the last successful run returned. */
 export interface PeriodicTaskRunInput {

@@ -80,7 +80,9 @@ export const reconcileMachine = setup({
     events: {} as ReconcileEvent,
   },
   actors: {
-    pass: fromPromise<ReconcilePassOutput, ReconcilePassInput>(({ input }) => Promise.resolve({ mode: input.mode, startedAt: 0, finishedAt: 0, markets: 0, changes: 0 })),
+    pass: fromPromise<ReconcilePassOutput, ReconcilePassInput>(({ input }) =>
+      Promise.resolve({ mode: input.mode, startedAt: 0, finishedAt: 0, markets: 0, changes: 0 }),
+    ),
   },
   delays: {
     interval: ({ context }) => context.intervalMs,
@@ -147,9 +149,7 @@ export const reconcileMachine = setup({
         input: ({ context }): ReconcilePassInput => ({
           mode: context.mode,
           minUpdatedTs:
-            context.mode === 'delta' && context.lastPassStartedAt !== null
-              ? Math.floor(context.lastPassStartedAt / 1e6) - DELTA_SAFETY_MARGIN_S
-              : null,
+            context.mode === 'delta' && context.lastPassStartedAt !== null ? Math.floor(context.lastPassStartedAt / 1e6) - DELTA_SAFETY_MARGIN_S : null,
         }),
         onDone: {
           target: 'succeeded',

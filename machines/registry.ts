@@ -95,9 +95,7 @@ export type InitialSyncEvent =
 
 /** What a lifecycle consumer reports (directly, or through the connection chart). */
 export type ConsumerEvent =
-  | { type: 'LIFECYCLE.LOSS_SUSPECTED'; reason: string }
-  | { type: 'MARKET.UNKNOWN'; ticker: string }
-  | { type: 'CONSUMER.ENDED'; error: string | null };
+  { type: 'LIFECYCLE.LOSS_SUSPECTED'; reason: string } | { type: 'MARKET.UNKNOWN'; ticker: string } | { type: 'CONSUMER.ENDED'; error: string | null };
 
 export type RegistrySupervisorEvent =
   | { type: 'STOP' }
@@ -245,7 +243,11 @@ export const registryMachine = setup({
       lastSyncErrorPermanent: ({ event }) => event.type === 'SYNC.FAILED' && event.permanent,
       problems: ({ context, event }) => withProblem(context.problems, 'initialSync', event.type === 'SYNC.FAILED' ? event.error : 'failed'),
     }),
-    clearSyncFailure: assign({ problems: ({ context }) => withProblem(context.problems, 'initialSync', null), lastSyncError: null, lastSyncErrorPermanent: false }),
+    clearSyncFailure: assign({
+      problems: ({ context }) => withProblem(context.problems, 'initialSync', null),
+      lastSyncError: null,
+      lastSyncErrorPermanent: false,
+    }),
     holdTicker: assign({
       heldTickers: ({ context, event }) =>
         event.type === 'MARKET.UNKNOWN' && context.heldTickers.length < context.maxPendingFetches && !context.heldTickers.includes(event.ticker)
@@ -349,7 +351,7 @@ export const registryMachine = setup({
               },
             },
             ended: {
-              description: 'The embedder\'s source ended or failed: wait for setLifecycleSource (REST reconcile goes on).',
+              description: "The embedder's source ended or failed: wait for setLifecycleSource (REST reconcile goes on).",
               on: { 'SOURCE.SET': sourceSet },
             },
             restarting: {

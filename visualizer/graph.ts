@@ -183,7 +183,7 @@ function classify(node: StateNodeLike, eventType: string): { kind: ChartEdgeKind
   if (eventType === '') return { kind: 'always', event: 'always' };
   if (eventType.startsWith('xstate.after.')) {
     const after = node.after.find((a) => a.eventType === eventType);
-    const delay = after ? (typeof after.delay === 'number' ? `${after.delay} ms` : String(after.delay)) : eventType.split('.')[2] ?? '?';
+    const delay = after ? (typeof after.delay === 'number' ? `${after.delay} ms` : String(after.delay)) : (eventType.split('.')[2] ?? '?');
     return { kind: 'after', event: `after ${delay}` };
   }
   for (const [prefix, kind] of [
@@ -290,7 +290,8 @@ export const MACHINES: readonly MachineEntry[] = [
     id: lifecycleConnectionMachine.id,
     title: 'Lifecycle connection',
     file: 'machines/lifecycle-connection.ts',
-    summary: "The registry's own WebSocket: connect, subscribe both lifecycle channels, reconnect with backoff, resubscribe a channel after error 10/25; the frame consumer lives as long as the chart.",
+    summary:
+      "The registry's own WebSocket: connect, subscribe both lifecycle channels, reconnect with backoff, resubscribe a channel after error 10/25; the frame consumer lives as long as the chart.",
     machine: lifecycleConnectionMachine,
   },
   {
@@ -312,7 +313,8 @@ export const MACHINES: readonly MachineEntry[] = [
     id: marketLifecycleMachine.id,
     title: 'Market lifecycle',
     file: 'machines/market-lifecycle.ts',
-    summary: 'Which status transitions of a market are legal. Not one actor per market: the registry derives its transition table from this chart; counts show the market population per status.',
+    summary:
+      'Which status transitions of a market are legal. Not one actor per market: the registry derives its transition table from this chart; counts show the market population per status.',
     machine: marketLifecycleMachine,
     live: 'statusCounts',
   },

@@ -203,7 +203,15 @@ export async function layoutChart(graph: ChartGraph, options: LayoutOptions = {}
   const linesOf = new Map<string, string[]>();
   const keyOf = new Map(graph.nodes.map((n) => [n.id, n.key] as const));
   const inner = (e: ChartEdge) => innerTarget(e, parentOf, keyOf);
-  for (const n of graph.nodes) linesOf.set(n.id, boxLines(n, visibleEdges.filter((e) => e.source === n.id), inner));
+  for (const n of graph.nodes)
+    linesOf.set(
+      n.id,
+      boxLines(
+        n,
+        visibleEdges.filter((e) => e.source === n.id),
+        inner,
+      ),
+    );
   // A state reachable only through hidden transitions says so, instead of floating unexplained.
   for (const n of graph.nodes) {
     const incoming = (list: readonly ChartEdge[]) => list.filter((e) => e.target === n.id && e.source !== n.id);
@@ -284,7 +292,14 @@ export async function layoutChart(graph: ChartGraph, options: LayoutOptions = {}
     const [first] = m.edges;
     if (first === undefined) continue; // a merged edge has at least one transition
     const kind: ChartEdgeKind = kinds.size > 1 && kinds.has('event') ? 'event' : first.kind;
-    edgeMeta.set(id, { kind, events: [...new Set(m.edges.map((e) => e.eventType))], transitions: m.edges.map((e) => e.id), lines, source: m.source, target: m.target });
+    edgeMeta.set(id, {
+      kind,
+      events: [...new Set(m.edges.map((e) => e.eventType))],
+      transitions: m.edges.map((e) => e.id),
+      lines,
+      source: m.source,
+      target: m.target,
+    });
     const container = lowestCommonAncestor(m.source, m.target, parentOf);
     const edge: ElkExtendedEdge = {
       id,

@@ -270,7 +270,8 @@ export async function startVisualizer(options: VisualizerOptions): Promise<Visua
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.end(body);
   };
-  const json = (res: ServerResponse, body: unknown) => send(res, 200, 'application/json; charset=utf-8', typeof body === 'string' ? body : JSON.stringify(body));
+  const json = (res: ServerResponse, body: unknown) =>
+    send(res, 200, 'application/json; charset=utf-8', typeof body === 'string' ? body : JSON.stringify(body));
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Loopback only, and a Host check so a DNS-rebinding page cannot read the registry.

@@ -198,8 +198,14 @@ const intFlag = (name: string, min: number) =>
 const CliSchema = z
   .object({
     env: z.enum(['prod', 'demo'], { error: '--env takes prod or demo' }).optional(),
-    restUrl: z.string().regex(/^https?:\/\/\S+$/, '--rest-url must be an http(s) URL').optional(),
-    wsUrl: z.string().regex(/^wss?:\/\/\S+$/, '--ws-url must be a ws(s) URL').optional(),
+    restUrl: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, '--rest-url must be an http(s) URL')
+      .optional(),
+    wsUrl: z
+      .string()
+      .regex(/^wss?:\/\/\S+$/, '--ws-url must be a ws(s) URL')
+      .optional(),
     noWs: z.boolean(),
     keyId: z.string().min(1, '--key-id is empty').optional(),
     privateKeyFile: z.string().min(1, '--private-key-file is empty').optional(),
@@ -218,7 +224,10 @@ const CliSchema = z
     visualize: optionalPort('visualize'),
     noVisualize: z.boolean(),
     inspect: optionalPort('inspect'),
-    inspectUrl: z.string().regex(/^wss?:\/\/\S+$/, '--inspect-url must be a ws(s) URL').optional(),
+    inspectUrl: z
+      .string()
+      .regex(/^wss?:\/\/\S+$/, '--inspect-url must be a ws(s) URL')
+      .optional(),
     metricsPort: intFlag('metrics-port', 0)
       .refine((n) => n <= 65535, '--metrics-port must be at most 65535')
       .optional(),

@@ -91,7 +91,11 @@ export function renderSyncProgress(summary: RegistrySummary, total: number | nul
   ] as const) {
     const widest = `syncing [] 100% ${text(widestMarkets, withPages ? widestPages : null, withRate ? widestRate : null)}`;
     const barWidth = Math.min(30, usable(columns) - lineWidth(widest));
-    if (barWidth >= 10) return fitLine(`syncing ${progressBar(markets, total, barWidth)} ${text(n(markets), withPages ? String(pages) : null, withRate ? n(rate) : null)}`, columns);
+    if (barWidth >= 10)
+      return fitLine(
+        `syncing ${progressBar(markets, total, barWidth)} ${text(n(markets), withPages ? String(pages) : null, withRate ? n(rate) : null)}`,
+        columns,
+      );
   }
   return fitLine(`syncing ${text(n(markets), String(pages), n(rate))}`, columns);
 }
@@ -114,14 +118,30 @@ export function renderLiveSummary(summary: RegistrySummary, stats: RegistryStats
   const counts = MARKET_STATUSES.map((s) => `${s} ${n(stats.statusCounts[s])}`);
   const lifecycle = summary.lifecycle.source === 'none' ? 'REST only' : `${summary.lifecycle.source} ${summary.lifecycle.state}`;
   const lines = [
-    ...packSegments([`registry ${summary.phase}`, `${n(stats.markets)} markets, ${n(stats.active)} active, ${n(stats.events)} events`], columns, { firstIndent: '' }),
+    ...packSegments([`registry ${summary.phase}`, `${n(stats.markets)} markets, ${n(stats.active)} active, ${n(stats.events)} events`], columns, {
+      firstIndent: '',
+    }),
     ...packSegments(counts, columns),
     ...packSegments(
-      [`changes ${n(stats.counters.changes)} (${changesPerSec.toFixed(1)}/s)`, `rejected ${n(stats.counters.rejected)}`, `quarantined ${n(stats.counters.quarantined)}`, `reconciles ${n(stats.reconciles)}`],
+      [
+        `changes ${n(stats.counters.changes)} (${changesPerSec.toFixed(1)}/s)`,
+        `rejected ${n(stats.counters.rejected)}`,
+        `quarantined ${n(stats.counters.quarantined)}`,
+        `reconciles ${n(stats.reconciles)}`,
+      ],
       columns,
     ),
-    ...packSegments([`exchange: ${exchange}`, `lifecycle: ${lifecycle}, ${n(stats.lifecycle.lifecycleMessages)} msgs, ${n(stats.lifecycle.gaps)} gaps`], columns),
-    ...(problems.length > 0 ? packSegments(problems.map((p, i) => (i === 0 ? `degraded: ${p}` : p)), columns, { sep: '; ' }) : []),
+    ...packSegments(
+      [`exchange: ${exchange}`, `lifecycle: ${lifecycle}, ${n(stats.lifecycle.lifecycleMessages)} msgs, ${n(stats.lifecycle.gaps)} gaps`],
+      columns,
+    ),
+    ...(problems.length > 0
+      ? packSegments(
+          problems.map((p, i) => (i === 0 ? `degraded: ${p}` : p)),
+          columns,
+          { sep: '; ' },
+        )
+      : []),
   ];
   return lines.map((l) => fitLine(l, columns));
 }

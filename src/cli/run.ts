@@ -163,7 +163,12 @@ export async function run(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   try {
     return await runOrThrow(cli, err, stop, json);
   } catch (e) {
-    await Promise.allSettled(openedResources.splice(0).reverse().map((close) => close()));
+    await Promise.allSettled(
+      openedResources
+        .splice(0)
+        .reverse()
+        .map((close) => close()),
+    );
     throw e;
   }
 }
@@ -190,7 +195,8 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
     try {
       sim = opened(await startSimExchange({ markets: cli.simMarkets, logger, ...(cli.simPort !== undefined ? { port: cli.simPort } : {}) }), (r) => r.close());
     } catch (e) {
-      if (cli.simPort !== undefined && cli.simPort !== 0 && typeof (e as NodeJS.ErrnoException).code === 'string') throw portError('--sim-port', cli.simPort, e);
+      if (cli.simPort !== undefined && cli.simPort !== 0 && typeof (e as NodeJS.ErrnoException).code === 'string')
+        throw portError('--sim-port', cli.simPort, e);
       throw e;
     }
     restUrl = sim.restUrl;
@@ -218,18 +224,21 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   }
   const inspect = combineInspectors(tracker?.inspect, stately?.inspect);
 
-  const registry = opened(createRegistry({
-    restUrl,
-    ...(lifecycle === 'websocket' ? { wsUrl } : {}),
-    lifecycle,
-    logger,
-    combos: cli.combos,
-    ...(credentials ? { credentials } : {}),
-    ...(sim ? { rateLimit: 'unlimited' as const } : {}),
-    ...(cli.reconcileInterval !== undefined ? { reconcileIntervalMs: cli.reconcileInterval } : {}),
-    ...(cli.statusInterval !== undefined ? { statusIntervalMs: cli.statusInterval } : {}),
-    ...(inspect ? { inspect } : {}),
-  }), (r) => r.stop());
+  const registry = opened(
+    createRegistry({
+      restUrl,
+      ...(lifecycle === 'websocket' ? { wsUrl } : {}),
+      lifecycle,
+      logger,
+      combos: cli.combos,
+      ...(credentials ? { credentials } : {}),
+      ...(sim ? { rateLimit: 'unlimited' as const } : {}),
+      ...(cli.reconcileInterval !== undefined ? { reconcileIntervalMs: cli.reconcileInterval } : {}),
+      ...(cli.statusInterval !== undefined ? { statusIntervalMs: cli.statusInterval } : {}),
+      ...(inspect ? { inspect } : {}),
+    }),
+    (r) => r.stop(),
+  );
 
   let visualizer: Visualizer | null = null;
   if (tracker) {
@@ -299,7 +308,8 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   const screen = interactive ? new LiveScreen(process.stderr) : null;
   err.screen = screen;
   let view: NodeJS.Timeout | null = null;
-  const drawProgress = (elapsedMs: number) => screen?.show((columns) => [renderSyncProgress(registry.summary.getSnapshot().context, totalForProgress, elapsedMs, columns)]);
+  const drawProgress = (elapsedMs: number) =>
+    screen?.show((columns) => [renderSyncProgress(registry.summary.getSnapshot().context, totalForProgress, elapsedMs, columns)]);
   if (screen) {
     drawProgress(0);
     view = setInterval(() => drawProgress(Date.now() - startedAt), 200);
@@ -323,7 +333,14 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
           }
         });
       });
-  const synced = await Promise.race([registry.synced.then((s) => s, () => null), stopped, givingUp]);
+  const synced = await Promise.race([
+    registry.synced.then(
+      (s) => s,
+      () => null,
+    ),
+    stopped,
+    givingUp,
+  ]);
   if (synced && !stop.signal.aborted) {
     if (view) clearInterval(view);
     const quarantined = registry.summary.getSnapshot().context.sync.quarantined;
@@ -337,8 +354,7 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
       if (written < target) await Promise.race([new Promise<void>((resolve) => (caughtUp = { target, resolve })), stopped]);
       caughtUp = null;
       await json.write({ kind: 'synced', markets: synced.markets, active, ms: synced.ms });
-    }
-    else if (!interactive) logger.info({ markets: synced.markets, ms: synced.ms }, 'synced');
+    } else if (!interactive) logger.info({ markets: synced.markets, ms: synced.ms }, 'synced');
     if (sim && cli.simEventsPerSec > 0) sim.startRandomLifecycle({ eventsPerSecond: cli.simEventsPerSec });
     let lastChanges = registry.stats().counters.changes;
     let lastAt = Date.now();
@@ -355,7 +371,16 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
       if (screen) drawSummary();
       else if (!cli.json && t - lastLog >= 10_000) {
         lastLog = t;
-        logger.info({ markets: stats.markets, active: stats.active, changes: stats.counters.changes, rejected: stats.counters.rejected, phase: registry.summary.getSnapshot().context.phase }, 'registry summary');
+        logger.info(
+          {
+            markets: stats.markets,
+            active: stats.active,
+            changes: stats.counters.changes,
+            rejected: stats.counters.rejected,
+            phase: registry.summary.getSnapshot().context.phase,
+          },
+          'registry summary',
+        );
       }
     }, 1000);
     await stopped;

@@ -39,7 +39,9 @@ export async function checkSnapshotTarget(file: string): Promise<void> {
   const dir = dirname(path);
   const dirStat = await stat(dir).catch((err: unknown) => {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SnapshotTargetError(code === 'ENOENT' ? `--snapshot-out: directory ${dir} does not exist` : `--snapshot-out: cannot use directory ${dir} (${code ?? 'error'})`);
+    throw new SnapshotTargetError(
+      code === 'ENOENT' ? `--snapshot-out: directory ${dir} does not exist` : `--snapshot-out: cannot use directory ${dir} (${code ?? 'error'})`,
+    );
   });
   if (!dirStat.isDirectory()) throw new SnapshotTargetError(`--snapshot-out: ${dir} is not a directory`);
   const existing = await stat(path).catch(() => null);
@@ -64,7 +66,7 @@ export interface WriteSnapshotOptions {
 
 async function writeAll(fh: FileHandle, text: string): Promise<void> {
   const buf = Buffer.from(text);
-  for (let off = 0; off < buf.length; ) {
+  for (let off = 0; off < buf.length;) {
     const { bytesWritten } = await fh.write(buf, off, buf.length - off);
     off += bytesWritten;
   }

@@ -45,7 +45,7 @@ export function fastEventFromRecord(raw: unknown): MarketEvent | undefined {
     seriesTicker,
     title: title ?? '',
     subTitle: subTitle ?? '',
-    mutuallyExclusive: (me) ?? false,
+    mutuallyExclusive: me ?? false,
     updatedAt,
   };
 }

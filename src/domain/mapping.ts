@@ -34,9 +34,7 @@ export const TRADING_STATUS_BY_MARKET_STATUS: Readonly<Record<MarketStatus, Trad
   finalized: 'settled',
 };
 
-export type ParseResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | ParseFailure;
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | ParseFailure;
 
 export interface ParseFailure {
   readonly ok: false;
@@ -102,8 +100,7 @@ export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResul
     Number.isNaN(expirationTs)
   ) {
     const issues: z.core.$ZodIssue[] = [];
-    const bad = (path: keyof KalshiMarketCore, message: string) =>
-      issues.push({ code: 'custom', path: [path], message, input: rec[path] });
+    const bad = (path: keyof KalshiMarketCore, message: string) => issues.push({ code: 'custom', path: [path], message, input: rec[path] });
     if (!Number.isSafeInteger(yesBid)) bad(rec.yes_bid_dollars != null ? 'yes_bid_dollars' : 'yes_bid', 'price out of range');
     if (!Number.isSafeInteger(yesAsk)) bad(rec.yes_ask_dollars != null ? 'yes_ask_dollars' : 'yes_ask', 'price out of range');
     if (!Number.isSafeInteger(lastPrice)) bad(rec.last_price_dollars != null ? 'last_price_dollars' : 'last_price', 'price out of range');
@@ -160,13 +157,7 @@ export function parseMarketRecordWithZod(raw: unknown, now: Micros): ParseResult
 }
 
 /** A copy of a market with a new status (and optionally close time and result); keeps `tradingStatus` consistent. */
-export function withStatus(
-  m: Market,
-  status: MarketStatus,
-  updatedAt: Micros,
-  closeTs: Micros = m.closeTs,
-  result: Market['result'] = m.result,
-): Market {
+export function withStatus(m: Market, status: MarketStatus, updatedAt: Micros, closeTs: Micros = m.closeTs, result: Market['result'] = m.result): Market {
   // Spelled out rather than spread: every Market then has one hidden class, and the copy on the
   // hot path (each lifecycle message) is a plain allocation.
   return {

@@ -6,16 +6,7 @@
  */
 
 /** The eight market statuses Kalshi's REST API reports (shared/kalshi-api.md §2.4, §8). */
-export const MARKET_STATUSES = [
-  'initialized',
-  'inactive',
-  'active',
-  'closed',
-  'determined',
-  'disputed',
-  'amended',
-  'finalized',
-] as const;
+export const MARKET_STATUSES = ['initialized', 'inactive', 'active', 'closed', 'determined', 'disputed', 'amended', 'finalized'] as const;
 export type MarketStatus = (typeof MARKET_STATUSES)[number];
 
 /**

@@ -26,7 +26,16 @@ import { ChangeStream, type ChangeListener, type ChangeSubscription, type Subscr
 import { MarketStore, type StatusCounts } from '../store/market-store.js';
 import { connectNats } from '../publish/nats-connect.js';
 import { retryUntilStopped, sleep } from '../publish/retry.js';
-import { BUCKET_NAME, DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, STREAM_NAME, SUBJECT_PREFIX, parseChangeSubject, tickerOfKvKey } from '../publish/layout.js';
+import {
+  BUCKET_NAME,
+  DEFAULT_BUCKET,
+  DEFAULT_STREAM,
+  DEFAULT_SUBJECT_PREFIX,
+  STREAM_NAME,
+  SUBJECT_PREFIX,
+  parseChangeSubject,
+  tickerOfKvKey,
+} from '../publish/layout.js';
 
 const natsUrl = z.string().regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'expected nats://host:port');
 

@@ -107,12 +107,7 @@ export async function loadCredentials(keyId: string, privateKeyFile: string, opt
 }
 
 /** The three KALSHI-ACCESS-* headers for one request. `path` must not include the query string. */
-export function signKalshiRequest(
-  credentials: KalshiCredentials,
-  method: string,
-  path: string,
-  nowMs: number = Date.now(),
-): Record<string, string> {
+export function signKalshiRequest(credentials: KalshiCredentials, method: string, path: string, nowMs: number = Date.now()): Record<string, string> {
   const timestamp = String(nowMs);
   const pathOnly = path.split('?', 1)[0] ?? path;
   const signature = sign('sha256', Buffer.from(timestamp + method.toUpperCase() + pathOnly), {

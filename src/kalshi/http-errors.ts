@@ -35,7 +35,12 @@ export class HttpError extends KalshiRequestError {
     /** The first few hundred characters of the response body. */
     readonly bodyExcerpt: string,
   ) {
-    super(method, url, attempts, `${method} ${url} failed with HTTP ${status}${afterAttempts(attempts)}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}.${meaningOfStatus(status)}`);
+    super(
+      method,
+      url,
+      attempts,
+      `${method} ${url} failed with HTTP ${status}${afterAttempts(attempts)}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}.${meaningOfStatus(status)}`,
+    );
   }
 }
 
@@ -65,7 +70,12 @@ export class TimeoutError extends KalshiRequestError {
     attempts: number,
     readonly timeoutMs: number,
   ) {
-    super(method, url, attempts, `${method} ${url} timed out: no complete response within ${timeoutMs} ms${attempts > 1 ? ` on any of ${attempts} attempts` : ''} (the client's timeoutMs). The server is slow or unreachable.`);
+    super(
+      method,
+      url,
+      attempts,
+      `${method} ${url} timed out: no complete response within ${timeoutMs} ms${attempts > 1 ? ` on any of ${attempts} attempts` : ''} (the client's timeoutMs). The server is slow or unreachable.`,
+    );
   }
 }
 
@@ -113,7 +123,16 @@ export class ResponseTooLargeError extends ResponseParseError {
     readonly limitBytes: number,
     cause?: unknown,
   ) {
-    super(method, url, attempts, status, '', `body larger than ${limitBytes} bytes`, cause, `${method} ${url} returned HTTP ${status} with a body larger than ${limitBytes} bytes (the client's maxResponseBytes); it was not read further.`);
+    super(
+      method,
+      url,
+      attempts,
+      status,
+      '',
+      `body larger than ${limitBytes} bytes`,
+      cause,
+      `${method} ${url} returned HTTP ${status} with a body larger than ${limitBytes} bytes (the client's maxResponseBytes); it was not read further.`,
+    );
   }
 }
 
@@ -128,7 +147,9 @@ export class PaginationLoopError extends RegistryError {
     /** Index (0-based) of the page that returned the repeated cursor. */
     readonly pageIndex: number,
   ) {
-    super(`GET ${endpoint} returned cursor "${truncate(cursor, 80)}" on page ${pageIndex}, a cursor it had already returned: following it would loop forever, so paging stopped. The exchange's pagination is broken for this query.`);
+    super(
+      `GET ${endpoint} returned cursor "${truncate(cursor, 80)}" on page ${pageIndex}, a cursor it had already returned: following it would loop forever, so paging stopped. The exchange's pagination is broken for this query.`,
+    );
   }
 }
 
@@ -170,7 +191,8 @@ function meaningOfCauseCode(code: string): string {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return ' The connection could not be established in time.';
     default:
-      if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) return ' The TLS handshake failed (http vs https, or the certificate).';
+      if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT'))
+        return ' The TLS handshake failed (http vs https, or the certificate).';
       return '';
   }
 }

@@ -44,14 +44,10 @@ export { MARKET_STATUSES, MARKET_STATUS_FILTERS, type MarketStatus, type MarketS
  * decimals for market prices and has sent 6 elsewhere; any number of decimals is accepted
  * (mapping rounds beyond $0.0001).
  */
-export const FixedPointDollarsSchema = z
-  .string()
-  .regex(/^-?\d+(\.\d+)?$/, 'expected a fixed-point dollar string such as "0.5600"');
+export const FixedPointDollarsSchema = z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a fixed-point dollar string such as "0.5600"');
 
 /** Kalshi's FixedPointCount: a decimal count string with (usually) 2 decimals, e.g. "300.00". */
-export const FixedPointCountSchema = z
-  .string()
-  .regex(/^-?\d+(\.\d+)?$/, 'expected a fixed-point count string such as "300.00"');
+export const FixedPointCountSchema = z.string().regex(/^-?\d+(\.\d+)?$/, 'expected a fixed-point count string such as "300.00"');
 
 /**
  * ISO-8601 date-time as Kalshi's REST API sends it ("2026-05-01T14:00:00Z", optionally with a

@@ -24,10 +24,7 @@ export type LifecycleEventKind = (typeof LIFECYCLE_EVENT_KINDS)[number];
 /** A table key: an event kind, or `observed:<status>` for a REST observation of that status. */
 export type TransitionKey = LifecycleEventKind | `observed:${MarketStatus}`;
 
-export const TRANSITION_KEYS: readonly TransitionKey[] = [
-  ...LIFECYCLE_EVENT_KINDS,
-  ...MARKET_STATUSES.map((s) => `observed:${s}` as const),
-];
+export const TRANSITION_KEYS: readonly TransitionKey[] = [...LIFECYCLE_EVENT_KINDS, ...MARKET_STATUSES.map((s) => `observed:${s}` as const)];
 
 /** The status after the event, the same status for an accepted no-op, or null when illegal. */
 export type TransitionTable = Readonly<Record<MarketStatus, Readonly<Record<TransitionKey, MarketStatus | null>>>>;

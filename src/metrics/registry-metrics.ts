@@ -84,7 +84,8 @@ function restOutcome(status: RestRequestObservation['status']): string {
 
 export function registryMetrics(source: MetricsSource, options: RegistryMetricsOptions = {}): RegistryMetrics {
   const prefix = options.prefix ?? DEFAULT_METRICS_PREFIX;
-  if (prefix !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) throw new OptionsError(`metrics prefix ${JSON.stringify(prefix)} is not a valid Prometheus name prefix`);
+  if (prefix !== '' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix))
+    throw new OptionsError(`metrics prefix ${JSON.stringify(prefix)} is not a valid Prometheus name prefix`);
   const registry = options.registry ?? new Registry();
   const now = options.now ?? Date.now;
   const names: string[] = [];
@@ -148,8 +149,12 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
   const offChange = source.onChange((change) => {
     changeCounts[change.eventType] = (changeCounts[change.eventType] ?? 0) + 1;
   });
-  define('counter', 'changes_total', 'MarketChanges emitted, per event type (counted from when the metrics were attached: attach before start()).', ['event_type'], () =>
-    Object.entries(changeCounts).map(([event_type, n]) => [{ event_type }, n] as const),
+  define(
+    'counter',
+    'changes_total',
+    'MarketChanges emitted, per event type (counted from when the metrics were attached: attach before start()).',
+    ['event_type'],
+    () => Object.entries(changeCounts).map(([event_type, n]) => [{ event_type }, n] as const),
   );
   const rejectedCounts = new Map<string, { labels: { source: string; event: string }; n: number }>();
   const offRejected = source.onRejected((r: RejectedTransition) => {
@@ -170,7 +175,11 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
   counter('duplicate_creates_total', '`created` for a market already known.', () => stats().counters.duplicateCreates);
   counter('stale_observations_total', 'REST reads older than the local record (status left alone).', () => stats().counters.staleObservations);
   counter('stale_frames_total', 'WebSocket frames older than a REST read already applied (skipped).', () => stats().counters.staleFrames);
-  counter('unknown_ticker_events_total', 'Lifecycle events naming a market not known yet (each fetched by GET /markets/{ticker}).', () => stats().counters.unknownTickerEvents);
+  counter(
+    'unknown_ticker_events_total',
+    'Lifecycle events naming a market not known yet (each fetched by GET /markets/{ticker}).',
+    () => stats().counters.unknownTickerEvents,
+  );
   counter('listener_errors_total', 'onChange/onRejected callbacks that threw (isolated; ingestion went on).', () => stats().listenerErrors);
 
   // ---- lifecycle frames -----------------------------------------------------------------
@@ -190,7 +199,7 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
   counter('duplicate_frames_total', 'Frames redelivered with a `seq` already seen (skipped).', () => stats().lifecycle.duplicates);
   counter('lifecycle_subscriptions_total', '`subscribed` acknowledgements received.', () => stats().lifecycle.subscriptions);
   counter('lifecycle_channel_errors_total', 'Error frames received on the lifecycle connection.', () => stats().lifecycle.errors);
-  gauge('lifecycle_lag_seconds', 'Now minus the last lifecycle frame\'s sending_ts_ms (absent until the handler records it).', () => {
+  gauge('lifecycle_lag_seconds', "Now minus the last lifecycle frame's sending_ts_ms (absent until the handler records it).", () => {
     const sent = (stats().lifecycle as { lastSendingTsMs?: unknown }).lastSendingTsMs;
     return typeof sent === 'number' && Number.isFinite(sent) ? Math.max(0, now() - sent) / 1000 : undefined;
   });
@@ -236,7 +245,11 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
 
   // ---- backpressure ---------------------------------------------------------------------
   counter('backpressure_waits_total', 'Publishes that had to wait for a slow `block` subscriber.', () => stats().changeStream.blockedPublishes);
-  gauge('backpressure_blocked_seconds', 'How long ingestion has been waiting for a slow subscriber right now (0: it is not).', () => stats().changeStream.blockedForMs / 1000);
+  gauge(
+    'backpressure_blocked_seconds',
+    'How long ingestion has been waiting for a slow subscriber right now (0: it is not).',
+    () => stats().changeStream.blockedForMs / 1000,
+  );
   gauge('change_subscribers', 'Open subscribeChanges() subscriptions.', () => stats().changeStream.subscribers);
   gauge('change_backlog', 'Changes waiting for a full subscription to drain.', () => stats().changeStream.backlog);
 
@@ -272,8 +285,12 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
     return all.map((p) => [{ phase: p }, p === phase ? 1 : 0] as const);
   });
   gauge('problems', 'Problems the supervisor reports (the registry is degraded while there is one).', () => Object.keys(summary().problems).length);
-  define('gauge', 'problem', 'Each current problem (1), by name: exchange, exchangeStatus, lifecycle, changeStream, initialSync, reconcile, eventSync.', ['name'], () =>
-    Object.keys(summary().problems).map((name) => [{ name }, 1] as const),
+  define(
+    'gauge',
+    'problem',
+    'Each current problem (1), by name: exchange, exchangeStatus, lifecycle, changeStream, initialSync, reconcile, eventSync.',
+    ['name'],
+    () => Object.keys(summary().problems).map((name) => [{ name }, 1] as const),
   );
   gauge('pending_fetches', 'GET /markets/{ticker} fetches in flight.', () => summary().decisions.pendingFetches);
   gauge('held_tickers', 'Unknown tickers held during the initial sync.', () => summary().decisions.heldTickers);

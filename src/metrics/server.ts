@@ -74,7 +74,8 @@ const NO_STORE = { 'cache-control': 'no-store', 'x-content-type-options': 'nosni
 export async function serveMetrics(registry: MetricsSource, options: ServeMetricsOptions): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1';
   if (!LOOPBACK_HOSTS.includes(host)) throw new OptionsError(`the metrics server only listens on loopback (${LOOPBACK_HOSTS.join(', ')}), not ${host}`);
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) throw new OptionsError(`metrics port must be an integer in 0..65535, not ${String(options.port)}`);
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535)
+    throw new OptionsError(`metrics port must be an integer in 0..65535, not ${String(options.port)}`);
   const logger = options.logger;
   const ownMetrics = options.metrics === undefined;
   const metrics = options.metrics ?? registryMetrics(registry, { processMetrics: true, ...options.metricsOptions });

@@ -45,7 +45,10 @@ export interface Durable {
   /** The REST client the registry's actors should use (the record tap, with a state directory). */
   tapRest<T extends RestApi>(rest: T): T;
   /** The supervisor's actors, with the warm initial sync instead of the cold one when warm. */
-  provideActors<A extends object>(actors: A, deps: { rest: RestApi; pageLimit: number; combos: 'include' | 'exclude'; onSynced: (s: WarmSyncSummary) => void }): A;
+  provideActors<A extends object>(
+    actors: A,
+    deps: { rest: RestApi; pageLimit: number; combos: 'include' | 'exclude'; onSynced: (s: WarmSyncSummary) => void },
+  ): A;
   /** At registry start. */
   start(supervisor: () => SupervisorLike | null): void;
   /** At shutdown, before the change stream closes: publish what is buffered (bounded wait). */
@@ -61,13 +64,18 @@ const SHUTDOWN_DRAIN_MS = 5_000;
 
 export function createDurable(config: DurableConfig, deps: DurableDeps): Durable {
   const { store, changes, core, logger } = deps;
-  const tracker = config.stateDir !== undefined || config.publish !== undefined ? new WriteTracker({ store, changes, now: deps.now, scanMs: 1000, onError: (err) => logger.error({ err }, 'write tracker sweep failed') }) : null;
+  const tracker =
+    config.stateDir !== undefined || config.publish !== undefined
+      ? new WriteTracker({ store, changes, now: deps.now, scanMs: 1000, onError: (err) => logger.error({ err }, 'write tracker sweep failed') })
+      : null;
   const persistence =
     config.stateDir === undefined || tracker === null
       ? null
       : Persistence.open({ dir: config.stateDir, exchange: config.exchange, store, core, tracker, logger, flushMs: config.stateFlushMs });
   const publisher =
-    config.publish === undefined ? null : new NatsPublisher(config.publish, { store, changes, tracker, logger, whenDurable: persistence === null ? null : () => persistence.whenDurable() });
+    config.publish === undefined
+      ? null
+      : new NatsPublisher(config.publish, { store, changes, tracker, logger, whenDurable: persistence === null ? null : () => persistence.whenDurable() });
   let closed = false;
 
   return {
@@ -94,7 +102,10 @@ export function createDurable(config: DurableConfig, deps: DurableDeps): Durable
     },
     async beforeShutdown() {
       if (publisher !== null && !(await publisher.drain(SHUTDOWN_DRAIN_MS))) {
-        logger.warn({ buffered: publisher.stats().buffered }, 'stopping before every change reached NATS (the state directory, if any, keeps them for the next start)');
+        logger.warn(
+          { buffered: publisher.stats().buffered },
+          'stopping before every change reached NATS (the state directory, if any, keeps them for the next start)',
+        );
       }
     },
     async close() {

@@ -99,7 +99,10 @@ export class Persistence {
   /** Opens the state directory and loads it into the (empty) store. Throws StateDirError. */
   static open(options: PersistenceOptions): Persistence {
     const state = openStateDir(options.dir, { store: options.store, exchange: options.exchange });
-    options.logger.info({ file: state.file, markets: state.loaded, events: state.events, ms: Math.round(state.loadMs) }, state.loaded > 0 ? 'state loaded: warm start' : 'state directory ready: cold start');
+    options.logger.info(
+      { file: state.file, markets: state.loaded, events: state.events, ms: Math.round(state.loadMs) },
+      state.loaded > 0 ? 'state loaded: warm start' : 'state directory ready: cold start',
+    );
     return new Persistence(state, options);
   }
 
@@ -169,7 +172,13 @@ export class Persistence {
   }
 
   stats(): PersistenceStats {
-    return { file: this.#state.file, loaded: this.#state.loaded, loadMs: Math.round(this.#state.loadMs), watermarks: this.#watermarks, writer: this.#writer.stats() };
+    return {
+      file: this.#state.file,
+      loaded: this.#state.loaded,
+      loadMs: Math.round(this.#state.loadMs),
+      watermarks: this.#watermarks,
+      writer: this.#writer.stats(),
+    };
   }
 
   /** Writes what is pending (the final batch), closes the writer thread and the file. */

@@ -17,7 +17,6 @@ import type { StateWriter } from './writer.js';
 
 type Raw = Readonly<Record<string, unknown>>;
 
-
 function isObject(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS events (
 `;
 
 /** The fields of a stored market row, in order. */
-export const MARKET_COLUMNS = 'ticker, event_ticker, title, status, market_type, result, yes_bid, yes_ask, last_price, volume, open_ts, close_ts, expiration_ts, updated_at';
+export const MARKET_COLUMNS =
+  'ticker, event_ticker, title, status, market_type, result, yes_bid, yes_ask, last_price, volume, open_ts, close_ts, expiration_ts, updated_at';
 
 /** The writer thread's statements, one row each. */
 export const WRITE_STATEMENTS = {
@@ -87,7 +88,22 @@ export type WriteStatement = keyof typeof WRITE_STATEMENTS;
 
 /** One market as a row of the `markets` batch (the column order of MARKET_COLUMNS). */
 export function marketRow(m: Market): unknown[] {
-  return [m.ticker, m.eventTicker, m.title, m.marketStatus, m.marketType, m.result, m.yesBid, m.yesAsk, m.lastPrice, m.volume, m.openTs, m.closeTs, m.expirationTs, m.updatedAt];
+  return [
+    m.ticker,
+    m.eventTicker,
+    m.title,
+    m.marketStatus,
+    m.marketType,
+    m.result,
+    m.yesBid,
+    m.yesAsk,
+    m.lastPrice,
+    m.volume,
+    m.openTs,
+    m.closeTs,
+    m.expirationTs,
+    m.updatedAt,
+  ];
 }
 
 export function eventRow(e: MarketEvent, record: string): unknown[] {
@@ -107,9 +123,19 @@ function isInt(v: unknown): v is number {
 export function marketFromRow(r: readonly unknown[]): Market | string {
   const [ticker, eventTicker, title, status, marketType, result, yesBid, yesAsk, lastPrice, volume, openTs, closeTs, expirationTs, updatedAt] = r;
   if (typeof ticker !== 'string' || ticker === '') return 'ticker is not a string';
-  if (typeof eventTicker !== 'string' || typeof title !== 'string' || typeof marketType !== 'string' || typeof result !== 'string') return `${ticker}: a text column is not text`;
+  if (typeof eventTicker !== 'string' || typeof title !== 'string' || typeof marketType !== 'string' || typeof result !== 'string')
+    return `${ticker}: a text column is not text`;
   if (typeof status !== 'string' || !STATUSES.has(status)) return `${ticker}: unknown status ${JSON.stringify(status)}`;
-  if (!isInt(yesBid) || !isInt(yesAsk) || !isInt(lastPrice) || !isInt(volume) || !isInt(openTs) || !isInt(closeTs) || !isInt(expirationTs) || !isInt(updatedAt)) {
+  if (
+    !isInt(yesBid) ||
+    !isInt(yesAsk) ||
+    !isInt(lastPrice) ||
+    !isInt(volume) ||
+    !isInt(openTs) ||
+    !isInt(closeTs) ||
+    !isInt(expirationTs) ||
+    !isInt(updatedAt)
+  ) {
     return `${ticker}: a numeric column is not an integer`;
   }
   const marketStatus = status as MarketStatus;
@@ -178,7 +204,8 @@ export function applyTransition(store: MarketStore, ticker: string, status: stri
 
 export function eventFromRow(r: readonly unknown[]): MarketEvent | string {
   const [eventTicker, seriesTicker, title, subTitle, mutuallyExclusive, updatedAt] = r;
-  if (typeof eventTicker !== 'string' || typeof seriesTicker !== 'string' || typeof title !== 'string' || typeof subTitle !== 'string') return 'an event text column is not text';
+  if (typeof eventTicker !== 'string' || typeof seriesTicker !== 'string' || typeof title !== 'string' || typeof subTitle !== 'string')
+    return 'an event text column is not text';
   if (!isInt(mutuallyExclusive) || !isInt(updatedAt)) return `event ${eventTicker}: a numeric column is not an integer`;
   return { eventTicker, seriesTicker, title, subTitle, mutuallyExclusive: mutuallyExclusive !== 0, updatedAt };
 }

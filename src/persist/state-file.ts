@@ -87,7 +87,8 @@ function takeLock(dir: string): () => void {
         }
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateDirError(file, 'unwritable', `cannot create the lock file (${(err as Error).message})`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new StateDirError(file, 'unwritable', `cannot create the lock file (${(err as Error).message})`, { cause: err });
     }
     let held: Partial<LockInfo> = {};
     try {
@@ -97,7 +98,11 @@ function takeLock(dir: string): () => void {
     }
     if (typeof held.pid === 'number' && held.host !== undefined && held.host !== mine.host) {
       // A process elsewhere (a shared file system): its liveness cannot be checked from here.
-      throw new StateDirError(file, 'locked', `held by process ${held.pid} on host ${held.host} since ${held.since ?? '?'}; if it is gone, remove this lock file`);
+      throw new StateDirError(
+        file,
+        'locked',
+        `held by process ${held.pid} on host ${held.host} since ${held.since ?? '?'}; if it is gone, remove this lock file`,
+      );
     }
     if (typeof held.pid === 'number' && alive(held.pid)) {
       const who = held.pid === process.pid ? 'another registry in this process' : `process ${held.pid}`;
@@ -117,8 +122,15 @@ function explain(file: string, err: unknown, doing: string): StateDirError {
   if (err instanceof StateDirError) return err;
   const code = sqliteCode(err);
   const message = (err as Error)?.message ?? String(err);
-  if (code === 'SQLITE_NOTADB') return new StateDirError(file, 'not_sqlite', `not an SQLite database (${message}); it is not a registry state file: move it away or use another state directory`, { cause: err });
-  if (code.startsWith('SQLITE_CORRUPT')) return new StateDirError(file, 'corrupt', `the database is corrupt while ${doing} (${message}); restore it or delete it to start cold`, { cause: err });
+  if (code === 'SQLITE_NOTADB')
+    return new StateDirError(
+      file,
+      'not_sqlite',
+      `not an SQLite database (${message}); it is not a registry state file: move it away or use another state directory`,
+      { cause: err },
+    );
+  if (code.startsWith('SQLITE_CORRUPT'))
+    return new StateDirError(file, 'corrupt', `the database is corrupt while ${doing} (${message}); restore it or delete it to start cold`, { cause: err });
   if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_IOERR'))
     return new StateDirError(file, 'unwritable', `cannot use the file while ${doing} (${message})`, { cause: err });
   return new StateDirError(file, 'corrupt', `unexpected SQLite error while ${doing} (${code || 'no code'}: ${message})`, { cause: err });
@@ -154,10 +166,15 @@ function checkOrInitialize(db: SqliteDatabase, file: string, exchange: string): 
       put.run('createdAt', new Date().toISOString());
     })();
   } else if (appId !== APPLICATION_ID) {
-    throw new StateDirError(file, 'foreign', `an SQLite database not written by ${FORMAT_NAME} (application_id ${appId}, tables: ${tables.slice(0, 5).join(', ') || 'none'}); move it away or use another state directory`);
+    throw new StateDirError(
+      file,
+      'foreign',
+      `an SQLite database not written by ${FORMAT_NAME} (application_id ${appId}, tables: ${tables.slice(0, 5).join(', ') || 'none'}); move it away or use another state directory`,
+    );
   }
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) throw new StateDirError(file, 'newer_schema', `schema version ${version} was written by a newer ${FORMAT_NAME} (this one reads ${SCHEMA_VERSION})`);
+  if (version > SCHEMA_VERSION)
+    throw new StateDirError(file, 'newer_schema', `schema version ${version} was written by a newer ${FORMAT_NAME} (this one reads ${SCHEMA_VERSION})`);
   if (version < 1) throw new StateDirError(file, 'foreign', `application_id is ours but schema version ${version} is not`);
   // Ours: tables added since the file was created (same schema version) are created now.
   db.exec(CREATE_SCHEMA);
@@ -230,9 +247,10 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
         loaded++;
       }
       // Batches not yet folded into `markets`, in the order they were written.
-      for (const [full, tickers, numbers, words] of db.prepare('SELECT full, tickers, numbers, words FROM journal ORDER BY seq').raw(true).iterate() as IterableIterator<
-        [string | null, string | null, Uint8Array | null, string | null]
-      >) {
+      for (const [full, tickers, numbers, words] of db
+        .prepare('SELECT full, tickers, numbers, words FROM journal ORDER BY seq')
+        .raw(true)
+        .iterate() as IterableIterator<[string | null, string | null, Uint8Array | null, string | null]>) {
         if (full !== null) {
           let rows: unknown;
           try {
@@ -256,7 +274,10 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
         if (packed !== null || problem !== null) throw new StateDirError(file, 'corrupt', `invalid journaled transition: ${packed ?? problem}`);
       }
       loaded = store.size;
-      for (const row of db.prepare('SELECT event_ticker, series_ticker, title, sub_title, mutually_exclusive, updated_at FROM events').raw(true).iterate() as IterableIterator<unknown[]>) {
+      for (const row of db
+        .prepare('SELECT event_ticker, series_ticker, title, sub_title, mutually_exclusive, updated_at FROM events')
+        .raw(true)
+        .iterate() as IterableIterator<unknown[]>) {
         const event = eventFromRow(row);
         if (typeof event === 'string') throw new StateDirError(file, 'corrupt', `invalid stored event: ${event}`);
         store.setEvent(event);

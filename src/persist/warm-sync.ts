@@ -71,7 +71,11 @@ export function warmInitialSync(deps: WarmSyncDeps) {
       const since = warmDeltaSince(deps.watermarks());
       // A delta sees no status change: the first reconcile must be a full pass. (Without a
       // watermark this sync is itself a full pass.)
-      if (since !== null) sendBack({ type: 'LIFECYCLE.LOSS_SUSPECTED', reason: 'warm start: lifecycle events while the registry was down were not seen' } satisfies ConsumerEvent);
+      if (since !== null)
+        sendBack({
+          type: 'LIFECYCLE.LOSS_SUSPECTED',
+          reason: 'warm start: lifecycle events while the registry was down were not seen',
+        } satisfies ConsumerEvent);
       const now = core.now();
       const due: string[] = [];
       const { store } = core;

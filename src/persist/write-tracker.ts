@@ -111,7 +111,8 @@ export class WriteTracker {
       const ticker = store.tickerOf(id);
       const seen = reported.get(ticker);
       // What the last change reported is what the store holds: nothing more to report.
-      if (seen !== undefined && seen.updatedAt === store.updatedAtOf(id) && store.statusOf(id) === statusCode(seen.marketStatus) && store.sameData(id, seen)) continue;
+      if (seen !== undefined && seen.updatedAt === store.updatedAtOf(id) && store.statusOf(id) === statusCode(seen.marketStatus) && store.sameData(id, seen))
+        continue;
       found++;
       for (const l of this.#listeners) l(ticker, null);
     }

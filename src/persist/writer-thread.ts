@@ -30,7 +30,8 @@ export interface MarketRows {
   readonly lifecycle: { readonly count: number; readonly tickers: string; readonly numbers: Float64Array; readonly words: string } | null;
 }
 
-export type WriterRequest = { readonly type: 'write'; readonly seq: number; readonly markets: MarketRows; readonly ops: readonly WriteOp[] } | { readonly type: 'close' };
+export type WriterRequest =
+  { readonly type: 'write'; readonly seq: number; readonly markets: MarketRows; readonly ops: readonly WriteOp[] } | { readonly type: 'close' };
 
 export type WriterReply =
   | { readonly type: 'ready' }
@@ -215,7 +216,12 @@ else if (journalRows > 0) armIdle();
 parentPort.postMessage({ type: 'ready' });
 `;
 
-export function startWriterThread(file: string, pragmas: readonly string[], statements: Readonly<Record<WriteStatement, string>>, options: WriterThreadOptions): Worker {
+export function startWriterThread(
+  file: string,
+  pragmas: readonly string[],
+  statements: Readonly<Record<WriteStatement, string>>,
+  options: WriterThreadOptions,
+): Worker {
   const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
   return new Worker(SOURCE, { eval: true, workerData: { file, pragmas, statements, sqlitePath, ...options } });
 }

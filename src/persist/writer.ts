@@ -78,7 +78,13 @@ interface PendingRecord {
 }
 
 function emptyBatchParts() {
-  return { dirty: new Map<string, Market | null>(), lifecycle: new Map<string, Market | null>(), records: new Map<string, PendingRecord>(), events: new Map<string, readonly [MarketEvent, unknown]>(), meta: new Map<string, string>() };
+  return {
+    dirty: new Map<string, Market | null>(),
+    lifecycle: new Map<string, Market | null>(),
+    records: new Map<string, PendingRecord>(),
+    events: new Map<string, readonly [MarketEvent, unknown]>(),
+    meta: new Map<string, string>(),
+  };
 }
 
 export class StateWriter {
@@ -97,7 +103,20 @@ export class StateWriter {
   #closed = false;
   readonly #durableWaiters: { seq: number; resolve: () => void }[] = [];
   readonly #roomWaiters: (() => void)[] = [];
-  readonly #stats = { batches: 0, marketsWritten: 0, recordsWritten: 0, eventsWritten: 0, failures: 0, lastCommitMs: 0, maxCommitMs: 0, encodeMs: 0, compactions: 0, lastCompactionMs: 0, journalRows: 0, lastError: null as string | null };
+  readonly #stats = {
+    batches: 0,
+    marketsWritten: 0,
+    recordsWritten: 0,
+    eventsWritten: 0,
+    failures: 0,
+    lastCommitMs: 0,
+    maxCommitMs: 0,
+    encodeMs: 0,
+    compactions: 0,
+    lastCompactionMs: 0,
+    journalRows: 0,
+    lastError: null as string | null,
+  };
   /** Last value written per meta key (only changes are written). */
   readonly #metaWritten = new Map<string, string>();
 
@@ -109,7 +128,8 @@ export class StateWriter {
   stats(): WriterStats {
     return {
       ...this.#stats,
-      pendingMarkets: this.#pending.dirty.size + this.#pending.lifecycle.size + (this.#inFlight === null ? 0 : this.#inFlight.dirty.size + this.#inFlight.lifecycle.size),
+      pendingMarkets:
+        this.#pending.dirty.size + this.#pending.lifecycle.size + (this.#inFlight === null ? 0 : this.#inFlight.dirty.size + this.#inFlight.lifecycle.size),
       pendingRecords: this.#pendingRecordCount(),
       inFlight: this.#inFlight !== null,
     };
@@ -186,7 +206,10 @@ export class StateWriter {
     const deadline = performance.now() + timeoutMs;
     while ((this.#hasPending() || this.#inFlight !== null) && performance.now() < deadline) {
       if (this.#consecutiveFailures > 3) {
-        this.#options.logger.error({ pendingMarkets: this.#pending.dirty.size, error: this.#stats.lastError }, 'state writer: giving up on the last changes at close');
+        this.#options.logger.error(
+          { pendingMarkets: this.#pending.dirty.size, error: this.#stats.lastError },
+          'state writer: giving up on the last changes at close',
+        );
         break;
       }
       await this.whenDurable();
@@ -297,7 +320,8 @@ export class StateWriter {
         tickers.push(ticker);
         n++;
       }
-      if (n > 0) lifecycle = { count: n, tickers: tickers.join('\n'), numbers: numbers.subarray(0, n * 4), words: JSON.stringify({ s: STATUS_BY_CODE, r: results }) };
+      if (n > 0)
+        lifecycle = { count: n, tickers: tickers.join('\n'), numbers: numbers.subarray(0, n * 4), words: JSON.stringify({ s: STATUS_BY_CODE, r: results }) };
     }
     const markets: MarketRows = { full: full.length > 0 ? JSON.stringify(full) : null, fullCount: full.length, lifecycle };
     if (parts.records.size > 0) {
@@ -335,7 +359,10 @@ export class StateWriter {
         this.#stats.journalRows = 0;
         return;
       case 'compaction_failed':
-        this.#options.logger.error({ error: m.error, code: m.code, file: this.#options.file }, 'state journal compaction failed (the journal stays; loading applies it)');
+        this.#options.logger.error(
+          { error: m.error, code: m.code, file: this.#options.file },
+          'state journal compaction failed (the journal stays; loading applies it)',
+        );
         return;
       case 'open_failed':
         this.#options.logger.error({ error: m.error, code: m.code, file: this.#options.file }, 'state writer could not open the state file');

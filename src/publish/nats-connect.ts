@@ -16,7 +16,11 @@ export async function connectNats(url: string, name: string, signal: AbortSignal
   });
   try {
     const nc = await Promise.race([pending, aborted]);
-    if (nc === null) pending.then((c) => c.close(), () => {});
+    if (nc === null)
+      pending.then(
+        (c) => c.close(),
+        () => {},
+      );
     return nc;
   } finally {
     if (onAbort !== null) signal.removeEventListener('abort', onAbort);

@@ -91,7 +91,16 @@ export class NatsPublisher {
   #running: Promise<void> | null = null;
   #busy = false;
   readonly #idleWaiters: (() => void)[] = [];
-  #stats = { stage: 'idle' as PublisherStats['stage'], connected: false, published: 0, duplicates: 0, kvPuts: 0, failures: 0, resynced: 0, lastError: null as string | null };
+  #stats = {
+    stage: 'idle' as PublisherStats['stage'],
+    connected: false,
+    published: 0,
+    duplicates: 0,
+    kvPuts: 0,
+    failures: 0,
+    resynced: 0,
+    lastError: null as string | null,
+  };
 
   constructor(options: PublisherOptions, deps: PublisherDeps) {
     this.#options = options;
@@ -305,7 +314,10 @@ export class NatsPublisher {
       if (known === null) batch.changes.push({ ticker, eventType: 'created', oldStatus: null, newStatus: m.marketStatus, market: m });
       else if (known.marketStatus !== m.marketStatus) {
         if (MARKET_TRANSITIONS[known.marketStatus]?.[`observed:${m.marketStatus}`] !== m.marketStatus) {
-          logger.warn({ ticker, kv: known.marketStatus, stored: m.marketStatus }, 'NATS KV is ahead of the stored state; its record is replaced, no change published');
+          logger.warn(
+            { ticker, kv: known.marketStatus, stored: m.marketStatus },
+            'NATS KV is ahead of the stored state; its record is replaced, no change published',
+          );
         } else if (m.marketStatus === 'finalized') batch.changes.push({ ticker, eventType: 'settled', oldStatus: known.marketStatus, newStatus: 'finalized' });
         else batch.changes.push({ ticker, eventType: 'status_change', oldStatus: known.marketStatus, newStatus: m.marketStatus, market: m });
       }
@@ -336,4 +348,3 @@ export class NatsPublisher {
     logger.info({ kvRecords: seen.size, markets: store.size, resynced }, 'NATS KV resynced with the stored state');
   }
 }
-

@@ -61,7 +61,10 @@ function rateLimitedLossLog(logger: Logger, intervalMs = 10_000): (reason: strin
       return;
     }
     lastAt = now;
-    logger.info({ reason, detail, ...(suppressed > 0 ? { alsoSinceLastLine: suppressed } : {}) }, 'lifecycle events may have been lost; a full REST reconcile is due');
+    logger.info(
+      { reason, detail, ...(suppressed > 0 ? { alsoSinceLastLine: suppressed } : {}) },
+      'lifecycle events may have been lost; a full REST reconcile is due',
+    );
     suppressed = 0;
   };
 }
@@ -156,12 +159,18 @@ export function registryActors(deps: RegistryActorDeps) {
     } catch (err) {
       const failure = describeFailure(err);
       if (!signal.aborted && reconcileFailures.first(failure.cause)) {
-        logger.error({ err: failure.message, permanent: failure.permanent, mode: input.mode }, 'reconcile failed; retrying with backoff (the registry may be stale meanwhile)');
+        logger.error(
+          { err: failure.message, permanent: failure.permanent, mode: input.mode },
+          'reconcile failed; retrying with backoff (the registry may be stale meanwhile)',
+        );
       }
       throw err;
     }
     reconcileFailures.reset();
-    logger.info({ mode: result.mode, markets: result.markets, changes: result.changes, missing: result.missing, pages: result.pages, reread }, 'reconcile complete');
+    logger.info(
+      { mode: result.mode, markets: result.markets, changes: result.changes, missing: result.missing, pages: result.pages, reread },
+      'reconcile complete',
+    );
     return { mode: result.mode, startedAt: result.startedAt, finishedAt: result.finishedAt, markets: result.markets, changes: result.changes };
   });
 
@@ -205,18 +214,24 @@ export function registryActors(deps: RegistryActorDeps) {
   /** Polls the change stream; reports (and logs once per episode) a subscriber that holds ingestion. */
   const changeFlow = fromCallback(({ sendBack }) => {
     let blocked = false;
-    const timer = setInterval(() => {
-      const forMs = deps.changes.blockedForMs();
-      if (!blocked && forMs >= deps.stuckSubscriberMs) {
-        blocked = true;
-        logger.warn({ forMs: Math.round(forMs), subscribers: deps.changes.subscriberCount }, 'a change subscriber is holding ingestion still; the registry is degraded until it reads');
-        sendBack({ type: 'CHANGES.BLOCKED', forMs } satisfies ChangeFlowEvent);
-      } else if (blocked && forMs === 0) {
-        blocked = false;
-        logger.info('change subscribers caught up; ingestion flows again');
-        sendBack({ type: 'CHANGES.FLOWING' } satisfies ChangeFlowEvent);
-      }
-    }, Math.min(1000, Math.max(10, deps.stuckSubscriberMs / 4)));
+    const timer = setInterval(
+      () => {
+        const forMs = deps.changes.blockedForMs();
+        if (!blocked && forMs >= deps.stuckSubscriberMs) {
+          blocked = true;
+          logger.warn(
+            { forMs: Math.round(forMs), subscribers: deps.changes.subscriberCount },
+            'a change subscriber is holding ingestion still; the registry is degraded until it reads',
+          );
+          sendBack({ type: 'CHANGES.BLOCKED', forMs } satisfies ChangeFlowEvent);
+        } else if (blocked && forMs === 0) {
+          blocked = false;
+          logger.info('change subscribers caught up; ingestion flows again');
+          sendBack({ type: 'CHANGES.FLOWING' } satisfies ChangeFlowEvent);
+        }
+      },
+      Math.min(1000, Math.max(10, deps.stuckSubscriberMs / 4)),
+    );
     timer.unref();
     return () => clearInterval(timer);
   });

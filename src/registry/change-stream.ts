@@ -48,7 +48,8 @@ export interface ChangeSubscription extends AsyncIterableIterator<MarketChange> 
 /** One change from what the lagging reader last saw (`first`) to now (`latest`). */
 function conflate(first: MarketChange, latest: MarketChange): MarketChange {
   if (latest.eventType === 'settled') return { ...latest, oldStatus: first.oldStatus ?? latest.oldStatus, conflated: true };
-  if (first.eventType === 'created') return { ticker: latest.ticker, eventType: 'created', oldStatus: null, newStatus: latest.newStatus, market: latest.market, conflated: true };
+  if (first.eventType === 'created')
+    return { ticker: latest.ticker, eventType: 'created', oldStatus: null, newStatus: latest.newStatus, market: latest.market, conflated: true };
   return { ticker: latest.ticker, eventType: 'status_change', oldStatus: first.oldStatus, newStatus: latest.newStatus, market: latest.market, conflated: true };
 }
 
@@ -217,10 +218,15 @@ export class ChangeStream {
 
   subscribe(options: SubscribeOptions = {}): ChangeSubscription {
     const signal = options.signal;
-    const sub = new Subscriber(this.capacity, options.overflow ?? 'block', () => this.#drain(), (s) => {
-      this.#subscribers.delete(s);
-      this.#drain();
-    });
+    const sub = new Subscriber(
+      this.capacity,
+      options.overflow ?? 'block',
+      () => this.#drain(),
+      (s) => {
+        this.#subscribers.delete(s);
+        this.#drain();
+      },
+    );
     this.#subscribers.add(sub);
     if (signal) {
       if (signal.aborted) sub.close();

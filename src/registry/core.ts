@@ -16,8 +16,21 @@
 import type { Logger } from '../log.js';
 import type { LifecycleUpdate } from '../domain/mapping.js';
 import {
-  K_CLOSE_TIME, K_OBSERVED, K_OPEN_TIME, KEY_BY_CODE, REJECTED, STATUS_BY_CODE, S_FINALIZED,
-  closeDue, keyCode, nextDeadlineCode, nextStatus, openDue, statusCode, timeAdjustedCode, timeEventsDue,
+  K_CLOSE_TIME,
+  K_OBSERVED,
+  K_OPEN_TIME,
+  KEY_BY_CODE,
+  REJECTED,
+  STATUS_BY_CODE,
+  S_FINALIZED,
+  closeDue,
+  keyCode,
+  nextDeadlineCode,
+  nextStatus,
+  openDue,
+  statusCode,
+  timeAdjustedCode,
+  timeEventsDue,
 } from '../domain/fast-status.js';
 import type { Market, MarketChange, Micros } from '../domain/types.js';
 import type { MarketStatus } from '../domain/vocabulary.js';
@@ -486,7 +499,13 @@ export class RegistryCore {
       return;
     }
     this.counters.rejected++;
-    const rejected: RejectedTransition = { ticker: this.store.tickerOf(id), status: STATUS_BY_CODE[status] as MarketStatus, event: KEY_BY_CODE[key] as TransitionKey, source, at: now };
+    const rejected: RejectedTransition = {
+      ticker: this.store.tickerOf(id),
+      status: STATUS_BY_CODE[status] as MarketStatus,
+      event: KEY_BY_CODE[key] as TransitionKey,
+      source,
+      at: now,
+    };
     this.#log.warn(rejected, 'rejected illegal transition');
     this.#rejectedListeners.emit(rejected);
   }

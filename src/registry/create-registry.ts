@@ -147,7 +147,6 @@ export interface MarketRegistry {
   readonly actor: Actor<typeof registryMachine> | null;
 }
 
-
 function observerFn(inspect: Observer<InspectionEvent> | ((e: InspectionEvent) => void)): (e: InspectionEvent) => void {
   return typeof inspect === 'function' ? inspect : (e) => inspect.next?.(e);
 }
@@ -212,33 +211,41 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
 
   const ownSocket = options.lifecycle === 'websocket' && socketUrl !== undefined;
   const machine = registryMachine.provide({
-    actors: durable.provideActors(registryActors({
-      core,
-      rest: actorRest,
-      handler,
-      scheduler,
-      logger,
-      pageLimit: options.pageLimit,
-      combos: options.combos,
-      unknownTickerRetryMs: options.unknownTickerRetryMs,
-      socket: ownSocket
-        ? { url: socketUrl, idleTimeoutMs: options.wsIdleTimeoutMs, ...(options.credentials ? { credentials: options.credentials } : {}) }
-        : null,
-      changes,
-      stuckSubscriberMs: options.stuckSubscriberMs,
-      onSynced: (s) => onMarketsSynced({ ...s, warm: false, loaded: 0 }),
-      onFirstEventPass: () => {
-        eventsTried = true;
-        if (marketsSynced !== null) resolveSynced({ ...marketsSynced, events: store.eventCount });
+    actors: durable.provideActors(
+      registryActors({
+        core,
+        rest: actorRest,
+        handler,
+        scheduler,
+        logger,
+        pageLimit: options.pageLimit,
+        combos: options.combos,
+        unknownTickerRetryMs: options.unknownTickerRetryMs,
+        socket: ownSocket
+          ? { url: socketUrl, idleTimeoutMs: options.wsIdleTimeoutMs, ...(options.credentials ? { credentials: options.credentials } : {}) }
+          : null,
+        changes,
+        stuckSubscriberMs: options.stuckSubscriberMs,
+        onSynced: (s) => onMarketsSynced({ ...s, warm: false, loaded: 0 }),
+        onFirstEventPass: () => {
+          eventsTried = true;
+          if (marketsSynced !== null) resolveSynced({ ...marketsSynced, events: store.eventCount });
+        },
+        shutdown: async () => {
+          lifetime.abort();
+          await durable.beforeShutdown();
+          changes.close();
+          await durable.close();
+          if (ownRest) await rest.close?.();
+        },
+      }),
+      {
+        rest: actorRest,
+        pageLimit: options.pageLimit,
+        combos: options.combos,
+        onSynced: (s) => onMarketsSynced({ markets: s.markets, pages: s.pages, ms: s.ms, warm: true, loaded: s.loaded }),
       },
-      shutdown: async () => {
-        lifetime.abort();
-        await durable.beforeShutdown();
-        changes.close();
-        await durable.close();
-        if (ownRest) await rest.close?.();
-      },
-    }), { rest: actorRest, pageLimit: options.pageLimit, combos: options.combos, onSynced: (s) => onMarketsSynced({ markets: s.markets, pages: s.pages, ms: s.ms, warm: true, loaded: s.loaded }) }),
+    ),
   });
 
   let actor: Actor<typeof registryMachine> | null = null;

@@ -33,7 +33,9 @@ export const RegistryOptionsSchema = z
      * (`mve_filter=exclude` on every pass, combo frames ignored).
      */
     combos: z.enum(['include', 'exclude']).default('include'),
-    rateLimit: z.union([z.enum(RATE_LIMIT_TIER_NAMES), z.literal('unlimited'), z.object({ refillPerSec: z.number().positive(), capacity: z.number().positive() })]).optional(),
+    rateLimit: z
+      .union([z.enum(RATE_LIMIT_TIER_NAMES), z.literal('unlimited'), z.object({ refillPerSec: z.number().positive(), capacity: z.number().positive() })])
+      .optional(),
     /** Period of the REST reconcile. Default 5 min, or 30 s when lifecycle is "none". */
     reconcileIntervalMs: positiveMs.optional(),
     /** Every Nth reconcile is a full pass; the others are `min_updated_ts` deltas. Default 6. */
@@ -65,7 +67,9 @@ export const RegistryOptionsSchema = z
      */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('silent'),
     /** XState inspection observer (e.g. @statelyai/inspect's `inspector.inspect`) for every actor. */
-    inspect: z.custom<Observer<InspectionEvent> | ((e: InspectionEvent) => void)>((v) => typeof v === 'function' || (typeof v === 'object' && v !== null)).optional(),
+    inspect: z
+      .custom<Observer<InspectionEvent> | ((e: InspectionEvent) => void)>((v) => typeof v === 'function' || (typeof v === 'object' && v !== null))
+      .optional(),
     /** Clock in epoch milliseconds (tests). */
     clock: z.custom<() => number>((v) => typeof v === 'function').optional(),
     /** A REST client to use instead of building one (tests, shared pools). */
@@ -100,4 +104,3 @@ export const RegistryOptionsSchema = z
   });
 
 export type RegistryOptions = z.input<typeof RegistryOptionsSchema>;
-

@@ -76,7 +76,17 @@ export function createSummaryStore(lifecycleSource: LifecycleSourceKind) {
   const initial: RegistrySummary = {
     phase: 'idle',
     problems: {},
-    sync: { state: 'pending', pages: 0, markets: 0, quarantined: 0, startedAt: null, finishedAt: null, attempts: 0, lastError: null, lastErrorPermanent: false },
+    sync: {
+      state: 'pending',
+      pages: 0,
+      markets: 0,
+      quarantined: 0,
+      startedAt: null,
+      finishedAt: null,
+      attempts: 0,
+      lastError: null,
+      lastErrorPermanent: false,
+    },
     exchange: null,
     lifecycle: { source: lifecycleSource, state: lifecycleSource === 'none' ? 'disabled' : 'idle', attempt: 0, error: null },
     lastReconcile: null,
@@ -124,14 +134,21 @@ export function summaryObserver(store: SummaryStore): (event: InspectionEvent) =
         lastErrorPermanent: c.lastSyncErrorPermanent,
       };
       const lifecycle: LifecycleConnection =
-        c.source === 'websocket' ? { ...ctx.lifecycle, source: 'websocket' } : { source: c.source, state: c.source === 'none' ? 'disabled' : 'external', attempt: c.lifecycleFailures, error: c.problems['lifecycle'] ?? null };
+        c.source === 'websocket'
+          ? { ...ctx.lifecycle, source: 'websocket' }
+          : { source: c.source, state: c.source === 'none' ? 'disabled' : 'external', attempt: c.lifecycleFailures, error: c.problems['lifecycle'] ?? null };
       store.trigger.derived({
         patch: {
           phase,
           problems: c.problems,
           sync,
           lifecycle,
-          decisions: { ...ctx.decisions, lossSuspected: ctx.decisions.lossSuspected ?? c.lossSuspected, pendingFetches: c.pendingFetches.length, heldTickers: c.heldTickers.length },
+          decisions: {
+            ...ctx.decisions,
+            lossSuspected: ctx.decisions.lossSuspected ?? c.lossSuspected,
+            pendingFetches: c.pendingFetches.length,
+            heldTickers: c.heldTickers.length,
+          },
         },
       });
       return;

@@ -29,7 +29,10 @@ const CreateMarketInputSchema = z
 
 const CreateComboMarketInputSchema = z
   .object({
-    legs: z.array(z.object({ marketTicker: Ticker, side: z.enum(['yes', 'no']).optional() }).strict()).min(1).optional(),
+    legs: z
+      .array(z.object({ marketTicker: Ticker, side: z.enum(['yes', 'no']).optional() }).strict())
+      .min(1)
+      .optional(),
     eventTicker: z.string().min(1).optional(),
     collectionTicker: z.string().min(1).optional(),
     openTs: UnixS.optional(),
@@ -65,7 +68,10 @@ export const ADMIN_OPS = {
   feeUpdate: z.tuple([Ticker, FeeSchema.optional()]),
   randomOp: z.tuple([]),
   startRandomLifecycle: z.tuple([
-    z.object({ eventsPerSecond: z.number().positive().max(100_000).optional(), seed: z.number().int().optional() }).strict().optional(),
+    z
+      .object({ eventsPerSecond: z.number().positive().max(100_000).optional(), seed: z.number().int().optional() })
+      .strict()
+      .optional(),
   ]),
   stopRandomLifecycle: z.tuple([]),
   rest429: z.tuple([Count]),

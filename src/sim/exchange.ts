@@ -331,7 +331,9 @@ export class SimCore {
       if (st.byTicker.has(input.ticker)) throw new SimOperationError(`market ${input.ticker} already exists`);
     }
     if (input.priceLevelStructure !== undefined && !isKnownPriceLevelStructure(input.priceLevelStructure)) {
-      throw new SimOperationError(`unknown price level structure ${JSON.stringify(input.priceLevelStructure)}: expected one of ${PRICE_LEVEL_STRUCTURES.join(', ')}`);
+      throw new SimOperationError(
+        `unknown price level structure ${JSON.stringify(input.priceLevelStructure)}: expected one of ${PRICE_LEVEL_STRUCTURES.join(', ')}`,
+      );
     }
     // Resolve (or create) the series and event.
     let e: number | undefined;
@@ -347,12 +349,20 @@ export class SimCore {
       const seriesTicker = input.seriesTicker ?? input.eventTicker?.split('-')[0];
       if (seriesTicker !== undefined) {
         if (!TICKER_RE.test(seriesTicker)) throw new SimOperationError(`invalid series ticker ${JSON.stringify(seriesTicker)}`);
-        s = st.bySeries.get(seriesTicker) ?? st.addSeries(seriesTicker, MarketStore.simpleTemplate(rng.int(0, 1000)), Date.UTC(2026, 0, 1) + rng.int(0, 300) * 86_400_000, now);
+        s =
+          st.bySeries.get(seriesTicker) ??
+          st.addSeries(seriesTicker, MarketStore.simpleTemplate(rng.int(0, 1000)), Date.UTC(2026, 0, 1) + rng.int(0, 300) * 86_400_000, now);
         if (st.seriesTemplate(s).kind === 'M') throw new SimOperationError(`${seriesTicker} is a combo series: use createComboMarket`);
       } else if (st.srTicker.length > 0 && rng.next() < 0.9) {
         s = rng.int(0, st.srTicker.length - 1);
         if (st.seriesTemplate(s).kind === 'M') s = st.evSeries[0] ?? 0;
-        if (st.seriesTemplate(s).kind === 'M') s = st.addSeries(MarketStore.seriesTickerFor(st.srTicker.length).ticker, MarketStore.seriesTickerFor(st.srTicker.length).template, Date.UTC(2026, 0, 1), now);
+        if (st.seriesTemplate(s).kind === 'M')
+          s = st.addSeries(
+            MarketStore.seriesTickerFor(st.srTicker.length).ticker,
+            MarketStore.seriesTickerFor(st.srTicker.length).template,
+            Date.UTC(2026, 0, 1),
+            now,
+          );
       } else {
         const { ticker, template } = MarketStore.seriesTickerFor(st.srTicker.length);
         s = st.addSeries(ticker, template, Date.UTC(2026, 0, 1) + rng.int(0, 300) * 86_400_000, now);
@@ -399,7 +409,7 @@ export class SimCore {
       }
     }
     if (st.byTicker.has(ticker)) throw new SimOperationError(`market ${ticker} already exists`);
-    const cap = input.capStrike === undefined ? (stCode === 1 ? Math.round((floor + tp.step) * 100) / 100 : NaN) : input.capStrike ?? NaN;
+    const cap = input.capStrike === undefined ? (stCode === 1 ? Math.round((floor + tp.step) * 100) / 100 : NaN) : (input.capStrike ?? NaN);
     const pls = input.priceLevelStructure ?? 'linear_cent';
     const i = st.addMarket(
       {
@@ -698,10 +708,13 @@ export class SimCore {
   feeUpdate(eventTicker: string, fee?: FeeOverride): SimOpResult {
     const e = this.store.byEvent.get(eventTicker);
     if (e === undefined) throw new SimOperationError(`unknown event ticker ${JSON.stringify(eventTicker)}`);
-    if (this.store.evMve[e] === true) throw new SimOperationError(`feeUpdate: ${eventTicker} is a combo event (event_fee_update is a market_lifecycle_v2 frame)`);
-    const f: FeeOverride = fee ?? (this.store.evFeeType[e] == null
-      ? { fee_type_override: 'quadratic', fee_multiplier_override: 0.5 }
-      : { fee_type_override: null, fee_multiplier_override: null });
+    if (this.store.evMve[e] === true)
+      throw new SimOperationError(`feeUpdate: ${eventTicker} is a combo event (event_fee_update is a market_lifecycle_v2 frame)`);
+    const f: FeeOverride =
+      fee ??
+      (this.store.evFeeType[e] == null
+        ? { fee_type_override: 'quadratic', fee_multiplier_override: 0.5 }
+        : { fee_type_override: null, fee_multiplier_override: null });
     this.store.evFeeType[e] = f.fee_type_override;
     this.store.evFeeMult[e] = f.fee_multiplier_override;
     this.store.evUpdated[e] = Date.now();
@@ -763,7 +776,9 @@ export class SimCore {
   /** Combo markets only have the lifecycle events of §7.5 (no price level / metadata updates). */
   private notCombo(i: number, op: string): void {
     if (this.store.isCombo(i)) {
-      throw new SimOperationError(`${op} is not available for combo market ${this.store.ticker[i]}: multivariate_market_lifecycle carries only created, activated, deactivated, close_date_updated, determined and settled`);
+      throw new SimOperationError(
+        `${op} is not available for combo market ${this.store.ticker[i]}: multivariate_market_lifecycle carries only created, activated, deactivated, close_date_updated, determined and settled`,
+      );
     }
   }
 
@@ -785,9 +800,10 @@ export class SimCore {
     if (r < 0.14) {
       const open = nowS + rng.int(1, 30);
       const close = nowS + rng.int(60, 3 * 3600);
-      res = this.comboShare > 0 && rng.next() < Math.min(0.5, this.comboShare * 2)
-        ? this.createComboMarket({ openTs: open, closeTs: close })
-        : this.createMarket({ openTs: open, closeTs: close });
+      res =
+        this.comboShare > 0 && rng.next() < Math.min(0.5, this.comboShare * 2)
+          ? this.createComboMarket({ openTs: open, closeTs: close })
+          : this.createMarket({ openTs: open, closeTs: close });
     } else if (r < 0.24) {
       if ((i = this.sample(rng, 1 << ST_ACTIVE)) !== undefined) res = this.deactivate(t(i));
     } else if (r < 0.34) {

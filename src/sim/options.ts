@@ -27,9 +27,7 @@ export const SimExchangeOptionsSchema = z
     comboShare: z.number().min(0).max(0.9).default(0.1),
     /** PRNG seed: same seed → same markets (tickers, statuses, prices). Times are relative to start. */
     seed: z.number().int().default(1),
-    host: z
-      .enum(['127.0.0.1', 'localhost', '::1'], { error: 'the sim only listens on loopback (127.0.0.1)' })
-      .default('127.0.0.1'),
+    host: z.enum(['127.0.0.1', 'localhost', '::1'], { error: 'the sim only listens on loopback (127.0.0.1)' }).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(0),
     /** Markets per event (number or {min,max}); default 1–10. */
     marketsPerEvent: Range.default({ min: 1, max: 10 }),
@@ -50,7 +48,11 @@ export const SimExchangeOptionsSchema = z
     /** Whether implicit (time-driven) status changes bump updated_time (default false, see README in index.ts). */
     implicitTransitionsBumpUpdatedTime: z.boolean().default(false),
     /** bufferedAmount above which a subscriber gets error 25 and loses its subscription. */
-    wsBufferLimitBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+    wsBufferLimitBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(8 * 1024 * 1024),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'info' in v).optional(),
   })
   .strict();

@@ -263,7 +263,7 @@ export class SimExchange {
   /** Maintenance: /exchange/status → 503 with exchange_active:false; other REST → 503; WS upgrades refused. */
   maintenance(on: boolean, estimatedResumeTime?: string): void {
     this.core.faults.maintenance = on;
-    this.core.faults.maintenanceResumeTime = on ? estimatedResumeTime ?? new Date(Date.now() + 2 * 3_600_000).toISOString() : null;
+    this.core.faults.maintenanceResumeTime = on ? (estimatedResumeTime ?? new Date(Date.now() + 2 * 3_600_000).toISOString()) : null;
   }
   /** Breaks these tickers' records (or a fraction `rate` of all records) on GET /markets pages. */
   malformRecords(what: readonly string[] | number): void {
@@ -481,7 +481,10 @@ export class SimExchange {
     const status = strParam(q, 'status');
     if (status !== undefined) {
       if (!(MARKET_STATUS_FILTERS as readonly string[]).includes(status)) {
-        throw new HttpError(400, `invalid status filter ${JSON.stringify(status)}: expected one of ${MARKET_STATUS_FILTERS.join(', ')} (only one value per request)`);
+        throw new HttpError(
+          400,
+          `invalid status filter ${JSON.stringify(status)}: expected one of ${MARKET_STATUS_FILTERS.join(', ')} (only one value per request)`,
+        );
       }
       query.statusMask = FILTER_MASK[status as keyof typeof FILTER_MASK];
     }
@@ -532,7 +535,8 @@ export class SimExchange {
       throw new HttpError(400, 'min_created_ts/max_created_ts can only be combined with status unopened or open');
     }
     if (close && status !== undefined && status !== 'closed') throw new HttpError(400, 'min_close_ts/max_close_ts can only be combined with status closed');
-    if (settled && status !== undefined && status !== 'settled') throw new HttpError(400, 'min_settled_ts/max_settled_ts can only be combined with status settled');
+    if (settled && status !== undefined && status !== 'settled')
+      throw new HttpError(400, 'min_settled_ts/max_settled_ts can only be combined with status settled');
     if (query.minUpdatedMs !== undefined) {
       if (status !== undefined || tickers !== undefined || eventTicker !== undefined || created || close || settled || mve === 'only') {
         throw new HttpError(400, 'min_updated_ts cannot be combined with other filters except mve_filter=exclude and series_ticker');
@@ -623,7 +627,10 @@ export class SimExchange {
   private seriesList(q: URLSearchParams): Buffer {
     const st = this.core.store;
     const category = strParam(q, 'category');
-    const tags = strParam(q, 'tags')?.split(',').map((x) => x.trim()).filter((x) => x !== '');
+    const tags = strParam(q, 'tags')
+      ?.split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
     const mu = intParam(q, 'min_updated_ts');
     const includeVolume = parseBool(q, 'include_volume');
     parseBool(q, 'include_product_metadata');
@@ -658,7 +665,10 @@ export class SimExchange {
    */
   private adminRefusal(req: IncomingMessage): AdminError | undefined {
     if (!isLoopbackAuthority(req.headers.host, this.port)) {
-      return new AdminError(403, `admin API refused: Host ${JSON.stringify(req.headers.host ?? '')} is not 127.0.0.1, localhost or [::1] with port ${this.port}`);
+      return new AdminError(
+        403,
+        `admin API refused: Host ${JSON.stringify(req.headers.host ?? '')} is not 127.0.0.1, localhost or [::1] with port ${this.port}`,
+      );
     }
     const origin = req.headers.origin;
     if (origin !== undefined) {
@@ -724,7 +734,9 @@ export class SimExchange {
     const path = url.split('?', 1)[0] ?? url;
     const reject = (code: number, text: string, details?: string): void => {
       const body = restErrorBody(code, details);
-      socket.end(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
     };
     if (path !== WS_PATH) return reject(404, 'Not Found');
     if (!this.authorized(req, path)) return reject(401, 'Unauthorized');
@@ -924,4 +936,3 @@ export async function startSimExchange(options: SimExchangeOptions = {}): Promis
   log.info({ restUrl: sim.restUrl, wsUrl: sim.wsUrl }, 'sim exchange listening');
   return sim;
 }
-

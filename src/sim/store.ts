@@ -44,16 +44,7 @@ export const FILTER_MASK: Readonly<Record<MarketStatusFilter, number>> = {
 
 export const RESULTS = ['', 'yes', 'no', 'scalar'] as const;
 export type SimResult = (typeof RESULTS)[number];
-export const STRIKE_TYPES = [
-  'greater',
-  'between',
-  'less',
-  'greater_or_equal',
-  'less_or_equal',
-  'functional',
-  'custom',
-  'structured',
-] as const;
+export const STRIKE_TYPES = ['greater', 'between', 'less', 'greater_or_equal', 'less_or_equal', 'functional', 'custom', 'structured'] as const;
 const ST_CUSTOM = 6;
 const ST_STRUCTURED = 7;
 const SETTLE_TIMERS = [30, 60, 120, 300, 600, 1800, 3600] as const;
@@ -242,32 +233,269 @@ const t = (o: Omit<SeriesTemplate, 'occurrence' | 'frequency'> & Partial<Pick<Se
   ...o,
 });
 export const TEMPLATES: readonly SeriesTemplate[] = [
-  t({ base: 'HIGHNY', title: 'Highest temperature in NYC', what: 'the high temperature in NYC', unit: '°', lo: 30, step: 2, kind: 'B', category: 'Climate and Weather', tags: ['Weather'], settlement: NWS, occurrence: true }),
-  t({ base: 'BTCD', title: 'Bitcoin price today at 5pm EDT', what: 'the Bitcoin price at 5pm EDT', unit: '$', lo: 89_999.99, step: 250, kind: 'T', category: 'Crypto', tags: ['BTC'], settlement: CFB, occurrence: true }),
   t({
-    base: 'EPLGAME', title: 'English Premier League Game', what: 'professional EPL soccer game', unit: '', lo: 0, step: 0, kind: 'S', category: 'Sports', tags: ['Soccer'],
-    settlement: [{ name: 'Premier League', url: 'https://www.premierleague.com/' }], league: 'EPL', sport: 'soccer', customKey: 'soccer_team', tie: true,
-    teams: [['TOT', 'Tottenham'], ['NFO', 'Nottingham'], ['ARS', 'Arsenal'], ['CHE', 'Chelsea'], ['LIV', 'Liverpool'], ['MCI', 'Manchester City'], ['MUN', 'Manchester United'], ['NEW', 'Newcastle']],
+    base: 'HIGHNY',
+    title: 'Highest temperature in NYC',
+    what: 'the high temperature in NYC',
+    unit: '°',
+    lo: 30,
+    step: 2,
+    kind: 'B',
+    category: 'Climate and Weather',
+    tags: ['Weather'],
+    settlement: NWS,
+    occurrence: true,
   }),
-  t({ base: 'INXD', title: 'S&P 500 daily range', what: 'the S&P 500 close', unit: '', lo: 5800, step: 25, kind: 'B', category: 'Financials', tags: ['S&P'], settlement: [{ name: 'S&P Dow Jones Indices', url: 'https://www.spglobal.com/spdji/' }], occurrence: true }),
-  t({ base: 'CPI', title: 'CPI month-over-month', what: 'CPI month-over-month', unit: '%', lo: 0, step: 0.1, kind: 'T', category: 'Economics', tags: ['Inflation'], settlement: BLS, frequency: 'monthly' }),
   t({
-    base: 'MLBGAME', title: 'Professional Baseball Game', what: 'professional baseball game', unit: '', lo: 0, step: 0, kind: 'S', category: 'Sports', tags: ['Baseball'],
-    settlement: [{ name: 'MLB', url: 'https://www.mlb.com/' }], league: 'MLB', sport: 'baseball', customKey: 'baseball_team', tie: false, occurrence: true,
-    teams: [['NYY', 'New York Y'], ['CIN', 'Cincinnati'], ['SF', 'San Francisco'], ['MIA', 'Miami'], ['HOU', 'Houston'], ['SD', 'San Diego'], ['ATL', 'Atlanta'], ['MIL', 'Milwaukee'], ['SEA', 'Seattle'], ['STL', 'St. Louis']],
+    base: 'BTCD',
+    title: 'Bitcoin price today at 5pm EDT',
+    what: 'the Bitcoin price at 5pm EDT',
+    unit: '$',
+    lo: 89_999.99,
+    step: 250,
+    kind: 'T',
+    category: 'Crypto',
+    tags: ['BTC'],
+    settlement: CFB,
+    occurrence: true,
   }),
-  t({ base: 'HIGHCHI', title: 'Highest temperature in Chicago', what: 'the high temperature in Chicago', unit: '°', lo: 25, step: 2, kind: 'B', category: 'Climate and Weather', tags: ['Weather'], settlement: NWS, occurrence: true }),
-  t({ base: 'ETHD', title: 'Ethereum price today at 5pm EDT', what: 'the Ethereum price at 5pm EDT', unit: '$', lo: 2999.99, step: 20, kind: 'T', category: 'Crypto', tags: ['ETH'], settlement: CFB, occurrence: true }),
-  t({ base: 'RAINNYC', title: 'Rain in NYC', what: 'rainfall in NYC (inches)', unit: '', lo: 1, step: 1, kind: 'T', category: 'Climate and Weather', tags: ['Weather'], settlement: NWS }),
-  t({ base: 'NASDAQ100D', title: 'Nasdaq-100 daily range', what: 'the Nasdaq-100 close', unit: '', lo: 20_000, step: 100, kind: 'B', category: 'Financials', tags: ['Nasdaq'], settlement: [{ name: 'Nasdaq', url: 'https://www.nasdaq.com/' }], occurrence: true }),
-  t({ base: 'FED', title: 'Fed funds rate', what: 'the upper bound of the federal funds rate', unit: '%', lo: 3, step: 0.25, kind: 'T', category: 'Economics', tags: ['Fed'], settlement: [{ name: 'Federal Reserve', url: 'https://www.federalreserve.gov/' }], frequency: 'custom' }),
-  t({ base: 'GASPRICE', title: 'US gas prices', what: 'the US average gas price', unit: '$', lo: 3, step: 0.05, kind: 'T', category: 'Economics', tags: ['Gas'], settlement: [{ name: 'AAA', url: 'https://gasprices.aaa.com/' }], frequency: 'weekly' }),
-  t({ base: 'NBAPTS', title: 'NBA total points', what: 'total points scored', unit: '', lo: 200, step: 5, kind: 'T', category: 'Sports', tags: ['Basketball'], settlement: [{ name: 'NBA', url: 'https://www.nba.com/' }] }),
-  t({ base: 'HIGHMIA', title: 'Highest temperature in Miami', what: 'the high temperature in Miami', unit: '°', lo: 60, step: 2, kind: 'B', category: 'Climate and Weather', tags: ['Weather'], settlement: NWS, occurrence: true }),
-  t({ base: 'NFLSPREAD', title: 'NFL spread', what: 'the winning margin', unit: '', lo: 1, step: 3, kind: 'T', category: 'Sports', tags: ['Football'], settlement: [{ name: 'NFL', url: 'https://www.nfl.com/' }] }),
-  t({ base: 'TSAPAX', title: 'TSA check-ins', what: 'TSA checkpoint travel numbers', unit: '', lo: 2_000_000, step: 50_000, kind: 'T', category: 'Transportation', tags: ['Travel'], settlement: [{ name: 'TSA', url: 'https://www.tsa.gov/' }] }),
-  t({ base: 'MVESPORTSMULTIGAMEEXTENDED', title: 'Sports multi-game combos', what: 'combo', unit: '', lo: 0, step: 0, kind: 'M', category: 'Sports', tags: ['Combos'], settlement: [], collection: 'KXMVESPORTSMULTIGAMEEXTENDED-R', sportsLegs: true, frequency: 'custom' }),
-  t({ base: 'MVECROSSCATEGORY', title: 'Cross-category combos', what: 'combo', unit: '', lo: 0, step: 0, kind: 'M', category: 'Sports', tags: ['Combos'], settlement: [], collection: 'KXMVECROSSCATEGORY-R', sportsLegs: false, frequency: 'custom' }),
+  t({
+    base: 'EPLGAME',
+    title: 'English Premier League Game',
+    what: 'professional EPL soccer game',
+    unit: '',
+    lo: 0,
+    step: 0,
+    kind: 'S',
+    category: 'Sports',
+    tags: ['Soccer'],
+    settlement: [{ name: 'Premier League', url: 'https://www.premierleague.com/' }],
+    league: 'EPL',
+    sport: 'soccer',
+    customKey: 'soccer_team',
+    tie: true,
+    teams: [
+      ['TOT', 'Tottenham'],
+      ['NFO', 'Nottingham'],
+      ['ARS', 'Arsenal'],
+      ['CHE', 'Chelsea'],
+      ['LIV', 'Liverpool'],
+      ['MCI', 'Manchester City'],
+      ['MUN', 'Manchester United'],
+      ['NEW', 'Newcastle'],
+    ],
+  }),
+  t({
+    base: 'INXD',
+    title: 'S&P 500 daily range',
+    what: 'the S&P 500 close',
+    unit: '',
+    lo: 5800,
+    step: 25,
+    kind: 'B',
+    category: 'Financials',
+    tags: ['S&P'],
+    settlement: [{ name: 'S&P Dow Jones Indices', url: 'https://www.spglobal.com/spdji/' }],
+    occurrence: true,
+  }),
+  t({
+    base: 'CPI',
+    title: 'CPI month-over-month',
+    what: 'CPI month-over-month',
+    unit: '%',
+    lo: 0,
+    step: 0.1,
+    kind: 'T',
+    category: 'Economics',
+    tags: ['Inflation'],
+    settlement: BLS,
+    frequency: 'monthly',
+  }),
+  t({
+    base: 'MLBGAME',
+    title: 'Professional Baseball Game',
+    what: 'professional baseball game',
+    unit: '',
+    lo: 0,
+    step: 0,
+    kind: 'S',
+    category: 'Sports',
+    tags: ['Baseball'],
+    settlement: [{ name: 'MLB', url: 'https://www.mlb.com/' }],
+    league: 'MLB',
+    sport: 'baseball',
+    customKey: 'baseball_team',
+    tie: false,
+    occurrence: true,
+    teams: [
+      ['NYY', 'New York Y'],
+      ['CIN', 'Cincinnati'],
+      ['SF', 'San Francisco'],
+      ['MIA', 'Miami'],
+      ['HOU', 'Houston'],
+      ['SD', 'San Diego'],
+      ['ATL', 'Atlanta'],
+      ['MIL', 'Milwaukee'],
+      ['SEA', 'Seattle'],
+      ['STL', 'St. Louis'],
+    ],
+  }),
+  t({
+    base: 'HIGHCHI',
+    title: 'Highest temperature in Chicago',
+    what: 'the high temperature in Chicago',
+    unit: '°',
+    lo: 25,
+    step: 2,
+    kind: 'B',
+    category: 'Climate and Weather',
+    tags: ['Weather'],
+    settlement: NWS,
+    occurrence: true,
+  }),
+  t({
+    base: 'ETHD',
+    title: 'Ethereum price today at 5pm EDT',
+    what: 'the Ethereum price at 5pm EDT',
+    unit: '$',
+    lo: 2999.99,
+    step: 20,
+    kind: 'T',
+    category: 'Crypto',
+    tags: ['ETH'],
+    settlement: CFB,
+    occurrence: true,
+  }),
+  t({
+    base: 'RAINNYC',
+    title: 'Rain in NYC',
+    what: 'rainfall in NYC (inches)',
+    unit: '',
+    lo: 1,
+    step: 1,
+    kind: 'T',
+    category: 'Climate and Weather',
+    tags: ['Weather'],
+    settlement: NWS,
+  }),
+  t({
+    base: 'NASDAQ100D',
+    title: 'Nasdaq-100 daily range',
+    what: 'the Nasdaq-100 close',
+    unit: '',
+    lo: 20_000,
+    step: 100,
+    kind: 'B',
+    category: 'Financials',
+    tags: ['Nasdaq'],
+    settlement: [{ name: 'Nasdaq', url: 'https://www.nasdaq.com/' }],
+    occurrence: true,
+  }),
+  t({
+    base: 'FED',
+    title: 'Fed funds rate',
+    what: 'the upper bound of the federal funds rate',
+    unit: '%',
+    lo: 3,
+    step: 0.25,
+    kind: 'T',
+    category: 'Economics',
+    tags: ['Fed'],
+    settlement: [{ name: 'Federal Reserve', url: 'https://www.federalreserve.gov/' }],
+    frequency: 'custom',
+  }),
+  t({
+    base: 'GASPRICE',
+    title: 'US gas prices',
+    what: 'the US average gas price',
+    unit: '$',
+    lo: 3,
+    step: 0.05,
+    kind: 'T',
+    category: 'Economics',
+    tags: ['Gas'],
+    settlement: [{ name: 'AAA', url: 'https://gasprices.aaa.com/' }],
+    frequency: 'weekly',
+  }),
+  t({
+    base: 'NBAPTS',
+    title: 'NBA total points',
+    what: 'total points scored',
+    unit: '',
+    lo: 200,
+    step: 5,
+    kind: 'T',
+    category: 'Sports',
+    tags: ['Basketball'],
+    settlement: [{ name: 'NBA', url: 'https://www.nba.com/' }],
+  }),
+  t({
+    base: 'HIGHMIA',
+    title: 'Highest temperature in Miami',
+    what: 'the high temperature in Miami',
+    unit: '°',
+    lo: 60,
+    step: 2,
+    kind: 'B',
+    category: 'Climate and Weather',
+    tags: ['Weather'],
+    settlement: NWS,
+    occurrence: true,
+  }),
+  t({
+    base: 'NFLSPREAD',
+    title: 'NFL spread',
+    what: 'the winning margin',
+    unit: '',
+    lo: 1,
+    step: 3,
+    kind: 'T',
+    category: 'Sports',
+    tags: ['Football'],
+    settlement: [{ name: 'NFL', url: 'https://www.nfl.com/' }],
+  }),
+  t({
+    base: 'TSAPAX',
+    title: 'TSA check-ins',
+    what: 'TSA checkpoint travel numbers',
+    unit: '',
+    lo: 2_000_000,
+    step: 50_000,
+    kind: 'T',
+    category: 'Transportation',
+    tags: ['Travel'],
+    settlement: [{ name: 'TSA', url: 'https://www.tsa.gov/' }],
+  }),
+  t({
+    base: 'MVESPORTSMULTIGAMEEXTENDED',
+    title: 'Sports multi-game combos',
+    what: 'combo',
+    unit: '',
+    lo: 0,
+    step: 0,
+    kind: 'M',
+    category: 'Sports',
+    tags: ['Combos'],
+    settlement: [],
+    collection: 'KXMVESPORTSMULTIGAMEEXTENDED-R',
+    sportsLegs: true,
+    frequency: 'custom',
+  }),
+  t({
+    base: 'MVECROSSCATEGORY',
+    title: 'Cross-category combos',
+    what: 'combo',
+    unit: '',
+    lo: 0,
+    step: 0,
+    kind: 'M',
+    category: 'Sports',
+    tags: ['Combos'],
+    settlement: [],
+    collection: 'KXMVECROSSCATEGORY-R',
+    sportsLegs: false,
+    frequency: 'custom',
+  }),
 ];
 /** Templates of ordinary (non-combo) series, in the order series are generated. */
 const NORMAL_TEMPLATES: readonly number[] = TEMPLATES.flatMap((x, k) => (x.kind === 'M' ? [] : [k]));
@@ -277,14 +505,20 @@ export const COMBO_TEMPLATES: readonly number[] = TEMPLATES.flatMap((x, k) => (x
 
 /** A deterministic UUID-looking string (custom strikes carry Sportradar-style UUIDs). */
 function uuidFor(a: number, b: number): string {
-  const h = (k: number): string => Math.floor(hashUnit(a * 131 + k, b) * 0x1_0000_0000).toString(16).padStart(8, '0');
+  const h = (k: number): string =>
+    Math.floor(hashUnit(a * 131 + k, b) * 0x1_0000_0000)
+      .toString(16)
+      .padStart(8, '0');
   const x = h(1) + h(2) + h(3) + h(4);
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-4${x.slice(13, 16)}-${'89ab'[parseInt(x[16] ?? '0', 16) % 4]}${x.slice(17, 20)}-${x.slice(20, 32)}`;
 }
 /** `n` uppercase hex digits from (a, b). */
 function hexId(a: number, b: number, n: number): string {
   let s = '';
-  for (let k = 0; s.length < n; k++) s += Math.floor(hashUnit(a + k * 7919, b) * 0x1_0000_0000).toString(16).padStart(8, '0');
+  for (let k = 0; s.length < n; k++)
+    s += Math.floor(hashUnit(a + k * 7919, b) * 0x1_0000_0000)
+      .toString(16)
+      .padStart(8, '0');
   return s.slice(0, n).toUpperCase();
 }
 /** Team UUIDs per sports template and team (index teams.length is the tie outcome). */
@@ -653,12 +887,9 @@ export class MarketStore {
       title = `${home[1]} vs ${away[1]} Winner?`;
       subTitle = `${home[0]} vs ${away[0]} (${shortDate})`;
       const game = `the ${home[1]} vs ${away[1]} ${tp.what} originally scheduled for ${dateLabel}`;
-      const secondary =
-        `The following market refers to ${game}. If this game is postponed or delayed, the market will remain open and close after the rescheduled game has finished (within two weeks).`;
+      const secondary = `The following market refers to ${game}. If this game is postponed or delayed, the market will remain open and close after the rescheduled game has finished (within two weeks).`;
       const outcome = (name: string): string =>
-        name === 'Tie'
-          ? `If ${game} ends in a tie, then the market resolves to Yes.`
-          : `If ${name} wins ${game}, then the market resolves to Yes.`;
+        name === 'Tie' ? `If ${game} ends in a tie, then the market resolves to Yes.` : `If ${name} wins ${game}, then the market resolves to Yes.`;
       const names = [home[1], away[1], ...(tp.tie ? ['Tie'] : [])];
       rules = names.map((n) => `"rules_primary":${jsonStr(outcome(n))},"rules_secondary":${jsonStr(secondary)},`);
     } else {
@@ -731,7 +962,8 @@ export class MarketStore {
     const spread = rng.int(1, 4) * 100;
     if (tickAt(bid, bands) < 100 || bands.length > 1) {
       const h = hashUnit(i, 0x51ce);
-      if (bands.length > 1 && h < 0.4) bid = 10 + Math.floor(hashUnit(i, 0x51cf) * 98) * 10; // an edge price, 0.001–0.098
+      if (bands.length > 1 && h < 0.4)
+        bid = 10 + Math.floor(hashUnit(i, 0x51cf) * 98) * 10; // an edge price, 0.001–0.098
       else bid += Math.floor(h * 10) * 10 - 50;
       bid = snapPrice(Math.max(10, bid), bands);
     }
@@ -787,7 +1019,9 @@ export class MarketStore {
       'Multivariate Event Ticker': this.evTicker[e] ?? '',
     };
     const title = legs.map((l, k) => `${sideWords[k]} ${this.yesSubTitle(l)}`).join(',');
-    const legsJson = legs.map((_, k) => `{"event_ticker":${jsonStr(legEvents[k] ?? '')},"market_ticker":${jsonStr(legTickers[k] ?? '')},"side":"${sideWords[k]}"}`).join(',');
+    const legsJson = legs
+      .map((_, k) => `{"event_ticker":${jsonStr(legEvents[k] ?? '')},"market_ticker":${jsonStr(legTickers[k] ?? '')},"side":"${sideWords[k]}"}`)
+      .join(',');
     this.combos.set(i, {
       legs: [...legs],
       sides: [...sides],
@@ -921,7 +1155,8 @@ export class MarketStore {
     const tp = cb ? undefined : this.templateOfEvent(e);
     let custom = '';
     if (cb) custom = cb.customStrikeJson;
-    else if (stype === ST_STRUCTURED && tp?.kind === 'S' && tp.customKey !== undefined) custom = `"custom_strike":{"${tp.customKey}":"${this.teamUuid(e, this.slot[i] ?? 0)}"},`;
+    else if (stype === ST_STRUCTURED && tp?.kind === 'S' && tp.customKey !== undefined)
+      custom = `"custom_strike":{"${tp.customKey}":"${this.teamUuid(e, this.slot[i] ?? 0)}"},`;
     const early = cb || this.canCloseEarly[i] !== 1 ? '' : tp?.kind === 'S' ? EARLY_CLOSE_WINNER : EARLY_CLOSE_EVENT;
     const rulesJ = this.evRulesJ[e] ?? '';
     return (
@@ -1025,7 +1260,11 @@ export class MarketStore {
     const ms = this.evMarkets[e] ?? [];
     if (q.statusMask !== undefined) {
       let any = false;
-      for (const i of ms) if (((1 << this.effStatus(i, now)) & q.statusMask) !== 0) { any = true; break; }
+      for (const i of ms)
+        if (((1 << this.effStatus(i, now)) & q.statusMask) !== 0) {
+          any = true;
+          break;
+        }
       if (!any) return false;
     }
     if (q.minCloseMs !== undefined) {
@@ -1228,15 +1467,7 @@ export function generateStore(o: GenerateOptions): MarketStore {
   return store;
 }
 
-function addGeneratedMarkets(
-  store: MarketStore,
-  e: number,
-  n: number,
-  statuses: Uint8Array,
-  offset: number,
-  now: number,
-  rng: Rng,
-): void {
+function addGeneratedMarkets(store: MarketStore, e: number, n: number, statuses: Uint8Array, offset: number, now: number, rng: Rng): void {
   const tp = store.templateOfEvent(e);
   const eTicker = store.evTicker[e] ?? '';
   const lo = tp.lo + rng.int(0, 4) * tp.step;
@@ -1316,7 +1547,8 @@ function addGeneratedCombos(store: MarketStore, n: number, statuses: Uint8Array,
 export function addComboEvent(store: MarketStore, s: number, nowMs: number, rng: Rng): number {
   const year = new Date(nowMs).getUTCFullYear();
   let ticker = '';
-  for (let k = 0; ticker === '' || store.byEvent.has(ticker); k++) ticker = `${store.srTicker[s]}-S${year}${hexId(store.evTicker.length + k * 1_000_003, 0xe7e7, 11)}`;
+  for (let k = 0; ticker === '' || store.byEvent.has(ticker); k++)
+    ticker = `${store.srTicker[s]}-S${year}${hexId(store.evTicker.length + k * 1_000_003, 0xe7e7, 11)}`;
   return store.addEvent(ticker, s, nowMs, nowMs, rng, null);
 }
 

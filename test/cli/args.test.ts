@@ -37,7 +37,16 @@ describe('parseCli errors', () => {
   });
 
   it('never uses parseArgs wording, and every message is one line', () => {
-    const cases = [['--bogus'], ['--env'], ['--json=1'], ['-q'], ['x'], ['--private-key-file'], ['--visualize', '--no-visualize'], ['--env', 'demo', '--rest-url', 'http://x']];
+    const cases = [
+      ['--bogus'],
+      ['--env'],
+      ['--json=1'],
+      ['-q'],
+      ['x'],
+      ['--private-key-file'],
+      ['--visualize', '--no-visualize'],
+      ['--env', 'demo', '--rest-url', 'http://x'],
+    ];
     for (const argv of cases) {
       const msg = usageError(argv);
       expect(msg).not.toMatch(/Unknown option|argument missing|does not take an argument|ambiguous|To specify|positional/);
@@ -84,7 +93,10 @@ describe('parseCli flags', () => {
   });
 
   it('env credentials count when the flags are absent; empty ones do not', () => {
-    expect(parseCli(['--env', 'demo'], { KALSHI_API_KEY_ID: 'id', KALSHI_PRIVATE_KEY_PATH: '/k.pem' })).toMatchObject({ keyId: 'id', privateKeyFile: '/k.pem' });
+    expect(parseCli(['--env', 'demo'], { KALSHI_API_KEY_ID: 'id', KALSHI_PRIVATE_KEY_PATH: '/k.pem' })).toMatchObject({
+      keyId: 'id',
+      privateKeyFile: '/k.pem',
+    });
     expect(parseCli([], { KALSHI_API_KEY_ID: '', KALSHI_PRIVATE_KEY_PATH: '' }).keyId).toBeUndefined();
   });
 });

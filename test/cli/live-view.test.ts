@@ -112,7 +112,16 @@ const stats = (): RegistryStats =>
     markets: 1_000_000,
     active: 312_345,
     events: 182_000,
-    statusCounts: { initialized: 51_234, inactive: 12_345, active: 312_345, closed: 123_456, determined: 23_456, disputed: 1_234, amended: 567, finalized: 475_363 },
+    statusCounts: {
+      initialized: 51_234,
+      inactive: 12_345,
+      active: 312_345,
+      closed: 123_456,
+      determined: 23_456,
+      disputed: 1_234,
+      amended: 567,
+      finalized: 475_363,
+    },
     counters: { changes: 1_234_567, rejected: 12, quarantined: 3 },
     reconciles: 17,
     lifecycle: { lifecycleMessages: 9_876_543, gaps: 2 },
@@ -145,7 +154,9 @@ describe('renderers fit the width', () => {
     expect(lines).toHaveLength(4);
     expect(lines.join('\n')).toContain('finalized 475,363');
     expect(lines.join('\n')).toContain('9,876,543 msgs, 2 gaps');
-    expect(renderSyncProgress(summary(), 1_000_000, 10_000, 200)).toMatch(/^syncing \[#{12}\.{18}\] 41% 411,000 of 1,000,000 markets, 412 pages, 41,100\/s, 3 quarantined$/);
+    expect(renderSyncProgress(summary(), 1_000_000, 10_000, 200)).toMatch(
+      /^syncing \[#{12}\.{18}\] 41% 411,000 of 1,000,000 markets, 412 pages, 41,100\/s, 3 quarantined$/,
+    );
   });
 
   it('wraps by groups rather than cutting at 80 columns', () => {
@@ -202,7 +213,11 @@ describe('LiveScreen on a fixed-size terminal', () => {
     const frame = session(tty, screen);
     expect(tty.widest).toBeLessThan(columns);
     const text = tty.text();
-    expect(text).toEqual(['simulated exchange: http://127.0.0.1:40000/trade-api/v2 (1,000,000 markets)', renderSynced(1_000_000, 1000, 39_100, 0, columns), ...frame]);
+    expect(text).toEqual([
+      'simulated exchange: http://127.0.0.1:40000/trade-api/v2 (1,000,000 markets)',
+      renderSynced(1_000_000, 1000, 39_100, 0, columns),
+      ...frame,
+    ]);
     expect(text.filter((l) => l.startsWith('syncing'))).toEqual([]);
     expect(text.filter((l) => l.startsWith('registry '))).toHaveLength(1);
   });
@@ -234,7 +249,10 @@ describe('LiveScreen on a fixed-size terminal', () => {
     screen.print('{"level":40,"msg":"a warning that is longer than the terminal is wide, so it wraps onto a second row of the screen"}\n');
     const frame = renderLiveSummary(summary(), stats(), 2, 80);
     screen.show(() => frame);
-    expect(tty.text()).toEqual(['{"level":40,"msg":"a warning that is longer than the terminal is wide, so it wraps onto a second row of the screen"}', ...frame]);
+    expect(tty.text()).toEqual([
+      '{"level":40,"msg":"a warning that is longer than the terminal is wide, so it wraps onto a second row of the screen"}',
+      ...frame,
+    ]);
   });
 
   it('a frame taller than the terminal is cut to its height', () => {

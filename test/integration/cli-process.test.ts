@@ -180,8 +180,14 @@ describe('ports', () => {
 
   it('a taken explicit port (--visualize, --sim-port) or a --snapshot-out in a missing directory: exit 2, one line, before anything starts', async () => {
     const cases: [string[], string][] = [
-      [['--visualize', String(heldPort)], `market-registry: --visualize ${heldPort}: 127.0.0.1:${heldPort} is already in use; give another port (0 = any free one)`],
-      [['--sim-port', String(heldPort)], `market-registry: --sim-port ${heldPort}: 127.0.0.1:${heldPort} is already in use; give another port (0 = any free one)`],
+      [
+        ['--visualize', String(heldPort)],
+        `market-registry: --visualize ${heldPort}: 127.0.0.1:${heldPort} is already in use; give another port (0 = any free one)`,
+      ],
+      [
+        ['--sim-port', String(heldPort)],
+        `market-registry: --sim-port ${heldPort}: 127.0.0.1:${heldPort} is already in use; give another port (0 = any free one)`,
+      ],
       [['--snapshot-out', '/no/such/dir/f'], 'market-registry: --snapshot-out: directory /no/such/dir does not exist'],
     ];
     const results = await Promise.all(cases.map(([args]) => finished(cli([...args, '--sim-markets', '200000']), 10_000)));
@@ -197,11 +203,29 @@ describe('npm start and stdout', () => {
   it('npm start passes SIGTERM on: the registry stops, writes the snapshot, exits 0, leaves no process behind; stdout is NDJSON only', async () => {
     const snapshot = join(tempDir(), 'markets.ndjson');
     const npm = track(
-      spawn('npm', ['start', '--silent', '--', '--json', '--sim-markets', '300', '--no-visualize', '--sim-events-per-sec', '0', '--snapshot-out', snapshot, '--log-level', 'warn'], {
-        cwd: ROOT,
-        env: ENV,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
+      spawn(
+        'npm',
+        [
+          'start',
+          '--silent',
+          '--',
+          '--json',
+          '--sim-markets',
+          '300',
+          '--no-visualize',
+          '--sim-events-per-sec',
+          '0',
+          '--snapshot-out',
+          snapshot,
+          '--log-level',
+          'warn',
+        ],
+        {
+          cwd: ROOT,
+          env: ENV,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      ),
     );
     const done = finished(npm, 30_000);
     const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
@@ -221,12 +245,16 @@ describe('npm start and stdout', () => {
 
   it('`npm start --silent -- --json | head -3` ends quietly with exit 0', async () => {
     const pipeline = track(
-      spawn('bash', ['-c', 'set -o pipefail; npm start --silent -- --json --sim-markets 3000 --no-visualize --sim-events-per-sec 0 --log-level warn | head -3'], {
-        cwd: ROOT,
-        env: ENV,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true, // its own process group, killed as one if the test fails
-      }),
+      spawn(
+        'bash',
+        ['-c', 'set -o pipefail; npm start --silent -- --json --sim-markets 3000 --no-visualize --sim-events-per-sec 0 --log-level warn | head -3'],
+        {
+          cwd: ROOT,
+          env: ENV,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true, // its own process group, killed as one if the test fails
+        },
+      ),
     );
     groups.add(pipeline.pid as number);
     const { code, stdout, stderr } = await finished(pipeline, 30_000);
@@ -243,18 +271,36 @@ describe('--combos', () => {
   it('exclude keeps combo (KXMVE…) markets out of the registry; include (the default) has them', async () => {
     const run = async (extra: string[]) => {
       const snapshot = join(tempDir(), 'markets.ndjson');
-      const child = cli(['--json', '--sim-markets', '400', '--no-visualize', '--sim-events-per-sec', '0', '--log-level', 'warn', '--snapshot-out', snapshot, ...extra]);
+      const child = cli([
+        '--json',
+        '--sim-markets',
+        '400',
+        '--no-visualize',
+        '--sim-events-per-sec',
+        '0',
+        '--log-level',
+        'warn',
+        '--snapshot-out',
+        snapshot,
+        ...extra,
+      ]);
       const done = finished(child, 30_000);
       await waitFor(child.stdout as Readable, /"kind":"synced"/, 30_000);
       child.kill('SIGTERM');
       const { code, stdout, stderr } = await done;
       expect(code, stderr).toBe(0);
       // The synced line follows the sync's changes.
-      const kinds = stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { kind: string; eventType?: string }));
+      const kinds = stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; eventType?: string });
       const syncedAt = kinds.findIndex((k) => k.kind === 'synced');
       expect(kinds.slice(0, syncedAt).filter((k) => k.eventType === 'created').length).toBeGreaterThan(0);
       expect(kinds.slice(syncedAt).filter((k) => k.eventType === 'created')).toEqual([]);
-      return readFileSync(snapshot, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { ticker: string }).ticker);
+      return readFileSync(snapshot, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { ticker: string }).ticker);
     };
     const [included, excluded] = await Promise.all([run([]), run(['--combos', 'exclude'])]);
     expect(included).toHaveLength(400);
@@ -303,7 +349,12 @@ describe('no secret in any message', () => {
   it('through every CLI and auth error path', async () => {
     const restUrl = `http://alice:${PASSWORD}@127.0.0.1:${exchangePort}/trade-api/v2`;
     const cases: [string, string[], NodeJS.ProcessEnv, number][] = [
-      ['signed request refused, body echoes the signature; URL with a password', ['--rest-url', restUrl, '--no-ws', '--key-id', 'key-id-1', '--private-key-file', keyFile], ENV, 3],
+      [
+        'signed request refused, body echoes the signature; URL with a password',
+        ['--rest-url', restUrl, '--no-ws', '--key-id', 'key-id-1', '--private-key-file', keyFile],
+        ENV,
+        3,
+      ],
       ['unreachable URL with a password', ['--rest-url', `http://alice:${PASSWORD}@127.0.0.1:9/trade-api/v2`, '--no-ws'], ENV, 3],
       ['PEM text as --private-key-file', ['--rest-url', restUrl, '--key-id', 'k', '--private-key-file', PEM], ENV, 1],
       ['PEM text in KALSHI_PRIVATE_KEY_PATH', ['--rest-url', restUrl], { ...ENV, KALSHI_API_KEY_ID: 'k', KALSHI_PRIVATE_KEY_PATH: PEM }, 1],
@@ -330,7 +381,18 @@ describe('signals during the snapshot write', () => {
     const dir = tempDir();
     const file = join(dir, 'markets.ndjson');
     writeFileSync(file, 'OLD\n');
-    const child = cli(['--sim-markets', String(markets), '--no-visualize', '--no-ws', '--sim-events-per-sec', '0', '--snapshot-out', file, '--log-level', 'info']);
+    const child = cli([
+      '--sim-markets',
+      String(markets),
+      '--no-visualize',
+      '--no-ws',
+      '--sim-events-per-sec',
+      '0',
+      '--snapshot-out',
+      file,
+      '--log-level',
+      'info',
+    ]);
     const done = finished(child, 50_000);
     await waitFor(child.stderr as Readable, /^synced \d|"msg":"synced"/m, 50_000);
     return { child, dir, file, done };
@@ -395,7 +457,9 @@ describe('signals during the snapshot write', () => {
     expect(signal, stderr).toBeNull();
     expect([130, 143], stderr).toContain(code);
     expect(stderr).toMatch(/^market-registry: stopping, please wait/m);
-    expect(stderr).toMatch(new RegExp(`^market-registry: forced exit on a third ${code === 130 ? 'SIGINT' : 'SIGTERM'} \\(exit ${code}\\); snapshot not written$`, 'm'));
+    expect(stderr).toMatch(
+      new RegExp(`^market-registry: forced exit on a third ${code === 130 ? 'SIGINT' : 'SIGTERM'} \\(exit ${code}\\); snapshot not written$`, 'm'),
+    );
     expect(readFileSync(file, 'utf8')).toBe('OLD\n');
     expect(readdirSync(dir)).toEqual(['markets.ndjson']);
   }, 60_000);

@@ -68,7 +68,10 @@ describe('market-registry CLI', () => {
       newStatus: 'inactive',
       market: { ticker: target, marketStatus: 'inactive', tradingStatus: 'paused' },
     });
-    const snap = readFileSync(snapshot, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ticker: string; marketStatus: string });
+    const snap = readFileSync(snapshot, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ticker: string; marketStatus: string });
     expect(snap).toHaveLength(400);
     expect(snap.find((m) => m.ticker === target)?.marketStatus).toBe('inactive');
   });
@@ -102,7 +105,8 @@ describe('market-registry CLI', () => {
   it('gives up with exit 4 and one line saying why when the sync fails in a way retrying cannot fix', async () => {
     const { createServer } = await import('node:http');
     const server = createServer((req, res) => {
-      if ((req.url ?? '').includes('/exchange/status')) res.writeHead(200, { 'content-type': 'application/json' }).end('{"exchange_active":true,"trading_active":true}');
+      if ((req.url ?? '').includes('/exchange/status'))
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"exchange_active":true,"trading_active":true}');
       else res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in to continue</html>');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -113,7 +117,10 @@ describe('market-registry CLI', () => {
       const { code, stderr } = await finished(child);
       clearTimeout(timer);
       expect(code).toBe(4);
-      const lines = stderr.trim().split('\n').filter((l) => l.includes('giving up'));
+      const lines = stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('giving up'));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/retrying cannot fix.*JSON/);
       expect(stderr).not.toContain('secret');
@@ -148,4 +155,3 @@ describe('market-registry CLI', () => {
     expect((await done).code).toBe(0);
   }, 40_000);
 });
-

@@ -111,7 +111,11 @@ describe('registry on the simulated exchange', () => {
     h.sim.amend(t);
     h.registry.reconcileNow();
     await waitUntil('amended', () => h!.registry.getMarket(t)?.marketStatus === 'amended');
-    expect(changesFor(h.changes, t).slice(1).map((c) => c.newStatus)).toEqual(['disputed', 'amended']);
+    expect(
+      changesFor(h.changes, t)
+        .slice(1)
+        .map((c) => c.newStatus),
+    ).toEqual(['disputed', 'amended']);
   });
 
   it('opens and closes markets at their open/close time with no WebSocket message', async () => {
@@ -125,7 +129,10 @@ describe('registry on the simulated exchange', () => {
     const statuses = changesFor(h.changes, t).map((c) => c.newStatus);
     // On a loaded machine the `created` frame may arrive after open_ts: the market is then born
     // active (the time rules apply on insert). Either way time alone opened and closed it.
-    expect([['initialized', 'active', 'closed'], ['active', 'closed']]).toContainEqual(statuses);
+    expect([
+      ['initialized', 'active', 'closed'],
+      ['active', 'closed'],
+    ]).toContainEqual(statuses);
     expect(changesFor(h.changes, t)[0]?.eventType).toBe('created');
     expect(h.sim.getMarket(t)?.status).toBe('closed');
   });
@@ -282,7 +289,12 @@ describe('registry on the simulated exchange', () => {
     const stuck = h.registry.subscribeChanges(); // never read
     const lazy = h.registry.subscribeChanges({ overflow: 'conflate' }); // never read either
     h.registry.start();
-    await waitUntil('degraded', () => h!.registry.summary.getSnapshot().context.phase === 'running.degraded' || h!.registry.summary.getSnapshot().context.problems['changeStream'] !== undefined);
+    await waitUntil(
+      'degraded',
+      () =>
+        h!.registry.summary.getSnapshot().context.phase === 'running.degraded' ||
+        h!.registry.summary.getSnapshot().context.problems['changeStream'] !== undefined,
+    );
     expect(h.registry.summary.getSnapshot().context.problems['changeStream']).toMatch(/held ingestion still/);
     expect(h.registry.stats().changeStream.blockedForMs).toBeGreaterThanOrEqual(200);
     stuck.close();
@@ -453,7 +465,8 @@ describe('registry on the simulated exchange', () => {
       {
         inspect: (e: InspectionEvent) => {
           if (e.type === '@xstate.actor') actors.add((e.actorRef as unknown as { id: string }).id);
-          if (e.type === '@xstate.snapshot' && (e.actorRef as unknown as { id: string }).id === h?.registry.actor?.id) snapshots.push(JSON.stringify((e.snapshot as { value?: unknown }).value));
+          if (e.type === '@xstate.snapshot' && (e.actorRef as unknown as { id: string }).id === h?.registry.actor?.id)
+            snapshots.push(JSON.stringify((e.snapshot as { value?: unknown }).value));
         },
       },
     );

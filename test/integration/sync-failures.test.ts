@@ -37,7 +37,10 @@ function start(restUrl: string) {
   const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
   registry = createRegistry({ restUrl, lifecycle: 'none', rateLimit: 'unlimited', logger, backoff: { baseMs: 5, maxMs: 20 }, statusIntervalMs: 60_000 });
   registry.start();
-  return { lines, errors: () => lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: string; permanent?: boolean }).filter((l) => l.level >= 50) };
+  return {
+    lines,
+    errors: () => lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: string; permanent?: boolean }).filter((l) => l.level >= 50),
+  };
 }
 
 describe('a failing initial sync says why', () => {
@@ -67,7 +70,11 @@ describe('a failing initial sync says why', () => {
     expect(registry!.summary.getSnapshot().context.sync.lastErrorPermanent).toBe(false);
     expect(registry!.summary.getSnapshot().context.phase).toMatch(/sync/);
     // One line per distinct cause.
-    expect(errors().filter((l) => /initial sync failed/.test(l.msg)).map((l) => l.permanent)).toEqual([true, false]);
+    expect(
+      errors()
+        .filter((l) => /initial sync failed/.test(l.msg))
+        .map((l) => l.permanent),
+    ).toEqual([true, false]);
   });
 
   it('a repeated cursor: permanent, named', async () => {

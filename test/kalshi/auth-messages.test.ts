@@ -72,6 +72,7 @@ describe('looksLikeKeyMaterial', () => {
   it('spots PEM and base64 blobs, not paths or tickers', () => {
     expect(looksLikeKeyMaterial(PEM)).toBe(true);
     expect(looksLikeKeyMaterial(BODY)).toBe(true);
-    for (const s of ['/home/me/.kalshi/private key.pem', 'KXHIGHNY-26NOV24-T52', 'C:\\keys\\kalshi.pem', 'a'.repeat(100)]) expect(looksLikeKeyMaterial(s)).toBe(false);
+    for (const s of ['/home/me/.kalshi/private key.pem', 'KXHIGHNY-26NOV24-T52', 'C:\\keys\\kalshi.pem', 'a'.repeat(100)])
+      expect(looksLikeKeyMaterial(s)).toBe(false);
   });
 });

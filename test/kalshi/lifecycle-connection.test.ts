@@ -24,10 +24,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function startServer(
-  onConnection: (ws: WebSocket, index: number, req: IncomingMessage) => void,
-  options: ServerOptions = {},
-): Promise<TestServer> {
+async function startServer(onConnection: (ws: WebSocket, index: number, req: IncomingMessage) => void, options: ServerOptions = {}): Promise<TestServer> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...options });
   await new Promise<void>((resolve) => wss.once('listening', resolve));
   const { port } = wss.address() as AddressInfo;
@@ -127,7 +124,6 @@ async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
-
 
 /**
  * The lifecycle connection (machines/lifecycle-connection.ts + the `ws` socket actor of

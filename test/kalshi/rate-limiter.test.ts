@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  DEFAULT_REQUEST_COST,
-  RATE_LIMIT_TIERS,
-  TokenBucket,
-  UNAUTHENTICATED_LIMIT,
-  UNLIMITED,
-  createRateLimiter,
-} from '../../src/kalshi/rate-limiter.js';
+import { DEFAULT_REQUEST_COST, RATE_LIMIT_TIERS, TokenBucket, UNAUTHENTICATED_LIMIT, UNLIMITED, createRateLimiter } from '../../src/kalshi/rate-limiter.js';
 import { SimulatedClock } from 'xstate';
 import { TestClock, flush } from './rest-test-clock.js';
 
@@ -172,46 +165,41 @@ describe('TokenBucket', () => {
       fc.record({ kind: fc.constant('try' as const), cost: fc.integer({ min: 1, max: 20 }) }),
     );
     await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 100 }),
-        fc.integer({ min: 20, max: 60 }),
-        fc.array(op, { maxLength: 40 }),
-        async (rate, capacity, ops) => {
-          const clock = new TestClock();
-          const b = new TokenBucket({ refillPerSec: rate, capacity, clock });
-          let granted = 0;
-          const bound = (): number => capacity + (rate * clock.now()) / 1000 + 1e-6;
-          const live: Promise<void>[] = [];
-          const aborts: { at: number; ctrl: AbortController }[] = [];
-          let step = 0;
-          for (const o of ops) {
-            step++;
-            for (const a of aborts.filter((x) => x.at === step)) a.ctrl.abort(new Error('abort'));
-            if (o.kind === 'advance') await clock.advance(o.ms);
-            else if (o.kind === 'try') {
-              if (b.tryAcquire(o.cost)) granted += o.cost;
-            } else {
-              const ctrl = new AbortController();
-              if (o.abortAfter !== null) aborts.push({ at: step + o.abortAfter, ctrl });
-              const p = b.acquire(o.cost, ctrl.signal).then(
-                () => {
-                  granted += o.cost;
-                  expect(granted).toBeLessThanOrEqual(bound());
-                },
-                () => {},
-              );
-              if (o.abortAfter === null) live.push(p);
-            }
-            expect(granted).toBeLessThanOrEqual(bound());
+      fc.asyncProperty(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 20, max: 60 }), fc.array(op, { maxLength: 40 }), async (rate, capacity, ops) => {
+        const clock = new TestClock();
+        const b = new TokenBucket({ refillPerSec: rate, capacity, clock });
+        let granted = 0;
+        const bound = (): number => capacity + (rate * clock.now()) / 1000 + 1e-6;
+        const live: Promise<void>[] = [];
+        const aborts: { at: number; ctrl: AbortController }[] = [];
+        let step = 0;
+        for (const o of ops) {
+          step++;
+          for (const a of aborts.filter((x) => x.at === step)) a.ctrl.abort(new Error('abort'));
+          if (o.kind === 'advance') await clock.advance(o.ms);
+          else if (o.kind === 'try') {
+            if (b.tryAcquire(o.cost)) granted += o.cost;
+          } else {
+            const ctrl = new AbortController();
+            if (o.abortAfter !== null) aborts.push({ at: step + o.abortAfter, ctrl });
+            const p = b.acquire(o.cost, ctrl.signal).then(
+              () => {
+                granted += o.cost;
+                expect(granted).toBeLessThanOrEqual(bound());
+              },
+              () => {},
+            );
+            if (o.abortAfter === null) live.push(p);
           }
-          for (const a of aborts) a.ctrl.abort(new Error('abort'));
-          // Liveness: with enough time every non-aborted waiter is granted.
-          await clock.advance(((ops.length * 20) / rate) * 1000 + 1000);
-          await Promise.all(live);
-          expect(b.pending).toBe(0);
           expect(granted).toBeLessThanOrEqual(bound());
-        },
-      ),
+        }
+        for (const a of aborts) a.ctrl.abort(new Error('abort'));
+        // Liveness: with enough time every non-aborted waiter is granted.
+        await clock.advance(((ops.length * 20) / rate) * 1000 + 1000);
+        await Promise.all(live);
+        expect(b.pending).toBe(0);
+        expect(granted).toBeLessThanOrEqual(bound());
+      }),
       { numRuns: 150 },
     );
   });

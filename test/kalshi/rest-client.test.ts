@@ -184,7 +184,13 @@ describe('KalshiRestClient: pagination', () => {
     await expect(c.getMarketsPage({ tickers: ['A,B'] })).rejects.toBeInstanceOf(ValidationError);
     await expect(c.getMarketsPage({ limit: 0 })).rejects.toBeInstanceOf(ValidationError);
     await expect(c.getMarketsPage({ bogus: 1 } as never)).rejects.toBeInstanceOf(ValidationError);
-    expect(encodeQuery([['a', undefined], ['b', []], ['c', true]])).toBe('?c=true');
+    expect(
+      encodeQuery([
+        ['a', undefined],
+        ['b', []],
+        ['c', true],
+      ]),
+    ).toBe('?c=true');
   });
 });
 
@@ -454,14 +460,18 @@ describe('KalshiRestClient: bodies', () => {
     });
     const limit = 4_000;
     expect(gzipSync(raw).length).toBeLessThan(limit);
-    const err = await client(base, { maxResponseBytes: limit }).getMarketsPage().catch((e: unknown) => e);
+    const err = await client(base, { maxResponseBytes: limit })
+      .getMarketsPage()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResponseTooLargeError);
     expect(err).toMatchObject({ code: 'E_RESPONSE_TOO_LARGE', limitBytes: limit });
   });
 
   it('throws ValidationError when the envelope has no markets array', async () => {
     const { base } = await serve((_req, res) => json(res, 200, { cursor: '' }));
-    const err = await client(base).getMarketsPage().catch((e: unknown) => e);
+    const err = await client(base)
+      .getMarketsPage()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err).toMatchObject({ code: 'E_VALIDATION', source: 'GET /markets page' });
   });
@@ -632,7 +642,8 @@ describe('peekCursor (pagination peeks at the cursor before parsing)', () => {
       let n = 0;
       try {
         const records: number[] = [];
-        for await (const p of client(base).marketPages({}, undefined, { prefetch, stamp: () => (order.push(`request ${++n}`), n) })) records.push(p.records.length);
+        for await (const p of client(base).marketPages({}, undefined, { prefetch, stamp: () => (order.push(`request ${++n}`), n) }))
+          records.push(p.records.length);
         expect(records).toEqual([200, 0]);
       } finally {
         JSON.parse = parse;

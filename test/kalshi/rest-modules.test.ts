@@ -54,7 +54,9 @@ describe('query codecs (one zod schema + wire-name map per endpoint)', () => {
       '?limit=1000&status=open&tickers=A,B.C&event_ticker=EV&series_ticker=SER&min_updated_ts=7&mve_filter=exclude&min_created_ts=1&max_created_ts=2&min_close_ts=3&max_close_ts=4&min_settled_ts=5&max_settled_ts=6',
     );
     expect(marketsQuery.encode({})).toBe('');
-    expect(eventsQuery.encode({ withNestedMarkets: false, tickers: [], status: 'settled', minCloseTs: 9 })).toBe('?status=settled&with_nested_markets=false&min_close_ts=9');
+    expect(eventsQuery.encode({ withNestedMarkets: false, tickers: [], status: 'settled', minCloseTs: 9 })).toBe(
+      '?status=settled&with_nested_markets=false&min_close_ts=9',
+    );
     expect(multivariateEventsQuery.encode({ collectionTicker: 'KXMVE', cursor: 'c/1' })).toBe('?cursor=c%2F1&collection_ticker=KXMVE');
   });
 
@@ -96,8 +98,14 @@ describe('retry policy (data)', () => {
     expect(retryDelay(p, { kind: 'status', status: 429, retryAfter: '3' }, 1, random)).toEqual({ delayMs: 3_000, retryAfter: true });
     expect(retryDelay(p, { kind: 'status', status: 503, retryAfter: '3600' }, 1, random)).toEqual({ delayMs: p.retryAfter.maxMs, retryAfter: true });
     const wall = Date.parse('2026-01-01T00:00:00Z');
-    expect(retryDelay(p, { kind: 'status', status: 503, retryAfter: 'Thu, 01 Jan 2026 00:00:02 GMT' }, 1, random, wall)).toEqual({ delayMs: 2_000, retryAfter: true });
-    expect(retryDelay({ ...p, retryAfter: { honour: false, maxMs: 0 } }, { kind: 'status', status: 429, retryAfter: '3' }, 1, random)).toEqual({ delayMs: 125, retryAfter: false });
+    expect(retryDelay(p, { kind: 'status', status: 503, retryAfter: 'Thu, 01 Jan 2026 00:00:02 GMT' }, 1, random, wall)).toEqual({
+      delayMs: 2_000,
+      retryAfter: true,
+    });
+    expect(retryDelay({ ...p, retryAfter: { honour: false, maxMs: 0 } }, { kind: 'status', status: 429, retryAfter: '3' }, 1, random)).toEqual({
+      delayMs: 125,
+      retryAfter: false,
+    });
   });
 
   it('classifies thrown errors by code (or a cause code) into timeouts, connection failures, or neither', () => {
@@ -114,7 +122,12 @@ describe('retry policy (data)', () => {
 
   it('is what the client runs with, built from its options', () => {
     const c = new KalshiRestClient({ baseUrl: 'http://127.0.0.1:1/trade-api/v2', maxRetries: 2, backoff: { baseMs: 10, maxMs: 5 }, maxRetryAfterMs: 7 });
-    expect(c.retryPolicy).toMatchObject({ maxRetries: 2, backoff: { baseMs: 10, maxMs: 10 }, retryAfter: { honour: true, maxMs: 7 }, retryStatuses: DEFAULT_RETRY_POLICY.retryStatuses });
+    expect(c.retryPolicy).toMatchObject({
+      maxRetries: 2,
+      backoff: { baseMs: 10, maxMs: 10 },
+      retryAfter: { honour: true, maxMs: 7 },
+      retryStatuses: DEFAULT_RETRY_POLICY.retryStatuses,
+    });
     void c.close();
   });
 });

@@ -126,9 +126,7 @@ describe('market-lifecycle statechart', () => {
 
   it('the derived table equals a live actor for every (status, event) pair', () => {
     for (const from of MARKET_STATUSES) {
-      const path = getShortestPaths(marketLifecycleMachine, { events: TRANSITION_KEYS.map(eventForKey) }).find(
-        (p) => p.state.value === from,
-      );
+      const path = getShortestPaths(marketLifecycleMachine, { events: TRANSITION_KEYS.map(eventForKey) }).find((p) => p.state.value === from);
       expect(path, `a path to ${from}`).toBeDefined();
       const prefix = path!.steps.map((s) => s.event);
       for (const key of TRANSITION_KEYS) {

@@ -50,11 +50,14 @@ describe('periodic-task statechart', () => {
 
   it('backs off after a failure, reports it, and recovers', async () => {
     let calls = 0;
-    const h = harness(async () => {
-      calls++;
-      if (calls <= 2) throw new Error(`boom ${calls}`);
-      return 'ok';
-    }, { intervalMs: 10_000, runImmediately: true });
+    const h = harness(
+      async () => {
+        calls++;
+        if (calls <= 2) throw new Error(`boom ${calls}`);
+        return 'ok';
+      },
+      { intervalMs: 10_000, runImmediately: true },
+    );
     await flush();
     expect(h.taskActor().getSnapshot().value).toBe('backingOff');
     expect(h.taskActor().getSnapshot().context.failures).toBe(1);

@@ -6,7 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, SimulatedClock, waitFor, type AnyActorRef } from 'xstate';
-import { externalSource, phaseOf, registryMachine, type FetchInput, type FetchOutput, type InitialSyncEvent, type RegistrySupervisorInput } from '../../machines/registry.js';
+import {
+  externalSource,
+  phaseOf,
+  registryMachine,
+  type FetchInput,
+  type FetchOutput,
+  type InitialSyncEvent,
+  type RegistrySupervisorInput,
+} from '../../machines/registry.js';
 import { periodicTaskMachine, type PeriodicTaskRunInput } from '../../machines/periodic-task.js';
 import { reconcileMachine, type ReconcilePassInput, type ReconcilePassOutput } from '../../machines/reconcile.js';
 import { lifecycleConnectionMachine } from '../../machines/lifecycle-connection.js';
@@ -21,7 +29,12 @@ const baseInput: RegistrySupervisorInput = {
   backoff: { baseMs: 100, maxMs: 1000 },
   lifecycle: 'websocket',
   externalSource: null,
-  connection: { url: 'ws://127.0.0.1:1/x', channels: ['market_lifecycle_v2'], reconnect: { baseMs: 100, maxMs: 1000, maxAttempts: 3, resetAfterMs: 10_000 }, highWaterMark: 100 },
+  connection: {
+    url: 'ws://127.0.0.1:1/x',
+    channels: ['market_lifecycle_v2'],
+    reconnect: { baseMs: 100, maxMs: 1000, maxAttempts: 3, resetAfterMs: 10_000 },
+    highWaterMark: 100,
+  },
   maxPendingFetches: 2,
 };
 
@@ -79,7 +92,9 @@ function build(opts: BuildOptions = {}) {
           }),
         },
       }),
-      exchangeStatus: periodicTaskMachine.provide({ actors: { task: fromPromise<unknown, PeriodicTaskRunInput>(async () => (log.push('status'), { maintenance: false, exchangeActive: true })) } }),
+      exchangeStatus: periodicTaskMachine.provide({
+        actors: { task: fromPromise<unknown, PeriodicTaskRunInput>(async () => (log.push('status'), { maintenance: false, exchangeActive: true })) },
+      }),
       eventSync: periodicTaskMachine.provide({ actors: { task: fromPromise<unknown, PeriodicTaskRunInput>(async () => void log.push('events')) } }),
     },
   });
@@ -165,7 +180,9 @@ describe('registry supervisor statechart', () => {
 
   it('loss reported during the sync is context, handed to reconcile as input: its first pass is full', async () => {
     let finish!: () => void;
-    const { actor, phase, passes } = build({ sync: (send) => (finish = () => send({ type: 'SYNC.DONE', pages: 1, markets: 1, quarantined: 0, startedAt: 1, finishedAt: 2 })) });
+    const { actor, phase, passes } = build({
+      sync: (send) => (finish = () => send({ type: 'SYNC.DONE', pages: 1, markets: 1, quarantined: 0, startedAt: 1, finishedAt: 2 })),
+    });
     await flush();
     actor.send({ type: 'LIFECYCLE.LOSS_SUSPECTED', reason: 'seq_gap: sid 1 jumped to seq 9' });
     expect(phase()).toBe('syncing');
@@ -220,7 +237,9 @@ describe('registry supervisor statechart', () => {
   });
 
   it('a lifecycle connection that gives up is restarted by the supervisor after a backoff', async () => {
-    const { actor, clock, log } = build({ input: { connection: { ...baseInput.connection!, reconnect: { baseMs: 10, maxMs: 10, maxAttempts: 0, resetAfterMs: 10_000 } } } });
+    const { actor, clock, log } = build({
+      input: { connection: { ...baseInput.connection!, reconnect: { baseMs: 10, maxMs: 10, maxAttempts: 0, resetAfterMs: 10_000 } } },
+    });
     await flush();
     const lifecycle = actor.getSnapshot().children['lifecycle' as never] as AnyActorRef;
     lifecycle.send({ type: 'WS.CLOSED', error: 'connection refused', httpStatus: null });

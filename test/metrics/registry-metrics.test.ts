@@ -32,8 +32,29 @@ function baseStats(): Mutable<RegistryStats> {
     active: 0,
     events: 0,
     statusCounts: emptyStatusCounts(),
-    counters: { changes: 0, rejected: 0, ignoredAfterFinal: 0, quarantined: 0, duplicateCreates: 0, staleObservations: 0, unknownTickerEvents: 0, staleFrames: 0 },
-    lifecycle: { frames: 0, lifecycleMessages: 0, eventMessages: 0, feeUpdates: 0, duplicates: 0, gaps: 0, subscriptions: 0, errors: 0, invalid: 0, comboMessages: 0, combosIgnored: 0 },
+    counters: {
+      changes: 0,
+      rejected: 0,
+      ignoredAfterFinal: 0,
+      quarantined: 0,
+      duplicateCreates: 0,
+      staleObservations: 0,
+      unknownTickerEvents: 0,
+      staleFrames: 0,
+    },
+    lifecycle: {
+      frames: 0,
+      lifecycleMessages: 0,
+      eventMessages: 0,
+      feeUpdates: 0,
+      duplicates: 0,
+      gaps: 0,
+      subscriptions: 0,
+      errors: 0,
+      invalid: 0,
+      comboMessages: 0,
+      combosIgnored: 0,
+    },
     socket: null,
     rest: null,
     changeStream: { published: 0, subscribers: 0, blockedPublishes: 0, backlog: 0, blockedForMs: 0 },
@@ -98,7 +119,17 @@ describe('registryMetrics', () => {
     f.patch({
       phase: 'running.degraded',
       problems: { exchange: 'the exchange is under maintenance' },
-      sync: { state: 'done', pages: 5, markets: 10, quarantined: 1, startedAt: 1_000_000, finishedAt: 3_500_000, attempts: 1, lastError: null, lastErrorPermanent: false },
+      sync: {
+        state: 'done',
+        pages: 5,
+        markets: 10,
+        quarantined: 1,
+        startedAt: 1_000_000,
+        finishedAt: 3_500_000,
+        attempts: 1,
+        lastError: null,
+        lastErrorPermanent: false,
+      },
     });
     s = parse(await m.metrics());
     expect(s.get(`${P}markets{status="active"}`)).toBe(7);
@@ -147,10 +178,32 @@ describe('registryMetrics', () => {
     const f = fakeSource();
     const m = registryMetrics(f.source);
     Object.assign(f.stats.counters, { quarantined: 2, ignoredAfterFinal: 1, unknownTickerEvents: 4, staleFrames: 5 });
-    Object.assign(f.stats.lifecycle, { frames: 100, lifecycleMessages: 60, comboMessages: 10, combosIgnored: 0, eventMessages: 7, feeUpdates: 3, gaps: 2, duplicates: 6, invalid: 1, errors: 1, subscriptions: 2 });
+    Object.assign(f.stats.lifecycle, {
+      frames: 100,
+      lifecycleMessages: 60,
+      comboMessages: 10,
+      combosIgnored: 0,
+      eventMessages: 7,
+      feeUpdates: 3,
+      gaps: 2,
+      duplicates: 6,
+      invalid: 1,
+      errors: 1,
+      subscriptions: 2,
+    });
     Object.assign(f.stats.changeStream, { blockedPublishes: 9, blockedForMs: 1500, subscribers: 2, backlog: 12 });
     f.stats.socket = { state: 'active.connection.subscribed', connects: 3, reconnects: 2, resubscribes: 1, framesReceived: 101, queued: 4, pauses: 1 };
-    f.stats.rest = { requests: 40, retries: 5, notFoundRetries: 1, rateLimited: 3, serverErrors: 2, networkErrors: 1, timeouts: 0, bytesReceived: 1000, bytesDecoded: 4000 };
+    f.stats.rest = {
+      requests: 40,
+      retries: 5,
+      notFoundRetries: 1,
+      rateLimited: 3,
+      serverErrors: 2,
+      networkErrors: 1,
+      timeouts: 0,
+      bytesReceived: 1000,
+      bytesDecoded: 4000,
+    };
     f.stats.deadlines = { queued: 11, fired: 8 };
     f.stats.reconciles = 2;
     const s = parse(await m.metrics());
@@ -190,7 +243,16 @@ describe('registryMetrics', () => {
     const m = registryMetrics(f.source, { now: () => 10_000 });
     const text = await m.metrics();
     const s = parse(text);
-    for (const name of ['rest_requests_total', 'rest_rate_limited_total', 'ws_connects_total', 'ws_queued_frames', 'exchange_active', 'exchange_maintenance', 'lifecycle_lag_seconds', 'sync_duration_seconds']) {
+    for (const name of [
+      'rest_requests_total',
+      'rest_rate_limited_total',
+      'ws_connects_total',
+      'ws_queued_frames',
+      'exchange_active',
+      'exchange_maintenance',
+      'lifecycle_lag_seconds',
+      'sync_duration_seconds',
+    ]) {
       expect(text).toContain(`# TYPE ${P}${name} `); // declared…
       expect(s.has(`${P}${name}`)).toBe(false); // …with no sample
     }
@@ -271,7 +333,17 @@ describe('registryMetrics', () => {
 
 describe('livenessOf / readinessOf', () => {
   const summary = (p: Partial<RegistrySummary>): RegistrySummary => ({ ...createSummaryStore('websocket').getSnapshot().context, ...p });
-  const done = { state: 'done', pages: 3, markets: 2500, quarantined: 0, startedAt: 1, finishedAt: 2, attempts: 1, lastError: null, lastErrorPermanent: false } as const;
+  const done = {
+    state: 'done',
+    pages: 3,
+    markets: 2500,
+    quarantined: 0,
+    startedAt: 1,
+    finishedAt: 2,
+    attempts: 1,
+    lastError: null,
+    lastErrorPermanent: false,
+  } as const;
 
   it('is live until the registry stops', () => {
     expect(livenessOf(summary({ phase: 'idle' })).live).toBe(true);

@@ -21,7 +21,8 @@ function check(raw: unknown, what = 'event'): boolean {
   if (fast !== undefined) {
     if (!ref.ok) throw new Error(`${what}: the fast path accepted what zod refuses (${ref.error.message})`);
     expect(Object.keys(fast), what).toEqual(Object.keys(ref.value));
-    for (const f of FIELDS) if (!Object.is(fast[f], ref.value[f])) throw new Error(`${what}: ${f} is ${String(fast[f])} on the fast path, ${String(ref.value[f])} through zod`);
+    for (const f of FIELDS)
+      if (!Object.is(fast[f], ref.value[f])) throw new Error(`${what}: ${f} is ${String(fast[f])} on the fast path, ${String(ref.value[f])} through zod`);
   }
   const combined = parseEventRecord(raw);
   expect(combined.ok, what).toBe(ref.ok);
@@ -41,7 +42,15 @@ describe('fast event record = zod route', () => {
 
   it('every event of a generated simulator exchange', () => {
     const nowMs = Date.UTC(2026, 10, 24, 12);
-    const store = generateStore({ markets: 3000, seed: 3, marketsPerEvent: { min: 1, max: 12 }, statusMix: { active: 1, finalized: 1 }, bumpOnImplicit: false, nowMs, comboShare: 0.1 });
+    const store = generateStore({
+      markets: 3000,
+      seed: 3,
+      marketsPerEvent: { min: 1, max: 12 },
+      statusMix: { active: 1, finalized: 1 },
+      bumpOnImplicit: false,
+      nowMs,
+      comboShare: 0.1,
+    });
     let n = 0;
     for (let e = 0; e < store.evTicker.length; e++) {
       const rec = JSON.parse(store.eventJson(e, null)) as unknown;
@@ -53,24 +62,42 @@ describe('fast event record = zod route', () => {
 
   it('for mutated real events and for anything at all (property)', () => {
     const base = corpus.events.map((s) => s.record);
-    const junk = fc.oneof(fc.constant(null), fc.constant(undefined), fc.boolean(), fc.integer(), fc.string(), fc.constant('2026-05-01T14:00:00.123456Z'), fc.constant('2026-13-01T00:00:00Z'), fc.constant('2026-05-01T14:00:00+01:00'), fc.constant(''), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 1 }));
+    const junk = fc.oneof(
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.boolean(),
+      fc.integer(),
+      fc.string(),
+      fc.constant('2026-05-01T14:00:00.123456Z'),
+      fc.constant('2026-13-01T00:00:00Z'),
+      fc.constant('2026-05-01T14:00:00+01:00'),
+      fc.constant(''),
+      fc.dictionary(fc.string(), fc.integer(), { maxKeys: 1 }),
+    );
     const keys = ['event_ticker', 'series_ticker', 'title', 'sub_title', 'mutually_exclusive', 'last_updated_ts'];
     let fast = 0;
     let total = 0;
     fc.assert(
-      fc.property(fc.constantFrom(...base), fc.dictionary(fc.constantFrom(...keys), fc.oneof(junk, fc.constant('__delete__')), { maxKeys: 3 }), (ev, changes) => {
-        const rec: Record<string, unknown> = { ...ev };
-        for (const [k, v] of Object.entries(changes)) {
-          if (v === '__delete__') delete rec[k];
-          else rec[k] = v;
-        }
-        total++;
-        if (check(rec)) fast++;
-      }),
+      fc.property(
+        fc.constantFrom(...base),
+        fc.dictionary(fc.constantFrom(...keys), fc.oneof(junk, fc.constant('__delete__')), { maxKeys: 3 }),
+        (ev, changes) => {
+          const rec: Record<string, unknown> = { ...ev };
+          for (const [k, v] of Object.entries(changes)) {
+            if (v === '__delete__') delete rec[k];
+            else rec[k] = v;
+          }
+          total++;
+          if (check(rec)) fast++;
+        },
+      ),
       { numRuns: 3000 },
     );
     expect(fast).toBeGreaterThan(total * 0.05);
     expect(fast).toBeLessThan(total);
-    fc.assert(fc.property(fc.anything(), (raw) => void check(raw)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.anything(), (raw) => void check(raw)),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -82,8 +82,18 @@ const oddObjects: unknown[] = [
   new Map([['a', 1]]),
 ];
 const junk: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constant(null), fc.constant(undefined), fc.boolean(), fc.integer({ min: -3, max: 3 }), fc.integer({ min: -5, max: 2_000_000_000 }), fc.double(), fc.string({ maxLength: 6 }),
-  fc.constant(-0), fc.constant(2 ** 53), fc.constant(1.5), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.boolean(),
+  fc.integer({ min: -3, max: 3 }),
+  fc.integer({ min: -5, max: 2_000_000_000 }),
+  fc.double(),
+  fc.string({ maxLength: 6 }),
+  fc.constant(-0),
+  fc.constant(2 ** 53),
+  fc.constant(1.5),
+  fc.array(fc.integer(), { maxLength: 2 }),
+  fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }),
   fc.constantFrom(...oddObjects),
 );
 const seconds = fc.oneof(fc.integer({ min: 0, max: 4_000_000_000 }), junk);
@@ -96,10 +106,18 @@ const priceRanges = fc.oneof(
 const meta = fc.oneof(
   fc.record(
     {
-      name: fc.oneof(fc.string(), junk), title: fc.oneof(fc.string(), junk), yes_sub_title: fc.oneof(fc.string(), junk), no_sub_title: fc.oneof(fc.string(), junk),
-      rules_primary: fc.oneof(fc.string(), junk), rules_secondary: fc.oneof(fc.string(), junk), can_close_early: fc.oneof(fc.boolean(), junk),
-      event_ticker: fc.oneof(fc.string(), junk), expected_expiration_ts: seconds, strike_type: fc.oneof(fc.string(), junk),
-      floor_strike: fc.oneof(fc.double(), junk), cap_strike: fc.oneof(fc.double(), junk),
+      name: fc.oneof(fc.string(), junk),
+      title: fc.oneof(fc.string(), junk),
+      yes_sub_title: fc.oneof(fc.string(), junk),
+      no_sub_title: fc.oneof(fc.string(), junk),
+      rules_primary: fc.oneof(fc.string(), junk),
+      rules_secondary: fc.oneof(fc.string(), junk),
+      can_close_early: fc.oneof(fc.boolean(), junk),
+      event_ticker: fc.oneof(fc.string(), junk),
+      expected_expiration_ts: seconds,
+      strike_type: fc.oneof(fc.string(), junk),
+      floor_strike: fc.oneof(fc.double(), junk),
+      cap_strike: fc.oneof(fc.double(), junk),
       custom_strike: fc.oneof(fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue(), { maxKeys: 3 }), junk),
     },
     { requiredKeys: [] },
@@ -108,7 +126,21 @@ const meta = fc.oneof(
 );
 const msgFields: Record<string, fc.Arbitrary<unknown>> = {
   market_ticker: fc.oneof(fc.constantFrom('KXHIGHNY-26NOV24-T52', 'KXMVE-X', ''), junk),
-  event_type: fc.oneof(fc.constantFrom('created', 'activated', 'deactivated', 'close_date_updated', 'determined', 'settled', 'price_level_structure_updated', 'metadata_updated', 'event_fee_update', 'Created'), junk),
+  event_type: fc.oneof(
+    fc.constantFrom(
+      'created',
+      'activated',
+      'deactivated',
+      'close_date_updated',
+      'determined',
+      'settled',
+      'price_level_structure_updated',
+      'metadata_updated',
+      'event_fee_update',
+      'Created',
+    ),
+    junk,
+  ),
   exchange_index: fc.oneof(fc.integer({ min: 0, max: 3 }), junk),
   is_deactivated: fc.oneof(fc.boolean(), junk),
   open_ts: seconds,
@@ -139,9 +171,11 @@ const bases: Record<string, unknown>[] = [
 ];
 
 function pick(fields: Record<string, fc.Arbitrary<unknown>>, maxKeys: number) {
-  return fc.dictionary(fc.constantFrom(...Object.keys(fields)), fc.constant(0), { maxKeys }).chain((picked) =>
-    fc.record(Object.fromEntries(Object.keys(picked).map((k) => [k, fc.oneof(fields[k] as fc.Arbitrary<unknown>, fc.constant('__delete__'))]))),
-  );
+  return fc
+    .dictionary(fc.constantFrom(...Object.keys(fields)), fc.constant(0), { maxKeys })
+    .chain((picked) =>
+      fc.record(Object.fromEntries(Object.keys(picked).map((k) => [k, fc.oneof(fields[k] as fc.Arbitrary<unknown>, fc.constant('__delete__'))]))),
+    );
 }
 function apply(target: Record<string, unknown>, changes: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(changes)) {
@@ -150,8 +184,18 @@ function apply(target: Record<string, unknown>, changes: Record<string, unknown>
   }
 }
 
-const mutatedFrame = fc.tuple(fc.constantFrom(...bases), pick(topFields, 2), pick(msgFields, 4), fc.dictionary(fc.string({ maxLength: 6 }).map((k) => `x_${k}`), fc.jsonValue(), { maxKeys: 2 })).map(
-  ([base, top, msgChanges, extra]) => {
+const mutatedFrame = fc
+  .tuple(
+    fc.constantFrom(...bases),
+    pick(topFields, 2),
+    pick(msgFields, 4),
+    fc.dictionary(
+      fc.string({ maxLength: 6 }).map((k) => `x_${k}`),
+      fc.jsonValue(),
+      { maxKeys: 2 },
+    ),
+  )
+  .map(([base, top, msgChanges, extra]) => {
     const frame: Record<string, unknown> = { ...base, ...extra };
     apply(frame, top);
     if (typeof base.msg === 'object' && base.msg !== null) {
@@ -160,12 +204,17 @@ const mutatedFrame = fc.tuple(fc.constantFrom(...bases), pick(topFields, 2), pic
       frame.msg = msg;
     }
     return frame;
-  },
-);
+  });
 
 /** The fields each event type carries, with a valid value for each. */
 const VALID: Record<string, Record<string, unknown>> = {
-  created: { open_ts: 1_763_910_000, close_ts: 1_764_046_740, price_level_structure: 'linear_cent', price_ranges: [{ start: '0.0000', end: '1.0000', step: '0.0100' }], additional_metadata: { title: 'T', event_ticker: 'EV', expected_expiration_ts: 1_764_082_800, custom_strike: { a: 1 } } },
+  created: {
+    open_ts: 1_763_910_000,
+    close_ts: 1_764_046_740,
+    price_level_structure: 'linear_cent',
+    price_ranges: [{ start: '0.0000', end: '1.0000', step: '0.0100' }],
+    additional_metadata: { title: 'T', event_ticker: 'EV', expected_expiration_ts: 1_764_082_800, custom_strike: { a: 1 } },
+  },
   activated: { is_deactivated: false },
   deactivated: { is_deactivated: true },
   close_date_updated: { close_ts: 1_764_100_000 },
@@ -175,12 +224,33 @@ const VALID: Record<string, Record<string, unknown>> = {
   metadata_updated: { strike_type: 'between', floor_strike: 1, cap_strike: 2, custom_strike: { k: 'v' }, yes_sub_title: 'x' },
 };
 const META_VALID: Record<string, unknown> = {
-  name: 'N', title: 'T', yes_sub_title: 'Y', no_sub_title: 'N', rules_primary: 'R', rules_secondary: '', can_close_early: true,
-  event_ticker: 'EV', expected_expiration_ts: 1_764_082_800, strike_type: 'greater', floor_strike: 52, cap_strike: 60, custom_strike: { a: 1 },
+  name: 'N',
+  title: 'T',
+  yes_sub_title: 'Y',
+  no_sub_title: 'N',
+  rules_primary: 'R',
+  rules_secondary: '',
+  can_close_early: true,
+  event_ticker: 'EV',
+  expected_expiration_ts: 1_764_082_800,
+  strike_type: 'greater',
+  floor_strike: 52,
+  cap_strike: 60,
+  custom_strike: { a: 1 },
 };
 const metaFields: Record<string, fc.Arbitrary<unknown>> = {
-  name: fc.string(), title: fc.string(), yes_sub_title: fc.string(), no_sub_title: fc.string(), rules_primary: fc.string(), rules_secondary: fc.string(),
-  can_close_early: fc.boolean(), event_ticker: fc.string(), expected_expiration_ts: seconds, strike_type: fc.string(), floor_strike: fc.double(), cap_strike: fc.double(),
+  name: fc.string(),
+  title: fc.string(),
+  yes_sub_title: fc.string(),
+  no_sub_title: fc.string(),
+  rules_primary: fc.string(),
+  rules_secondary: fc.string(),
+  can_close_early: fc.boolean(),
+  event_ticker: fc.string(),
+  expected_expiration_ts: seconds,
+  strike_type: fc.string(),
+  floor_strike: fc.double(),
+  cap_strike: fc.double(),
   custom_strike: fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue(), { maxKeys: 3 }),
 };
 /** An object with each field of `valid` kept, removed, drawn from its arbitrary, or odd. */
@@ -191,7 +261,7 @@ function perField(valid: Record<string, unknown>, arbs: Record<string, fc.Arbitr
       fc.oneof(
         { weight: 4, arbitrary: k === 'additional_metadata' ? perField(META_VALID, metaFields) : fc.constant(v) },
         { weight: 1, arbitrary: fc.constant('__delete__') },
-        { weight: 1, arbitrary: (arbs[k] ?? junk) },
+        { weight: 1, arbitrary: arbs[k] ?? junk },
         { weight: 1, arbitrary: junk },
       ),
     ]),
@@ -203,23 +273,30 @@ function perField(valid: Record<string, unknown>, arbs: Record<string, fc.Arbitr
   });
 }
 /** A frame of one event type with each of its fields (nested metadata too) valid, absent or odd. */
-const targetedFrame = fc.constantFrom(...Object.keys(VALID)).chain((eventType) =>
-  fc
-    .tuple(
-      perField({ market_ticker: 'KXHIGHNY-26NOV24-T52', exchange_index: 0, ...VALID[eventType] }, msgFields),
-      fc.oneof(fc.constant(1), topFields.sid as fc.Arbitrary<unknown>),
-      fc.oneof(fc.constant(5), topFields.seq as fc.Arbitrary<unknown>),
-      fc.constantFrom('market_lifecycle_v2', 'multivariate_market_lifecycle'),
-    )
-    .map(([m, sid, seq, type]) => ({ type, sid, seq, msg: { event_type: eventType, ...m } })),
-);
+const targetedFrame = fc
+  .constantFrom(...Object.keys(VALID))
+  .chain((eventType) =>
+    fc
+      .tuple(
+        perField({ market_ticker: 'KXHIGHNY-26NOV24-T52', exchange_index: 0, ...VALID[eventType] }, msgFields),
+        fc.oneof(fc.constant(1), topFields.sid as fc.Arbitrary<unknown>),
+        fc.oneof(fc.constant(5), topFields.seq as fc.Arbitrary<unknown>),
+        fc.constantFrom('market_lifecycle_v2', 'multivariate_market_lifecycle'),
+      )
+      .map(([m, sid, seq, type]) => ({ type, sid, seq, msg: { event_type: eventType, ...m } })),
+  );
 
 describe('fast lifecycle frame = zod route: objects no JSON produces', () => {
   it('symbol keys, null prototypes, class instances in every object-valued place', () => {
     for (const odd of oddObjects) {
       const frames = [
         { type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: 'A', event_type: 'metadata_updated', custom_strike: odd } },
-        { type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: 'A', event_type: 'created', open_ts: 1, close_ts: 2, additional_metadata: { custom_strike: odd } } },
+        {
+          type: 'market_lifecycle_v2',
+          sid: 1,
+          seq: 1,
+          msg: { market_ticker: 'A', event_type: 'created', open_ts: 1, close_ts: 2, additional_metadata: { custom_strike: odd } },
+        },
         { type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: 'A', event_type: 'created', open_ts: 1, close_ts: 2, additional_metadata: odd } },
         { type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: 'A', event_type: 'created', open_ts: 1, close_ts: 2, price_ranges: [odd] } },
         { type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: odd },
@@ -260,7 +337,17 @@ describe('fast lifecycle frame = zod route (property)', () => {
   });
 
   it('for anything at all (fc.anything), and anything as msg', () => {
-    fc.assert(fc.property(fc.anything(), (raw) => void check(raw)), { numRuns: 1000 });
-    fc.assert(fc.property(fc.anything(), fc.constantFrom('market_lifecycle_v2', 'multivariate_market_lifecycle'), (msg, type) => void check({ type, sid: 1, seq: 2, msg })), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.anything(), (raw) => void check(raw)),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(
+        fc.anything(),
+        fc.constantFrom('market_lifecycle_v2', 'multivariate_market_lifecycle'),
+        (msg, type) => void check({ type, sid: 1, seq: 2, msg }),
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

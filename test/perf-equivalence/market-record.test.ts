@@ -22,8 +22,21 @@ import { legacyMarketRecord, marketRecord } from '../fixtures/kalshi.js';
 
 const NOW = 1_800_000_000_123_456;
 const FIELDS = [
-  'ticker', 'eventTicker', 'title', 'marketStatus', 'tradingStatus', 'marketType', 'result',
-  'yesBid', 'yesAsk', 'lastPrice', 'volume', 'openTs', 'closeTs', 'expirationTs', 'updatedAt',
+  'ticker',
+  'eventTicker',
+  'title',
+  'marketStatus',
+  'tradingStatus',
+  'marketType',
+  'result',
+  'yesBid',
+  'yesAsk',
+  'lastPrice',
+  'volume',
+  'openTs',
+  'closeTs',
+  'expirationTs',
+  'updatedAt',
 ] as const satisfies readonly (keyof Market)[];
 
 /** Same keys, and every value identical by Object.is. */
@@ -106,24 +119,89 @@ const pad2 = (lo: number, hi: number) => fc.integer({ min: lo, max: hi }).map((n
 
 /** Date-times of every spelling: canonical, odd but valid for the regex, impossible, and junk. */
 const isoText: fc.Arbitrary<string> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.integer({ min: 1890, max: 2300 }), pad2(0, 13), pad2(0, 32), pad2(0, 25), pad2(0, 60), pad2(0, 61), fc.option(digits(0, 9), { nil: undefined }), fc.constantFrom('Z', 'z', '+00:00', '-05:30', '+0130', ''), fc.constantFrom('T', 't', ' '))
-      .map(([y, mo, d, h, mi, s, frac, zone, t]) => `${String(y).padStart(4, '0')}-${mo}-${d}${t}${h}:${mi}:${s}${frac === undefined ? '' : `.${frac}`}${zone}`) },
-  { weight: 1, arbitrary: fc.date({ min: new Date(Date.UTC(1900, 0, 1)), max: new Date(Date.UTC(2199, 11, 31)), noInvalidDate: true }).map((d) => d.toISOString()) },
-  { weight: 1, arbitrary: fc.constantFrom('2026-02-29T00:00:00Z', '2024-02-29T23:59:59.999999Z', '2026-04-31T00:00:00Z', '2026-05-01T24:00:00Z', '1969-12-31T23:59:59.5005Z', '2026-05-01T14:00:00.Z', '2026-05-01', '', 'not-a-date', '２０２６-05-01T00:00:00Z') },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(
+        fc.integer({ min: 1890, max: 2300 }),
+        pad2(0, 13),
+        pad2(0, 32),
+        pad2(0, 25),
+        pad2(0, 60),
+        pad2(0, 61),
+        fc.option(digits(0, 9), { nil: undefined }),
+        fc.constantFrom('Z', 'z', '+00:00', '-05:30', '+0130', ''),
+        fc.constantFrom('T', 't', ' '),
+      )
+      .map(
+        ([y, mo, d, h, mi, s, frac, zone, t]) => `${String(y).padStart(4, '0')}-${mo}-${d}${t}${h}:${mi}:${s}${frac === undefined ? '' : `.${frac}`}${zone}`,
+      ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.date({ min: new Date(Date.UTC(1900, 0, 1)), max: new Date(Date.UTC(2199, 11, 31)), noInvalidDate: true }).map((d) => d.toISOString()),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '2026-02-29T00:00:00Z',
+      '2024-02-29T23:59:59.999999Z',
+      '2026-04-31T00:00:00Z',
+      '2026-05-01T24:00:00Z',
+      '1969-12-31T23:59:59.5005Z',
+      '2026-05-01T14:00:00.Z',
+      '2026-05-01',
+      '',
+      'not-a-date',
+      '２０２６-05-01T00:00:00Z',
+    ),
+  },
   { weight: 1, arbitrary: fc.string() },
 );
 
 /** Decimal strings of every spelling: ordinary prices, rounding edges, signs, huge, malformed. */
 const decimalText: fc.Arbitrary<string> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.constantFrom('', '', '', '-'), digits(1, 4), fc.option(digits(0, 8), { nil: undefined })).map(([sign, w, f]) => `${sign}${w}${f === undefined ? '' : `.${f}`}`) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('', '-'), digits(10, 22), fc.option(digits(1, 6), { nil: undefined })).map(([sign, w, f]) => `${sign}${w}${f === undefined ? '' : `.${f}`}`) },
-  { weight: 1, arbitrary: fc.constantFrom('0.5600', '-0.0000', '0.00005', '0.99995', '900719925474.0991', '900719925474.09905', '1.', '.5', '+1', '1e3', ' 1', '١') },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.constantFrom('', '', '', '-'), digits(1, 4), fc.option(digits(0, 8), { nil: undefined }))
+      .map(([sign, w, f]) => `${sign}${w}${f === undefined ? '' : `.${f}`}`),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom('', '-'), digits(10, 22), fc.option(digits(1, 6), { nil: undefined }))
+      .map(([sign, w, f]) => `${sign}${w}${f === undefined ? '' : `.${f}`}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('0.5600', '-0.0000', '0.00005', '0.99995', '900719925474.0991', '900719925474.09905', '1.', '.5', '+1', '1e3', ' 1', '١'),
+  },
   { weight: 1, arbitrary: fc.string() },
 );
 
 /** Any JSON-ish value a field might hold. */
-const junk: fc.Arbitrary<unknown> = fc.oneof(fc.constant(null), fc.constant(undefined), fc.boolean(), fc.integer(), fc.double(), fc.string(), fc.constant(-0), fc.constant(2 ** 53), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 }));
-const legacyInt: fc.Arbitrary<unknown> = fc.oneof(fc.integer({ min: -100, max: 10_000 }), fc.maxSafeInteger(), fc.constant(-0), fc.double(), fc.constant(2 ** 60), fc.constant(null), fc.constant(undefined));
+const junk: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.string(),
+  fc.constant(-0),
+  fc.constant(2 ** 53),
+  fc.array(fc.integer(), { maxLength: 2 }),
+  fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 }),
+);
+const legacyInt: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer({ min: -100, max: 10_000 }),
+  fc.maxSafeInteger(),
+  fc.constant(-0),
+  fc.double(),
+  fc.constant(2 ** 60),
+  fc.constant(null),
+  fc.constant(undefined),
+);
 
 const fieldValue: Record<string, fc.Arbitrary<unknown>> = {
   ticker: fc.oneof(fc.string(), junk),
@@ -148,20 +226,22 @@ const fieldValue: Record<string, fc.Arbitrary<unknown>> = {
   volume: legacyInt,
 };
 
-const baseRecords: Record<string, unknown>[] = [
-  ...corpus.markets.map((s) => s.record),
-  marketRecord,
-  legacyMarketRecord,
-];
+const baseRecords: Record<string, unknown>[] = [...corpus.markets.map((s) => s.record), marketRecord, legacyMarketRecord];
 
 /** A real record with some of the mapped fields replaced, removed or nulled, plus stray keys. */
 const mutated = fc
   .tuple(
     fc.constantFrom(...baseRecords),
-    fc.dictionary(fc.constantFrom(...Object.keys(fieldValue)), fc.constant(0), { maxKeys: 6 }).chain((picked) =>
-      fc.record(Object.fromEntries(Object.keys(picked).map((k) => [k, fc.oneof(fieldValue[k] as fc.Arbitrary<unknown>, fc.constant('__delete__'))]))),
+    fc
+      .dictionary(fc.constantFrom(...Object.keys(fieldValue)), fc.constant(0), { maxKeys: 6 })
+      .chain((picked) =>
+        fc.record(Object.fromEntries(Object.keys(picked).map((k) => [k, fc.oneof(fieldValue[k] as fc.Arbitrary<unknown>, fc.constant('__delete__'))]))),
+      ),
+    fc.dictionary(
+      fc.string({ maxLength: 8 }).map((k) => `x_${k}`),
+      fc.jsonValue(),
+      { maxKeys: 3 },
     ),
-    fc.dictionary(fc.string({ maxLength: 8 }).map((k) => `x_${k}`), fc.jsonValue(), { maxKeys: 3 }),
   )
   .map(([base, changes, extra]) => {
     const rec: Record<string, unknown> = { ...base, ...extra };
@@ -189,7 +269,10 @@ describe('fast market record = zod route (property)', () => {
   });
 
   it('for anything at all (fc.anything)', () => {
-    fc.assert(fc.property(fc.anything(), (raw) => void check(raw)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.anything(), (raw) => void check(raw)),
+      { numRuns: 2000 },
+    );
   });
 
   it('scalars: fastIsoMicros = isoToMicros after the schema regex; fastScaled = dollarsToE4/countToE2 after it', () => {
@@ -205,7 +288,10 @@ describe('fast market record = zod route (property)', () => {
     fc.assert(
       fc.property(decimalText, (t) => {
         expect(isDecimalText(t), t).toBe(FixedPointDollarsSchema.safeParse(t).success);
-        for (const [scale, ref] of [[4, dollarsToE4], [2, countToE2]] as const) {
+        for (const [scale, ref] of [
+          [4, dollarsToE4],
+          [2, countToE2],
+        ] as const) {
           const fast = fastScaled(t, scale);
           if (Number.isNaN(fast)) continue;
           expect(FixedPointDollarsSchema.safeParse(t).success, t).toBe(true);
@@ -218,10 +304,14 @@ describe('fast market record = zod route (property)', () => {
 
   it('every canonical date-time of 1900–2199 is taken by the fast path (sampled, with 0–9 fraction digits)', () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date(Date.UTC(1900, 0, 1)), max: new Date(Date.UTC(2199, 11, 31, 23, 59, 59)), noInvalidDate: true }), digits(0, 9), (d, frac) => {
-        const t = `${d.toISOString().slice(0, 19)}${frac === '' ? '' : `.${frac}`}Z`;
-        expect(fastIsoMicros(t), t).toBe(isoToMicros(t));
-      }),
+      fc.property(
+        fc.date({ min: new Date(Date.UTC(1900, 0, 1)), max: new Date(Date.UTC(2199, 11, 31, 23, 59, 59)), noInvalidDate: true }),
+        digits(0, 9),
+        (d, frac) => {
+          const t = `${d.toISOString().slice(0, 19)}${frac === '' ? '' : `.${frac}`}Z`;
+          expect(fastIsoMicros(t), t).toBe(isoToMicros(t));
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -68,7 +68,10 @@ export function spawnRegistryChild(args: string[]): RegistryChild {
  * legal steps per market: every change starts where the market stood, moves along the
  * statechart, and `created` only for markets not in `from`. Returns the statuses after them.
  */
-export function replayFrom(from: ReadonlyMap<string, MarketStatus>, changes: readonly Pick<MarketChange, 'ticker' | 'eventType' | 'oldStatus' | 'newStatus'>[]): Map<string, MarketStatus> {
+export function replayFrom(
+  from: ReadonlyMap<string, MarketStatus>,
+  changes: readonly Pick<MarketChange, 'ticker' | 'eventType' | 'oldStatus' | 'newStatus'>[],
+): Map<string, MarketStatus> {
   const status = new Map(from);
   for (const c of changes) {
     const before = status.get(c.ticker);
@@ -76,7 +79,8 @@ export function replayFrom(from: ReadonlyMap<string, MarketStatus>, changes: rea
       if (before !== undefined) throw new Error(`${c.ticker}: created, but it was known (${before})`);
     } else {
       if (before !== c.oldStatus) throw new Error(`${c.ticker}: ${c.eventType} from ${c.oldStatus}, but it stood at ${before}`);
-      if (MARKET_TRANSITIONS[c.oldStatus][`observed:${c.newStatus}`] !== c.newStatus) throw new Error(`${c.ticker}: ${c.oldStatus} → ${c.newStatus} is not a legal step`);
+      if (MARKET_TRANSITIONS[c.oldStatus][`observed:${c.newStatus}`] !== c.newStatus)
+        throw new Error(`${c.ticker}: ${c.oldStatus} → ${c.newStatus} is not a legal step`);
     }
     status.set(c.ticker, c.newStatus);
   }

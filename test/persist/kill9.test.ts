@@ -88,15 +88,26 @@ describe('state directory: kill -9', () => {
       for (const c of children) await c.kill9();
     });
     const run = (pageLimit: number, requestsPerSec?: number) => {
-      const child = spawnRegistryChild([sim.restUrl, sim.wsUrl, state.dir, String(pageLimit), ...(requestsPerSec === undefined ? [] : [String(requestsPerSec)])]);
+      const child = spawnRegistryChild([
+        sim.restUrl,
+        sim.wsUrl,
+        state.dir,
+        String(pageLimit),
+        ...(requestsPerSec === undefined ? [] : [String(requestsPerSec)]),
+      ]);
       children.push(child);
       return child;
     };
     const waitFor = (child: RegistryChild, what: string, cond: () => boolean) =>
-      waitUntil(what, () => {
-        if (child.child.exitCode !== null) throw new Error(`the child exited: ${child.stderr.join('')}`);
-        return cond();
-      }, 20_000, 10);
+      waitUntil(
+        what,
+        () => {
+          if (child.child.exitCode !== null) throw new Error(`the child exited: ${child.stderr.join('')}`);
+          return cond();
+        },
+        20_000,
+        10,
+      );
 
     // 1. Killed during its cold initial sync (small pages at 40 requests/s: the kill lands mid-sync,
     //    once some of it is stored).

@@ -92,7 +92,10 @@ describe('state directory: what it refuses', () => {
 
   it('refuses a corrupt file and an invalid stored row', async () => {
     const d = dir();
-    await stateWith(d, Array.from({ length: 2000 }, (_, i) => `KXTEST-26JAN01-T${i}.5`));
+    await stateWith(
+      d,
+      Array.from({ length: 2000 }, (_, i) => `KXTEST-26JAN01-T${i}.5`),
+    );
     const loaded = new MarketStore();
     openStateDir(d, { store: loaded, exchange: 'custom' }).close();
     expect(loaded.size).toBe(2000);

@@ -55,7 +55,8 @@ function mismatches(registry: MarketRegistry, f: FollowerRegistry): string[] {
     n++;
     const theirs = f.getMarket(m.ticker);
     if (theirs === undefined) out.push(`${m.ticker}: missing`);
-    else if (JSON.stringify(theirs) !== JSON.stringify(m)) out.push(`${m.ticker}: ${theirs.marketStatus}@${theirs.updatedAt}, registry ${m.marketStatus}@${m.updatedAt}`);
+    else if (JSON.stringify(theirs) !== JSON.stringify(m))
+      out.push(`${m.ticker}: ${theirs.marketStatus}@${theirs.updatedAt}, registry ${m.marketStatus}@${m.updatedAt}`);
   }
   const theirCount = [...f.markets()].length;
   if (theirCount !== n) out.push(`count: follower ${theirCount}, registry ${n}`);
@@ -114,7 +115,13 @@ describe('NATS fan-out and followers', () => {
     const determined = firstTickerWithStatus(sim, 'determined');
     sim.dispute(determined);
     registry.reconcileNow();
-    await waitUntil('the registry to see it all', () => registry.getMarket(determined)?.marketStatus === 'disputed' && registry.getMarket(closed)?.marketStatus === 'finalized' && registry.getMarket(dotted) !== undefined);
+    await waitUntil(
+      'the registry to see it all',
+      () =>
+        registry.getMarket(determined)?.marketStatus === 'disputed' &&
+        registry.getMarket(closed)?.marketStatus === 'finalized' &&
+        registry.getMarket(dotted) !== undefined,
+    );
     await equal(registry, f1, f2);
     expect(seen1.filter((c) => c.ticker === active).map((c) => c.newStatus)).toEqual(['inactive', 'active']);
     expect(seen1.find((c) => c.ticker === closed && c.eventType === 'settled')).toBeDefined();
@@ -200,4 +207,3 @@ describe('NATS fan-out and followers', () => {
     await expect(f.synced).rejects.toThrow(/stopped/);
   });
 });
-

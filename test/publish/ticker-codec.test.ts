@@ -62,6 +62,8 @@ describe('ticker codec', () => {
     expect(parseChangeSubject(layout, 'kalshi.markets.other.X')).toBeNull();
     expect(parseChangeSubject(layout, 'elsewhere.created.X')).toBeNull();
     expect(changeMsgId(change, undefined)).toBe('KXCPI-26MAR17-T0.7|status_change|inactive|1795489658219000');
-    expect(changeMsgId({ ticker: 'T', eventType: 'settled', oldStatus: 'determined', newStatus: 'finalized' }, { updatedAt: 7 } as never)).toBe('T|settled|finalized|7');
+    expect(changeMsgId({ ticker: 'T', eventType: 'settled', oldStatus: 'determined', newStatus: 'finalized' }, { updatedAt: 7 } as never)).toBe(
+      'T|settled|finalized|7',
+    );
   });
 });

@@ -39,8 +39,14 @@ function micros(iso: string): number {
   return Date.parse(`${m[1]}${m[3]}`) * 1000 + Number(`${m[2] ?? ''}000000`.slice(0, 6));
 }
 const TRADING: Record<string, string> = {
-  initialized: 'unopened', active: 'open', inactive: 'paused', closed: 'closed',
-  determined: 'closed', disputed: 'closed', amended: 'closed', finalized: 'settled',
+  initialized: 'unopened',
+  active: 'open',
+  inactive: 'paused',
+  closed: 'closed',
+  determined: 'closed',
+  disputed: 'closed',
+  amended: 'closed',
+  finalized: 'settled',
 };
 
 function expectedMarket(r: Record<string, unknown>): Market {
@@ -91,8 +97,7 @@ describe('the recorded corpus (shared/real-kalshi)', () => {
   });
 
   it('spans the three shape generations (integer cents → cents + *_fp → *_dollars/*_fp only)', () => {
-    const gen = (r: Record<string, unknown>) =>
-      `${'yes_bid' in r ? 'cents' : ''}${'yes_bid_dollars' in r ? '+dollars' : ''}${'volume_fp' in r ? '+fp' : ''}`;
+    const gen = (r: Record<string, unknown>) => `${'yes_bid' in r ? 'cents' : ''}${'yes_bid_dollars' in r ? '+dollars' : ''}${'volume_fp' in r ? '+fp' : ''}`;
     const counts: Record<string, number> = {};
     for (const s of accepted) counts[gen(s.record)] = (counts[gen(s.record)] ?? 0) + 1;
     expect(counts).toEqual({ 'cents+dollars': 117, 'cents+dollars+fp': 203, '+dollars+fp': 33 });
@@ -124,7 +129,11 @@ describe('every real market record is accepted and mapped exactly', () => {
     let subCent = 0;
     for (const s of accepted) {
       const m = mapped(s);
-      for (const [e, cents] of [[m.yesBid, s.record.yes_bid], [m.yesAsk, s.record.yes_ask], [m.lastPrice, s.record.last_price]] as const) {
+      for (const [e, cents] of [
+        [m.yesBid, s.record.yes_bid],
+        [m.yesAsk, s.record.yes_ask],
+        [m.lastPrice, s.record.last_price],
+      ] as const) {
         if (typeof cents !== 'number') continue;
         compared++;
         expect(Math.trunc(e / 100), at(s)).toBe(cents);
@@ -283,13 +292,15 @@ describe('hand-computed values', () => {
   });
 });
 
-describe('Market.expirationTs is Kalshi\'s expected expiration', () => {
+describe("Market.expirationTs is Kalshi's expected expiration", () => {
   it('is expected_expiration_time for every real record (which all carry it)', () => {
     for (const s of accepted) expect(mapped(s).expirationTs, at(s)).toBe(micros(s.record.expected_expiration_time as string));
   });
 
   it('differs from latest_expiration_time by more than a day in 297 of the 353 records (why it matters)', () => {
-    const far = accepted.filter((s) => Math.abs(micros(s.record.expected_expiration_time as string) - micros(s.record.latest_expiration_time as string)) > 86_400_000_000);
+    const far = accepted.filter(
+      (s) => Math.abs(micros(s.record.expected_expiration_time as string) - micros(s.record.latest_expiration_time as string)) > 86_400_000_000,
+    );
     expect(far).toHaveLength(297);
   });
 

@@ -28,14 +28,19 @@ const mangled = fc
     return fc.tuple(
       fc.constant(rec),
       fc.array(fate, { minLength: optional.length, maxLength: optional.length }).map((fates) => optional.map((k, j) => [k, fates[j]] as const)),
-      fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).map((k) => `x_${k}`), fc.jsonValue(), { maxKeys: 4 }),
+      fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 12 }).map((k) => `x_${k}`),
+        fc.jsonValue(),
+        { maxKeys: 4 },
+      ),
     );
   })
   .map(([rec, fates, extra]) => {
     const out: Record<string, unknown> = { ...extra };
     for (const k of REQUIRED) out[k] = rec[k];
-    for (const [k, f] of fates) if (f === 'keep') out[k] = rec[k];
-    else if (f === 'null') out[k] = null;
+    for (const [k, f] of fates)
+      if (f === 'keep') out[k] = rec[k];
+      else if (f === 'null') out[k] = null;
     return out;
   });
 

@@ -42,7 +42,18 @@ describe('recorded WebSocket frames', () => {
     expect(docs).toHaveLength(7);
     expect(docs.filter((f) => f.constructed)).toHaveLength(3);
     const kinds = real.map((f) => (f.frame.type === 'market_lifecycle_v2' ? (f.frame.msg as { event_type: string }).event_type : String(f.frame.type))).sort();
-    expect(kinds).toEqual(['close_date_updated', 'created', 'created', 'created', 'deactivated', 'determined', 'determined', 'event_lifecycle', 'settled', 'settled']);
+    expect(kinds).toEqual([
+      'close_date_updated',
+      'created',
+      'created',
+      'created',
+      'deactivated',
+      'determined',
+      'determined',
+      'event_lifecycle',
+      'settled',
+      'settled',
+    ]);
   });
 
   it.each(corpus.frames.map((f) => [`${f.file}:${f.line}`, f] as const))('%s parses, as text and as bytes', (_name, f) => {
@@ -61,7 +72,12 @@ describe('recorded WebSocket frames', () => {
   it('each real lifecycle message maps to the right update (hand-computed)', () => {
     expect(updateOf(line(2))).toEqual({ kind: 'transition', ticker: 'KXMLBGAME-25OCT01DETCLE-DET', key: 'determined', patch: { result: 'no' } });
     expect(updateOf(line(3))).toEqual({ kind: 'transition', ticker: 'KXMLBTOTAL-25OCT01DETCLE-5', key: 'settled', patch: {} });
-    expect(updateOf(line(4))).toEqual({ kind: 'transition', ticker: 'KXMLBWINS-NYM-25-T80', key: 'close_date_updated', patch: { closeTs: 1_759_353_839_000_000 } });
+    expect(updateOf(line(4))).toEqual({
+      kind: 'transition',
+      ticker: 'KXMLBWINS-NYM-25-T80',
+      key: 'close_date_updated',
+      patch: { closeTs: 1_759_353_839_000_000 },
+    });
     expect(updateOf(line(5))).toEqual({ kind: 'transition', ticker: 'KXNFLFIRSTTD-25OCT05MIACAR-CARCHUBBARD30', key: 'deactivated', patch: {} });
     expect(updateOf(line(9))).toEqual({ kind: 'transition', ticker: 'KXMLBSPREAD-26JUL191605WSHATH-ATH4', key: 'determined', patch: { result: 'no' } });
     expect(updateOf(line(10))).toEqual({ kind: 'transition', ticker: 'KXBNB15M-26JUL191830-30', key: 'settled', patch: {} });
@@ -97,9 +113,21 @@ describe('recorded WebSocket frames', () => {
 
   it('the docs examples map too (created, metadata_updated) and the other frames parse to their types', () => {
     const created = updateOf(docs[0] as FrameSample);
-    expect(created.kind === 'created' && created.market).toMatchObject({ ticker: 'INXD-23SEP14-B4487', eventTicker: 'INXD-23SEP14', expirationTs: 1_694_721_600_000_000 });
+    expect(created.kind === 'created' && created.market).toMatchObject({
+      ticker: 'INXD-23SEP14-B4487',
+      eventTicker: 'INXD-23SEP14',
+      expirationTs: 1_694_721_600_000_000,
+    });
     expect(updateOf(docs[1] as FrameSample)).toEqual({ kind: 'metadata', ticker: 'KXBTC-25APR30-T0915-B95000', eventType: 'metadata_updated' });
-    expect(docs.map((f) => parsed(f).type)).toEqual(['market_lifecycle_v2', 'market_lifecycle_v2', 'event_lifecycle', 'event_fee_update', 'subscribed', 'error', 'error']);
+    expect(docs.map((f) => parsed(f).type)).toEqual([
+      'market_lifecycle_v2',
+      'market_lifecycle_v2',
+      'event_lifecycle',
+      'event_fee_update',
+      'subscribed',
+      'error',
+      'error',
+    ]);
   });
 
   it('null in any optional field of a real frame is read as absent', () => {
@@ -150,7 +178,9 @@ describe('multivariate_market_lifecycle (combo markets, KXMVE*)', () => {
       const msg: Record<string, unknown> = { market_ticker: combo, event_type: eventType, open_ts: 1, close_ts: 2 };
       expect(parseLifecycleFrame(JSON.stringify({ type: 'multivariate_market_lifecycle', sid: 2, seq: 1, msg })).ok, eventType).toBe(true);
     }
-    const bad = parseLifecycleFrame(JSON.stringify({ type: 'multivariate_market_lifecycle', sid: 2, seq: 1, msg: { market_ticker: combo, event_type: 'new_thing' } }));
+    const bad = parseLifecycleFrame(
+      JSON.stringify({ type: 'multivariate_market_lifecycle', sid: 2, seq: 1, msg: { market_ticker: combo, event_type: 'new_thing' } }),
+    );
     expect(bad.ok).toBe(false);
     if (!bad.ok) {
       expect(bad.ticker).toBe(combo);
@@ -169,9 +199,15 @@ describe('a WebSocket created and a REST read of the same market agree', () => {
       open_ts: Math.floor(secs(r.open_time as string)),
       close_ts: Math.floor(secs(r.close_time as string)),
       additional_metadata: {
-        name: r.yes_sub_title, title: r.title, yes_sub_title: r.yes_sub_title, no_sub_title: r.no_sub_title,
-        rules_primary: r.rules_primary, rules_secondary: r.rules_secondary, can_close_early: r.can_close_early,
-        event_ticker: r.event_ticker, expected_expiration_ts: secs(r.expected_expiration_time as string),
+        name: r.yes_sub_title,
+        title: r.title,
+        yes_sub_title: r.yes_sub_title,
+        no_sub_title: r.no_sub_title,
+        rules_primary: r.rules_primary,
+        rules_secondary: r.rules_secondary,
+        can_close_early: r.can_close_early,
+        event_ticker: r.event_ticker,
+        expected_expiration_ts: secs(r.expected_expiration_time as string),
       },
     });
   }
@@ -198,11 +234,22 @@ describe('a WebSocket created and a REST read of the same market agree', () => {
       // What GET /markets/{ticker} answers right after: latest_expiration_time is a different,
       // later instant (here: close + 7 days), which the registry used to report.
       const restRecord = {
-        ticker: msg.market_ticker, event_ticker: meta.event_ticker, market_type: 'binary', title: meta.title, yes_sub_title: meta.yes_sub_title,
-        status: 'initialized', open_time: iso(msg.open_ts), close_time: iso(msg.close_ts),
-        expected_expiration_time: iso(meta.expected_expiration_ts as number), latest_expiration_time: iso(msg.close_ts + 7 * 86_400),
-        expiration_time: iso(msg.close_ts + 7 * 86_400), result: '', yes_bid_dollars: '0.0000', yes_ask_dollars: '0.0000',
-        last_price_dollars: '0.0000', volume_fp: '0.00',
+        ticker: msg.market_ticker,
+        event_ticker: meta.event_ticker,
+        market_type: 'binary',
+        title: meta.title,
+        yes_sub_title: meta.yes_sub_title,
+        status: 'initialized',
+        open_time: iso(msg.open_ts),
+        close_time: iso(msg.close_ts),
+        expected_expiration_time: iso(meta.expected_expiration_ts as number),
+        latest_expiration_time: iso(msg.close_ts + 7 * 86_400),
+        expiration_time: iso(msg.close_ts + 7 * 86_400),
+        result: '',
+        yes_bid_dollars: '0.0000',
+        yes_ask_dollars: '0.0000',
+        last_price_dollars: '0.0000',
+        volume_fp: '0.00',
       };
       const rest = parseMarketRecord(restRecord, NOW + 1);
       if (!rest.ok) throw rest.error;

@@ -295,7 +295,10 @@ describe('ChangeStream shutdown', () => {
     // The pending read settles: either with the change that was waiting (closing `a` first freed
     // it for `b`) or with done; it must not hang and must not skip or reorder.
     expect(pendingB.settled).toBe(true);
-    expect([{ value: ch(3), done: false }, { value: undefined, done: true }]).toContainEqual(pendingB.value);
+    expect([
+      { value: ch(3), done: false },
+      { value: undefined, done: true },
+    ]).toContainEqual(pendingB.value);
     expect(await b.next()).toEqual({ value: undefined, done: true });
     // A stop loses nothing a subscriber had already been given: `a` still reads its buffer.
     expect(stream.backlog).toBe(0);
@@ -580,4 +583,3 @@ describe('ChangeStream overflow policies', () => {
     expect(stream.blockedForMs()).toBe(0);
   });
 });
-

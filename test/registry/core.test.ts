@@ -39,7 +39,8 @@ function restMarket(overrides: Record<string, unknown> = {}, now: Micros = NOW0)
   return r.value;
 }
 
-type FrameName = 'created' | 'activated' | 'deactivated' | 'close_date_updated' | 'determined' | 'settled' | 'metadata_updated' | 'price_level_structure_updated';
+type FrameName =
+  'created' | 'activated' | 'deactivated' | 'close_date_updated' | 'determined' | 'settled' | 'metadata_updated' | 'price_level_structure_updated';
 function update(name: FrameName, now: Micros, msgOverrides: Record<string, unknown> = {}): LifecycleUpdate {
   return lifecycleUpdateFromMsg(LifecycleMsgSchema.parse({ ...lifecycleFrames[name].msg, ...msgOverrides }), now);
 }
@@ -667,7 +668,15 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
   const LIFECYCLE = ['created', 'activated', 'deactivated', 'close_date_updated', 'determined', 'settled', 'metadata_updated'] as const;
   type Cmd =
     | { readonly k: 'advance'; readonly us: number }
-    | { readonly k: 'observe'; readonly t: number; readonly status: MarketStatus; readonly openOff: number; readonly closeOff: number; readonly stale: boolean; readonly price: number }
+    | {
+        readonly k: 'observe';
+        readonly t: number;
+        readonly status: MarketStatus;
+        readonly openOff: number;
+        readonly closeOff: number;
+        readonly stale: boolean;
+        readonly price: number;
+      }
     | { readonly k: 'lifecycle'; readonly t: number; readonly ev: (typeof LIFECYCLE)[number]; readonly openOff: number; readonly closeOff: number }
     | { readonly k: 'deadline'; readonly t: number };
 
@@ -765,8 +774,7 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
                 // the created change must carry what is stored, which checkStep verifies).
                 const adjusted = timeAdjustedStatus(cmd.status, incoming.openTs, incoming.closeTs, now);
                 insertAllowed = [cmd.status, adjusted];
-              }
-              else if (current.updatedAt > observedAt) expectedStatus = current.marketStatus;
+              } else if (current.updatedAt > observedAt) expectedStatus = current.marketStatus;
               else {
                 // Time-due transitions of the local record come first, then the observation is
                 // judged against that status; the record then has REST's times (and their rules).
@@ -826,7 +834,9 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
             expect(c.ticker).toBe(ticker);
             checkStep(c, cmd.k === 'deadline' ? undefined : key);
             if (cmd.k === 'deadline') {
-              const viaTime = (['open_time_reached', 'close_time_reached'] as const).some((k) => MARKET_TRANSITIONS[c.oldStatus as MarketStatus][k] === c.newStatus);
+              const viaTime = (['open_time_reached', 'close_time_reached'] as const).some(
+                (k) => MARKET_TRANSITIONS[c.oldStatus as MarketStatus][k] === c.newStatus,
+              );
               expect(viaTime).toBe(true);
             }
           }

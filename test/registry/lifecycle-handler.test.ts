@@ -178,7 +178,11 @@ describe('LifecycleHandler.handleFrame', () => {
     const h = setup();
     h.store.setEvent({ eventTicker: 'KXQUICKSETTLE-26JAN25H2150', seriesTicker: 'X', title: 'old', subTitle: '', mutuallyExclusive: true, updatedAt: 1 });
     void h.handler.handleFrame(json(lifecycleFrames.event_lifecycle));
-    expect(h.store.getEvent('KXQUICKSETTLE-26JAN25H2150')).toMatchObject({ title: 'What will 1+1 equal?', mutuallyExclusive: true, seriesTicker: 'KXQUICKSETTLE' });
+    expect(h.store.getEvent('KXQUICKSETTLE-26JAN25H2150')).toMatchObject({
+      title: 'What will 1+1 equal?',
+      mutuallyExclusive: true,
+      seriesTicker: 'KXQUICKSETTLE',
+    });
   });
 
   it('event_fee_update (no market_ticker) is counted and does not crash, also with cleared overrides', () => {
@@ -404,7 +408,12 @@ describe('LifecycleHandler.handleFrame', () => {
       expect(item.at).toBe(WS_NOW);
     }
     // The ticker is kept when the message had one.
-    expect(q.map((i) => i.ticker).filter((t) => t !== undefined).sort()).toEqual(['BAD-EVT', 'BAD-TS', 'X']);
+    expect(
+      q
+        .map((i) => i.ticker)
+        .filter((t) => t !== undefined)
+        .sort(),
+    ).toEqual(['BAD-EVT', 'BAD-TS', 'X']);
     expect(q[0]!.reason).toMatch(/not JSON/);
     expect(h.emitted.map((c) => c.ticker)).toEqual(['GOOD-1', 'GOOD-2', 'GOOD-3', 'GOOD-4', 'GOOD-5']);
   });
@@ -623,7 +632,14 @@ describe('LifecycleHandler.consume', () => {
     it('property: garbage frames interleaved with a legal stream never cost a legal frame', () => {
       const garbage = fc.oneof(
         fc.string(),
-        fc.record({ type: fc.constantFrom('market_lifecycle_v2', 'multivariate_market_lifecycle', 'nope'), sid: fc.constant(13), seq: fc.oneof(fc.integer(), fc.double(), fc.constant(1e300)), msg: fc.anything() }).map((o) => JSON.stringify(o)),
+        fc
+          .record({
+            type: fc.constantFrom('market_lifecycle_v2', 'multivariate_market_lifecycle', 'nope'),
+            sid: fc.constant(13),
+            seq: fc.oneof(fc.integer(), fc.double(), fc.constant(1e300)),
+            msg: fc.anything(),
+          })
+          .map((o) => JSON.stringify(o)),
         fc.constant('{"type":"market_lifecycle_v2","sid":13,"seq":999999999999,"msg":{}}'),
       );
       fc.assert(
@@ -657,11 +673,28 @@ describe('LifecycleHandler: fast path and zod route apply frames alike', () => {
     const f = JSON.parse(text) as { msg: Record<string, unknown> };
     // An own `constructor` key in custom_strike: a plain JSON object zod's record accepts, which the
     // fast path does not vouch for.
-    return JSON.stringify({ ...f, msg: { ...f.msg, ...(f.msg.event_type === 'created' ? { additional_metadata: { ...(f.msg.additional_metadata as object), custom_strike: { constructor: 'x' } } } : { custom_strike: { constructor: 'x' } }) } });
+    return JSON.stringify({
+      ...f,
+      msg: {
+        ...f.msg,
+        ...(f.msg.event_type === 'created'
+          ? { additional_metadata: { ...(f.msg.additional_metadata as object), custom_strike: { constructor: 'x' } } }
+          : { custom_strike: { constructor: 'x' } }),
+      },
+    });
   };
 
   it('the same changes, stats and store, frame by frame, whichever route a frame takes', () => {
-    const names = ['subscribed', 'created', 'activated', 'deactivated', 'close_date_updated', 'activated', 'metadata_updated', 'price_level_structure_updated'] as const;
+    const names = [
+      'subscribed',
+      'created',
+      'activated',
+      'deactivated',
+      'close_date_updated',
+      'activated',
+      'metadata_updated',
+      'price_level_structure_updated',
+    ] as const;
     const texts = names.map((n, i) => frame(n, n === 'subscribed' ? {} : { seq: i }));
     const fast = setup();
     const slow = setup();
@@ -671,7 +704,9 @@ describe('LifecycleHandler: fast path and zod route apply frames alike', () => {
       // custom_strike only exists on created and metadata_updated; for the others, an own
       // constructor key elsewhere is just an unknown key, so the zod route is forced by the
       // metadata frames and by created.
-      void slow.handler.handleFrame(f.type === 'market_lifecycle_v2' && (f.msg.event_type === 'created' || f.msg.event_type === 'metadata_updated') ? zodOnly(t) : t);
+      void slow.handler.handleFrame(
+        f.type === 'market_lifecycle_v2' && (f.msg.event_type === 'created' || f.msg.event_type === 'metadata_updated') ? zodOnly(t) : t,
+      );
     }
     expect(slow.emitted.map(summary)).toEqual(fast.emitted.map(summary));
     expect(slow.emitted).toEqual(fast.emitted);

@@ -84,7 +84,9 @@ describe('sim combo markets and the multivariate channel', () => {
     expect(sim.dispute(t).frames).toEqual([]);
     expect((await getJson(`${sim.restUrl}/markets/${t}`)).body).toMatchObject({ market: { status: 'disputed', result: 'no' } });
     expect(sim.amend(t, 'yes').frames).toEqual([]);
-    expect((await getJson(`${sim.restUrl}/markets/${t}`)).body).toMatchObject({ market: { status: 'amended', result: 'yes', settlement_value_dollars: '1.0000' } });
+    expect((await getJson(`${sim.restUrl}/markets/${t}`)).body).toMatchObject({
+      market: { status: 'amended', result: 'yes', settlement_value_dollars: '1.0000' },
+    });
     sim.settle(t);
     await until(() => c.frames.filter((f) => f.sid === 2 && isData(f)).length >= 7, 3000);
     await sleep(30);
@@ -121,8 +123,14 @@ describe('sim combo markets and the multivariate channel', () => {
     expect(() => sim.createComboMarket({ legs: [{ marketTicker: t }] })).toThrow(/is a combo market/);
     expect(() => sim.createMarket({ eventTicker: sim.getMarket(t)?.event_ticker as string })).toThrow(/createComboMarket/);
     // explicit legs
-    const legs = sim.tickers().filter((x) => !sim.comboTickers().includes(x)).slice(0, 3);
-    const c = sim.createComboMarket({ legs: legs.map((l, k) => ({ marketTicker: l, side: k === 1 ? 'no' : 'yes' })), collectionTicker: 'KXMVECROSSCATEGORY-R' });
+    const legs = sim
+      .tickers()
+      .filter((x) => !sim.comboTickers().includes(x))
+      .slice(0, 3);
+    const c = sim.createComboMarket({
+      legs: legs.map((l, k) => ({ marketTicker: l, side: k === 1 ? 'no' : 'yes' })),
+      collectionTicker: 'KXMVECROSSCATEGORY-R',
+    });
     const m = sim.getMarket(c.ticker as string);
     expect(m?.mve_collection_ticker).toBe('KXMVECROSSCATEGORY-R');
     expect((m as { mve_selected_legs: Array<{ market_ticker: string; side: string }> }).mve_selected_legs.map((l) => [l.market_ticker, l.side])).toEqual([
@@ -169,10 +177,14 @@ describe('sim combo markets and the multivariate channel', () => {
     } while (cursor);
     expect(new Set(seen)).toEqual(comboEvents);
     expect(seen).toHaveLength(comboEvents.size);
-    const byColl = (await getJson(`${sim.restUrl}/events/multivariate?collection_ticker=KXMVECROSSCATEGORY-R&limit=200`)).body as { events: Array<{ series_ticker: string }> };
+    const byColl = (await getJson(`${sim.restUrl}/events/multivariate?collection_ticker=KXMVECROSSCATEGORY-R&limit=200`)).body as {
+      events: Array<{ series_ticker: string }>;
+    };
     expect(byColl.events.length).toBeGreaterThan(0);
     for (const e of byColl.events) expect(e.series_ticker).toBe('KXMVECROSSCATEGORY');
-    const bySeries = (await getJson(`${sim.restUrl}/events/multivariate?series_ticker=KXMVESPORTSMULTIGAMEEXTENDED&limit=200`)).body as { events: Array<{ series_ticker: string }> };
+    const bySeries = (await getJson(`${sim.restUrl}/events/multivariate?series_ticker=KXMVESPORTSMULTIGAMEEXTENDED&limit=200`)).body as {
+      events: Array<{ series_ticker: string }>;
+    };
     expect(bySeries.events.length).toBeGreaterThan(0);
     for (const e of bySeries.events) expect(e.series_ticker).toBe('KXMVESPORTSMULTIGAMEEXTENDED');
     const both = await getJson(`${sim.restUrl}/events/multivariate?series_ticker=KXMVECROSSCATEGORY&collection_ticker=KXMVECROSSCATEGORY-R`);
@@ -195,7 +207,9 @@ describe('sim combo markets and the multivariate channel', () => {
     const soccer = (await getJson(`${sim.restUrl}/series?tags=Soccer,Nothing`)).body as { series: Array<{ tags: string[] }> };
     expect(soccer.series.length).toBeGreaterThan(0);
     for (const s of soccer.series) expect(s.tags).toContain('Soccer');
-    expect(((await getJson(`${sim.restUrl}/series?min_updated_ts=${Math.floor(Date.now() / 1000) + 86_400}`)).body as { series: unknown[] }).series).toEqual([]);
+    expect(((await getJson(`${sim.restUrl}/series?min_updated_ts=${Math.floor(Date.now() / 1000) + 86_400}`)).body as { series: unknown[] }).series).toEqual(
+      [],
+    );
     const one = (await getJson(`${sim.restUrl}/series/KXBTCD?include_volume=true`)).body as { series: { ticker: string; volume_fp: string } };
     expect(one.series.ticker).toBe('KXBTCD');
     expect(one.series.volume_fp).toMatch(/^\d+\.\d\d$/);

@@ -97,7 +97,7 @@ export async function connectWs(url: string, headers: Record<string, string> = {
     next: (pred = () => true, timeoutMs = 3000) =>
       waitFor(
         () => {
-          for (; read < frames.length; ) {
+          for (; read < frames.length;) {
             const f = frames[read++] as Frame;
             if (pred(f)) return f;
           }

@@ -157,7 +157,9 @@ export function loadCorpus(): Corpus {
     if (typeof r.exchange_active === 'boolean') c.exchangeStatus.push(r);
   }
   const prov = readJson(path.join(dir, 'ws', 'real-lifecycle-frames.provenance.json'));
-  const lines = readFileSync(path.join(dir, 'ws', 'real-lifecycle-frames.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(path.join(dir, 'ws', 'real-lifecycle-frames.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   lines.forEach((l, k) => {
     const p = Array.isArray(prov) ? prov[k] : undefined;
     c.realFrames.push({ frame: JSON.parse(l) as Rec, date: isRec(p) && typeof p.commit_date === 'string' ? p.commit_date : '' });
@@ -196,7 +198,21 @@ export function openapiSchemaProps(yaml: string, name: string): string[] {
 }
 
 /** Records of the newest shape generation: *_dollars / *_fp only, no legacy integer price/count fields. */
-export const LEGACY_INTEGER_FIELDS = ['yes_bid', 'yes_ask', 'no_bid', 'no_ask', 'last_price', 'previous_yes_bid', 'previous_yes_ask', 'previous_price', 'volume', 'volume_24h', 'open_interest', 'liquidity', 'notional_value'];
+export const LEGACY_INTEGER_FIELDS = [
+  'yes_bid',
+  'yes_ask',
+  'no_bid',
+  'no_ask',
+  'last_price',
+  'previous_yes_bid',
+  'previous_yes_ask',
+  'previous_price',
+  'volume',
+  'volume_24h',
+  'open_interest',
+  'liquidity',
+  'notional_value',
+];
 export function isNewestGeneration(m: Rec): boolean {
   return !LEGACY_INTEGER_FIELDS.some((k) => k in m) && 'volume_fp' in m;
 }

@@ -157,7 +157,7 @@ describe('simulator vs the recorded Kalshi API', () => {
   });
 
   const newestMarkets = (combo: boolean): Rec[] =>
-    corpus.markets.map((m) => m.record).filter((r) => isNewestGeneration(r) && ('mve_collection_ticker' in r) === combo);
+    corpus.markets.map((m) => m.record).filter((r) => isNewestGeneration(r) && 'mve_collection_ticker' in r === combo);
   const olderShape = (): Shape => shapeOf(corpus.markets.map((m) => m.record));
   const marketSpec = (): Record<string, unknown> => corpus.tsSchema.Market?.properties ?? {};
 
@@ -315,10 +315,11 @@ describe('simulator vs the recorded Kalshi API', () => {
     // nested markets are the same records as GET /markets
     const byTicker = new Map(markets.map((m) => [m.ticker, m]));
     let nested = 0;
-    for (const e of records) for (const m of e.markets as Rec[]) {
-      nested++;
-      expect(byTicker.get(m.ticker)?.event_ticker).toBe(e.event_ticker);
-    }
+    for (const e of records)
+      for (const m of e.markets as Rec[]) {
+        nested++;
+        expect(byTicker.get(m.ticker)?.event_ticker).toBe(e.event_ticker);
+      }
     expect(nested).toBeGreaterThan(2000);
     // without nesting: no markets key; single event: {event, markets} as recorded
     const flat = (await getJson(`${sim.restUrl}/events?limit=5`)).body as { events: Rec[] };
@@ -337,7 +338,8 @@ describe('simulator vs the recorded Kalshi API', () => {
     for (const e of records) {
       expect(text(e.event_ticker)).toMatch(/^KXMVE/);
       expect(keysSortedDeep(e as Json)).toBeUndefined();
-      for (const k of Object.keys(e)) expect(new Set([...corpus.events.flatMap((x) => Object.keys(x.record)), ...Object.keys(corpus.tsSchema.EventData?.properties ?? {})])).toContain(k);
+      for (const k of Object.keys(e))
+        expect(new Set([...corpus.events.flatMap((x) => Object.keys(x.record)), ...Object.keys(corpus.tsSchema.EventData?.properties ?? {})])).toContain(k);
     }
   });
 
@@ -430,7 +432,14 @@ describe('simulator vs the recorded Kalshi API', () => {
       const docs = new Map<string, Rec[]>();
       for (const d of corpus.docsFrames) docs.set(groupOf(d), [...(docs.get(groupOf(d)) ?? []), d]);
       const schemaOf = (g: string): Record<string, unknown> => {
-        const def = g === 'lifecycle/metadata_updated' ? 'marketMetadataUpdatedPayload' : g.startsWith('lifecycle/') ? 'marketLifecycleV2Payload' : g === 'event_lifecycle' ? 'eventLifecyclePayload' : 'eventFeeUpdatePayload';
+        const def =
+          g === 'lifecycle/metadata_updated'
+            ? 'marketMetadataUpdatedPayload'
+            : g.startsWith('lifecycle/')
+              ? 'marketLifecycleV2Payload'
+              : g === 'event_lifecycle'
+                ? 'eventLifecyclePayload'
+                : 'eventFeeUpdatePayload';
         return corpus.asyncapi[def]?.properties?.msg?.properties ?? {};
       };
       const envelopeSchema = Object.keys(corpus.asyncapi.marketLifecycleV2Payload?.properties ?? {});
@@ -461,7 +470,10 @@ describe('simulator vs the recorded Kalshi API', () => {
           continue;
         }
         // required: what the newest real frames of this kind always carry (else the docs example)
-        const newestDate = recorded.map((r) => r.date).sort().at(-1);
+        const newestDate = recorded
+          .map((r) => r.date)
+          .sort()
+          .at(-1);
         const newest = recorded.length > 0 ? recorded.filter((r) => r.date === newestDate).map((r) => r.frame) : examples;
         const msg = f.msg as Rec;
         const schema = schemaOf(g);
@@ -507,7 +519,8 @@ describe('simulator vs the recorded Kalshi API', () => {
           for (const k of req) if (!(k in meta)) problems.add(`created: additional_metadata lacks ${k}`);
         }
         // the newest recordings send no nulls in lifecycle frames
-        if (g.startsWith('lifecycle/') || g === 'event_lifecycle') for (const [k, v] of Object.entries(msg)) if (v === null) problems.add(`${g}: msg.${k} is null`);
+        if (g.startsWith('lifecycle/') || g === 'event_lifecycle')
+          for (const [k, v] of Object.entries(msg)) if (v === null) problems.add(`${g}: msg.${k} is null`);
       }
       expect([...problems]).toEqual([]);
       // the sim produced every kind the recordings have
@@ -515,7 +528,9 @@ describe('simulator vs the recorded Kalshi API', () => {
     });
 
     it('custom_strike appears in created frames (as in the real created frames), combos only on their own channel', () => {
-      const realCustom = corpus.realFrames.filter((r) => groupOf(r.frame) === 'lifecycle/created' && ((r.frame.msg as Rec).additional_metadata as Rec).custom_strike !== undefined);
+      const realCustom = corpus.realFrames.filter(
+        (r) => groupOf(r.frame) === 'lifecycle/created' && ((r.frame.msg as Rec).additional_metadata as Rec).custom_strike !== undefined,
+      );
       expect(realCustom.length).toBeGreaterThan(0);
       const created = frames.filter((f) => f.msg?.event_type === 'created');
       const withCustom = created.filter((f) => typeof (f.msg?.additional_metadata as Rec | undefined)?.custom_strike === 'object');
@@ -533,7 +548,12 @@ describe('simulator vs the recorded Kalshi API', () => {
         }
       }
       expect(frames.filter((f) => f.type === 'multivariate_market_lifecycle').map((f) => f.msg?.event_type)).toEqual([
-        'created', 'deactivated', 'activated', 'close_date_updated', 'determined', 'settled',
+        'created',
+        'deactivated',
+        'activated',
+        'close_date_updated',
+        'determined',
+        'settled',
       ]);
     });
   });

@@ -1,13 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import {
-  EventsPageSchema,
-  KalshiExchangeStatusSchema,
-  KalshiMarketCoreSchema,
-  KalshiMarketSchema,
-  type KalshiMarket,
-} from '../../src/kalshi/schemas.js';
+import { EventsPageSchema, KalshiExchangeStatusSchema, KalshiMarketCoreSchema, KalshiMarketSchema, type KalshiMarket } from '../../src/kalshi/schemas.js';
 import { MARKET_STATUS_FILTERS } from '../../src/domain/vocabulary.js';
 import { signKalshiRequest } from '../../src/kalshi/auth.js';
 import { startSimExchange, type SimExchange } from '../../src/sim/index.js';
@@ -70,7 +64,8 @@ describe('sim exchange REST', () => {
     expect(m.yes_bid_dollars).toMatch(/^\d\.\d{4}$/);
     expect(m.volume_fp).toMatch(/^\d+\.\d{2}$/);
     expect(m).not.toHaveProperty('yes_bid');
-    for (const x of markets) expect(x.result === '' || x.status === 'determined' || x.status === 'finalized' || x.status === 'disputed' || x.status === 'amended').toBe(true);
+    for (const x of markets)
+      expect(x.result === '' || x.status === 'determined' || x.status === 'finalized' || x.status === 'disputed' || x.status === 'amended').toBe(true);
     // default limit is 100
     const first = await getJson(`${sim.restUrl}/markets`);
     expect((first.body as Page).markets).toHaveLength(100);

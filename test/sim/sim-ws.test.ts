@@ -77,7 +77,10 @@ describe('sim exchange WebSocket + lifecycle', () => {
     const created = sim.createMarket({ eventTicker: 'KXWSTEST-26DEC24', openTs: now - 5, closeTs: now + 3600 });
     const [evf, cf] = await expectFrames(2);
     expect(evf).toMatchObject({ type: 'event_lifecycle', msg: { event_ticker: 'KXWSTEST-26DEC24', series_ticker: 'KXWSTEST' } });
-    expect(cf).toMatchObject({ type: 'market_lifecycle_v2', msg: { market_ticker: created.ticker, event_type: 'created', open_ts: now - 5, close_ts: now + 3600 } });
+    expect(cf).toMatchObject({
+      type: 'market_lifecycle_v2',
+      msg: { market_ticker: created.ticker, event_type: 'created', open_ts: now - 5, close_ts: now + 3600 },
+    });
     expect((cf?.msg as { additional_metadata: { event_ticker: string } }).additional_metadata.event_ticker).toBe('KXWSTEST-26DEC24');
     const t = created.ticker as string;
     expect((await rest(t)).status).toBe('active'); // open_ts already passed
@@ -195,7 +198,7 @@ describe('sim exchange WebSocket + lifecycle', () => {
     const m2 = sim.getMarket(t) as KalshiMarket;
     expect(m2.updated_time).toBe(m0.updated_time);
     const closedPage = await getJson(`${sim.restUrl}/markets?status=closed&tickers=${t}`);
-    expect(((closedPage.body as { markets: KalshiMarket[] }).markets)[0]?.ticker).toBe(t);
+    expect((closedPage.body as { markets: KalshiMarket[] }).markets[0]?.ticker).toBe(t);
     expect(c.frames.filter(isLifecycle)).toHaveLength(1);
     await c.close();
   });
@@ -324,10 +327,14 @@ describe('sim exchange WebSocket + lifecycle', () => {
   });
 
   it('standalone main.ts prints its URL line and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/sim/main.ts', '--markets', '200', '--port', '0', '--seed', '3', '--random-events-per-sec', '5'], {
-      cwd: new URL('../../', import.meta.url).pathname,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/sim/main.ts', '--markets', '200', '--port', '0', '--seed', '3', '--random-events-per-sec', '5'],
+      {
+        cwd: new URL('../../', import.meta.url).pathname,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
       const line = await new Promise<string>((resolve, reject) => {
         const rl = createInterface({ input: child.stdout });

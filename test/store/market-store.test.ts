@@ -8,8 +8,21 @@ import type { Market } from '../../src/domain/types.js';
 function market(ticker: string, status: MarketStatus): Market {
   return withStatus(
     {
-      ticker, eventTicker: 'EV', title: '', marketStatus: 'initialized', tradingStatus: 'unopened', marketType: 'binary', result: '',
-      yesBid: 0, yesAsk: 0, lastPrice: 0, volume: 0, openTs: 0, closeTs: 0, expirationTs: 0, updatedAt: 0,
+      ticker,
+      eventTicker: 'EV',
+      title: '',
+      marketStatus: 'initialized',
+      tradingStatus: 'unopened',
+      marketType: 'binary',
+      result: '',
+      yesBid: 0,
+      yesAsk: 0,
+      lastPrice: 0,
+      volume: 0,
+      openTs: 0,
+      closeTs: 0,
+      expirationTs: 0,
+      updatedAt: 0,
     },
     status,
     1,
@@ -22,7 +35,12 @@ describe('MarketStore', () => {
     store.set(market('A', 'active'));
     store.set(market('B', 'initialized'));
     store.set(market('C', 'active'));
-    expect(store.activeMarkets().map((m) => m.ticker).sort()).toEqual(['A', 'C']);
+    expect(
+      store
+        .activeMarkets()
+        .map((m) => m.ticker)
+        .sort(),
+    ).toEqual(['A', 'C']);
     expect(store.statusCounts()).toMatchObject({ active: 2, initialized: 1 });
     store.set(market('A', 'closed'));
     expect(store.activeMarkets().map((m) => m.ticker)).toEqual(['C']);
@@ -63,8 +81,16 @@ describe('MarketStore', () => {
             store.delete(o.ticker);
             model.delete(o.ticker);
           }
-          const active = [...model].filter(([, s]) => s === 'active').map(([t]) => t).sort();
-          expect(store.activeMarkets().map((m) => m.ticker).sort()).toEqual(active);
+          const active = [...model]
+            .filter(([, s]) => s === 'active')
+            .map(([t]) => t)
+            .sort();
+          expect(
+            store
+              .activeMarkets()
+              .map((m) => m.ticker)
+              .sort(),
+          ).toEqual(active);
           expect(store.size).toBe(model.size);
           const counts = store.statusCounts();
           for (const s of MARKET_STATUSES) expect(counts[s]).toBe([...model.values()].filter((v) => v === s).length);
@@ -80,9 +106,21 @@ const SEC = 1_000_000;
 function full(ticker: string, status: MarketStatus, n: number): Market {
   return withStatus(
     {
-      ticker, eventTicker: `EV-${n % 3}`, title: `T${n % 4}`, marketStatus: 'initialized', tradingStatus: 'unopened',
-      marketType: n % 5 === 0 ? 'scalar' : 'binary', result: n % 7 === 0 ? 'yes' : '',
-      yesBid: n, yesAsk: n + 1, lastPrice: -0, volume: n * 100, openTs: n * SEC, closeTs: (n + 10) * SEC, expirationTs: (n + 20) * SEC, updatedAt: n,
+      ticker,
+      eventTicker: `EV-${n % 3}`,
+      title: `T${n % 4}`,
+      marketStatus: 'initialized',
+      tradingStatus: 'unopened',
+      marketType: n % 5 === 0 ? 'scalar' : 'binary',
+      result: n % 7 === 0 ? 'yes' : '',
+      yesBid: n,
+      yesAsk: n + 1,
+      lastPrice: -0,
+      volume: n * 100,
+      openTs: n * SEC,
+      closeTs: (n + 10) * SEC,
+      expirationTs: (n + 20) * SEC,
+      updatedAt: n,
     },
     status,
     n,
@@ -130,7 +168,13 @@ describe('MarketStore cells', () => {
 
   it('passes: each cell is stamped once per pass; countUnseen counts known unfinalized cells not stamped', () => {
     const store = new MarketStore();
-    for (const [t, s] of [['A', 'active'], ['B', 'finalized'], ['C', 'closed'], ['D', 'initialized']] as const) store.set(full(t, s, 1));
+    for (const [t, s] of [
+      ['A', 'active'],
+      ['B', 'finalized'],
+      ['C', 'closed'],
+      ['D', 'initialized'],
+    ] as const)
+      store.set(full(t, s, 1));
     const p1 = store.beginPass();
     expect(store.markSeen(store.idOf('A'), p1)).toBe(true);
     expect(store.markSeen(store.idOf('A'), p1)).toBe(false);
@@ -146,7 +190,13 @@ describe('MarketStore cells', () => {
     const status = fc.oneof(fc.constant('active' as const), fc.constantFrom(...MARKET_STATUSES));
     const op = fc.oneof(
       fc.record({ kind: fc.constant('set' as const), ticker: fc.constantFrom(...tickers), status, n: fc.integer({ min: 0, max: 50 }) }),
-      fc.record({ kind: fc.constant('lifecycle' as const), ticker: fc.constantFrom(...tickers), status, close: fc.integer({ min: 0, max: 9 }), result: fc.constantFrom('', 'yes', 'no', 'void') }),
+      fc.record({
+        kind: fc.constant('lifecycle' as const),
+        ticker: fc.constantFrom(...tickers),
+        status,
+        close: fc.integer({ min: 0, max: 9 }),
+        result: fc.constantFrom('', 'yes', 'no', 'void'),
+      }),
       fc.record({ kind: fc.constant('delete' as const), ticker: fc.constantFrom(...tickers) }),
       fc.record({ kind: fc.constant('read' as const) }),
       fc.record({ kind: fc.constant('get' as const), ticker: fc.constantFrom(...tickers) }),
@@ -160,7 +210,9 @@ describe('MarketStore cells', () => {
         const check = () => {
           const active = store.activeMarkets();
           expect(Object.isFrozen(active)).toBe(true);
-          expect([...active].sort((a, b) => a.ticker.localeCompare(b.ticker))).toEqual([...model.values()].filter((m) => m.marketStatus === 'active').sort((a, b) => a.ticker.localeCompare(b.ticker)));
+          expect([...active].sort((a, b) => a.ticker.localeCompare(b.ticker))).toEqual(
+            [...model.values()].filter((m) => m.marketStatus === 'active').sort((a, b) => a.ticker.localeCompare(b.ticker)),
+          );
           expect(store.activeMarkets()).toBe(active);
           for (const m of active) {
             expect(Object.isFrozen(m)).toBe(true);
@@ -212,7 +264,7 @@ describe('MarketStore cells', () => {
   });
 });
 
-describe('TickerIndex (the store\'s ticker → id table)', () => {
+describe("TickerIndex (the store's ticker → id table)", () => {
   /** Two different tickers with the same 32-bit FNV-1a hash (a birthday search, done once). */
   const collision = (() => {
     const seen = new Map<number, string>();

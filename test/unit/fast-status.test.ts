@@ -2,8 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  KEY_BY_CODE, KEY_COUNT, K_OBSERVED, REJECTED, STATUS_BY_CODE, STATUS_COUNT, TRADING_BY_CODE,
-  closeDue, keyCode, nextDeadlineCode, nextStatus, openDue, statusCode, timeAdjustedCode, timeEventsDue,
+  KEY_BY_CODE,
+  KEY_COUNT,
+  K_OBSERVED,
+  REJECTED,
+  STATUS_BY_CODE,
+  STATUS_COUNT,
+  TRADING_BY_CODE,
+  closeDue,
+  keyCode,
+  nextDeadlineCode,
+  nextStatus,
+  openDue,
+  statusCode,
+  timeAdjustedCode,
+  timeEventsDue,
 } from '../../src/domain/fast-status.js';
 import { TRADING_STATUS_BY_MARKET_STATUS } from '../../src/domain/mapping.js';
 import { MARKET_STATUSES } from '../../src/domain/vocabulary.js';

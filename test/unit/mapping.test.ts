@@ -108,7 +108,9 @@ describe('REST market → Market', () => {
     };
     expect(exp(marketRecord)).toBe(Date.UTC(2026, 10, 25, 15) * 1000);
     expect(exp({ ...marketRecord, expected_expiration_time: null })).toBe(Date.UTC(2026, 11, 2, 15) * 1000);
-    expect(exp({ ...marketRecord, expected_expiration_time: null, latest_expiration_time: null, expiration_time: '2026-12-09T15:00:00Z' })).toBe(Date.UTC(2026, 11, 9, 15) * 1000);
+    expect(exp({ ...marketRecord, expected_expiration_time: null, latest_expiration_time: null, expiration_time: '2026-12-09T15:00:00Z' })).toBe(
+      Date.UTC(2026, 11, 9, 15) * 1000,
+    );
     expect(exp({ ...marketRecord, expected_expiration_time: undefined, latest_expiration_time: undefined })).toBe(Date.UTC(2026, 10, 25, 4, 59) * 1000);
     const bad = parseMarketRecord({ ...marketRecord, expected_expiration_time: '2026-02-30T25:00:00Z' }, NOW);
     expect(bad.ok).toBe(false);
@@ -120,7 +122,16 @@ describe('REST market → Market', () => {
     const nulled = Object.fromEntries(Object.entries(marketRecord).map(([k, v]) => [k, required.has(k) ? v : null]));
     const r = parseMarketRecord(nulled, NOW);
     if (!r.ok) throw r.error;
-    expect(r.value).toMatchObject({ title: '', marketType: 'binary', result: '', yesBid: 0, yesAsk: 0, lastPrice: 0, volume: 0, expirationTs: r.value.closeTs });
+    expect(r.value).toMatchObject({
+      title: '',
+      marketType: 'binary',
+      result: '',
+      yesBid: 0,
+      yesAsk: 0,
+      lastPrice: 0,
+      volume: 0,
+      expirationTs: r.value.closeTs,
+    });
   });
 
   it('falls back to legacy cents when a dollar string is null', () => {
@@ -162,7 +173,15 @@ describe('events and exchange status', () => {
   });
 
   it('an event needs only its event_ticker; null fields read as empty', () => {
-    const r = parseEventRecord({ event_ticker: 'EV', series_ticker: null, title: null, sub_title: null, mutually_exclusive: null, last_updated_ts: null, strike_date: 17 });
+    const r = parseEventRecord({
+      event_ticker: 'EV',
+      series_ticker: null,
+      title: null,
+      sub_title: null,
+      mutually_exclusive: null,
+      last_updated_ts: null,
+      strike_date: 17,
+    });
     expect(r.ok && r.value).toEqual({ eventTicker: 'EV', seriesTicker: '', title: '', subTitle: '', mutuallyExclusive: false, updatedAt: 0 });
   });
 
@@ -195,7 +214,9 @@ describe('WebSocket frames → lifecycle updates', () => {
     const notJson = parseLifecycleFrame('{"type":');
     expect(notJson.ok).toBe(false);
     if (!notJson.ok) expect(notJson.error.message).toMatch(/not JSON/);
-    const unknown = parseLifecycleFrame(JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: 'ABC', event_type: 'new_thing' } }));
+    const unknown = parseLifecycleFrame(
+      JSON.stringify({ type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: 'ABC', event_type: 'new_thing' } }),
+    );
     expect(unknown.ok).toBe(false);
     if (!unknown.ok) expect(unknown.ticker).toBe('ABC');
     fc.assert(fc.property(fc.string(), (s) => void parseLifecycleFrame(s)));
@@ -203,7 +224,11 @@ describe('WebSocket frames → lifecycle updates', () => {
   });
 
   it('returns multivariate_market_lifecycle frames (combo markets) as their own type', () => {
-    const frame = { ...lifecycleFrames.determined, type: 'multivariate_market_lifecycle', msg: { ...lifecycleFrames.determined.msg, market_ticker: 'KXMVEX-1' } };
+    const frame = {
+      ...lifecycleFrames.determined,
+      type: 'multivariate_market_lifecycle',
+      msg: { ...lifecycleFrames.determined.msg, market_ticker: 'KXMVEX-1' },
+    };
     const r = parseLifecycleFrame(JSON.stringify(frame));
     expect(r.ok && r.value.type).toBe('multivariate_market_lifecycle');
     if (r.ok && r.value.type === 'multivariate_market_lifecycle') {

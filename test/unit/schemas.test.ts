@@ -135,12 +135,24 @@ describe('market_lifecycle_v2 socket frames', () => {
 
   it.each([
     ['an unknown frame type', { type: 'ticker_v2', sid: 1, msg: {} }, 'type'],
-    ['an unknown lifecycle event type', { type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: 'X', event_type: 'fractional_trading_updated' } }, 'msg.event_type'],
+    [
+      'an unknown lifecycle event type',
+      { type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { market_ticker: 'X', event_type: 'fractional_trading_updated' } },
+      'msg.event_type',
+    ],
     ['a lifecycle message without a ticker', { type: 'market_lifecycle_v2', sid: 1, seq: 1, msg: { event_type: 'activated' } }, 'msg.market_ticker'],
     ['created without open_ts', { ...lifecycleFrames.created, msg: { ...lifecycleFrames.created.msg, open_ts: undefined } }, 'msg.open_ts'],
-    ['close_ts in milliseconds as a string', { ...lifecycleFrames.close_date_updated, msg: { ...lifecycleFrames.close_date_updated.msg, close_ts: '1764100000' } }, 'msg.close_ts'],
+    [
+      'close_ts in milliseconds as a string',
+      { ...lifecycleFrames.close_date_updated, msg: { ...lifecycleFrames.close_date_updated.msg, close_ts: '1764100000' } },
+      'msg.close_ts',
+    ],
     ['a negative seq', { ...lifecycleFrames.activated, seq: -1 }, 'seq'],
-    ['a fee update without event_ticker', { type: 'event_fee_update', sid: 1, seq: 1, msg: { fee_type_override: null, fee_multiplier_override: null } }, 'msg.event_ticker'],
+    [
+      'a fee update without event_ticker',
+      { type: 'event_fee_update', sid: 1, seq: 1, msg: { fee_type_override: null, fee_multiplier_override: null } },
+      'msg.event_ticker',
+    ],
     ['an error without a code', { type: 'error', msg: { msg: 'x' } }, 'msg.code'],
   ])('rejects %s, naming the field', (_name, frame, path) => {
     const result = LifecycleSocketFrameSchema.safeParse(frame);

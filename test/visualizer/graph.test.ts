@@ -87,8 +87,15 @@ describe('machineToGraph', () => {
     expect(finalized?.type).toBe('final');
     expect(g.nodes.find((n) => n.initial)?.key).toBe('initialized');
     const observed = g.edges.find((e) => e.source === 'marketLifecycle.closed' && e.target === 'marketLifecycle.disputed');
-    expect(observed).toMatchObject({ eventType: 'status_observed', guard: 'observedIs', label: 'status_observed [observedIs]', detail: 'status_observed [observedIs disputed]' });
-    expect(g.edges.find((e) => e.source === 'marketLifecycle.active' && e.target === 'marketLifecycle.inactive' && e.kind === 'event')?.event).toBe('deactivated');
+    expect(observed).toMatchObject({
+      eventType: 'status_observed',
+      guard: 'observedIs',
+      label: 'status_observed [observedIs]',
+      detail: 'status_observed [observedIs disputed]',
+    });
+    expect(g.edges.find((e) => e.source === 'marketLifecycle.active' && e.target === 'marketLifecycle.inactive' && e.kind === 'event')?.event).toBe(
+      'deactivated',
+    );
   });
 
   it('registry supervisor: parallel live regions, children invoked by the states that own them, spawned fetches', () => {
@@ -126,7 +133,11 @@ describe('machineToGraph', () => {
     expect(from('running').find((e) => e.kind === 'done')?.actions).toContain('sendParent');
     expect(from('running').find((e) => e.target === null && e.eventType === 'RUN_NOW')?.actions).toEqual(['requestRerun']);
     expect(from('starting').map((e) => e.label)).toEqual(['always [runImmediately]', 'always']);
-    expect(from('waiting').map((e) => e.event).sort()).toEqual(['RUN_NOW', 'after interval']);
+    expect(
+      from('waiting')
+        .map((e) => e.event)
+        .sort(),
+    ).toEqual(['RUN_NOW', 'after interval']);
   });
 });
 
@@ -146,7 +157,16 @@ describe('charts for any machine', () => {
       },
     });
     const graph = machineToGraph(connection);
-    expect(graph.nodes.map((n) => n.key).sort()).toEqual(['connecting', 'connectionStandIn', 'failed', 'open', 'reconnecting', 'stopped', 'subscribed', 'subscribing']);
+    expect(graph.nodes.map((n) => n.key).sort()).toEqual([
+      'connecting',
+      'connectionStandIn',
+      'failed',
+      'open',
+      'reconnecting',
+      'stopped',
+      'subscribed',
+      'subscribing',
+    ]);
     expect(graph.edges.find((e) => e.kind === 'after')?.label).toBe('after 500 ms');
     const layout = await layoutChart(graph, { liveRow: true });
     expect(layout.nodes).toHaveLength(graph.nodes.length);
@@ -218,7 +238,14 @@ describe('machine JSON export', () => {
     // The eventless transitions toJSON() drops are in the export.
     const registry = JSON.parse(machineJson(MACHINES.find((m) => m.id === 'registry')!));
     expect(registry.states.live.states.sync.states.running.states.healthy.always).toEqual([
-      { target: ['#registry.live.sync.running.degraded'], source: '#registry.live.sync.running.healthy', guard: 'hasProblems', actions: [], reenter: false, eventType: '' },
+      {
+        target: ['#registry.live.sync.running.degraded'],
+        source: '#registry.live.sync.running.healthy',
+        guard: 'hasProblems',
+        actions: [],
+        reenter: false,
+        eventType: '',
+      },
     ]);
   });
 });

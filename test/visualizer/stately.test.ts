@@ -8,7 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, type ClientOptions } from 'ws';
 import { startHarness } from '../integration/helpers.js';
 import { isAllowedOrigin, isLoopbackHost } from '../../visualizer/local-origin.js';
-import { MAX_MESSAGE_BYTES, RETAINED_ACTORS, RETAINED_RECENT, startStatelyBridge, startStatelyInspection, type StatelyBridge } from '../../visualizer/stately.js';
+import {
+  MAX_MESSAGE_BYTES,
+  RETAINED_ACTORS,
+  RETAINED_RECENT,
+  startStatelyBridge,
+  startStatelyInspection,
+  type StatelyBridge,
+} from '../../visualizer/stately.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -64,11 +71,13 @@ describe('loopback checks (visualizer/local-origin.ts)', () => {
     expect(isLoopbackHost('127.0.0.1:8420', 8420)).toBe(true);
     expect(isLoopbackHost('LOCALHOST:8420', 8420)).toBe(true);
     expect(isLoopbackHost('[::1]:8420', 8420)).toBe(true);
-    for (const h of [undefined, '', '127.0.0.1', '127.0.0.1:8421', 'evil.example:8420', '127.0.0.1.evil.example:8420', '0.0.0.0:8420']) expect(isLoopbackHost(h, 8420)).toBe(false);
+    for (const h of [undefined, '', '127.0.0.1', '127.0.0.1:8421', 'evil.example:8420', '127.0.0.1.evil.example:8420', '0.0.0.0:8420'])
+      expect(isLoopbackHost(h, 8420)).toBe(false);
     expect(isAllowedOrigin(undefined, 8420)).toBe(true);
     expect(isAllowedOrigin('http://127.0.0.1:8420', 8420)).toBe(true);
     expect(isAllowedOrigin('http://localhost:8420', 8420)).toBe(true);
-    for (const o of ['null', 'https://evil.example', 'http://127.0.0.1:3000', 'http://127.0.0.1:8420.evil.example', 'file://', 'http://127.0.0.1:8420/x']) expect(isAllowedOrigin(o, 8420)).toBe(false);
+    for (const o of ['null', 'https://evil.example', 'http://127.0.0.1:3000', 'http://127.0.0.1:8420.evil.example', 'file://', 'http://127.0.0.1:8420/x'])
+      expect(isAllowedOrigin(o, 8420)).toBe(false);
   });
 });
 

@@ -49,7 +49,9 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   // CI installs Chromium; a missing browser is a failure to fix, not a reason to skip.
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH. The visualizer browser test cannot run without it.`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH. The visualizer browser test cannot run without it.`,
+    );
   }
   tracker = createActorTracker();
   harness = await startHarness({ markets: 300, seed: 7 }, { inspect: tracker.inspect }, { collect: false });
@@ -62,7 +64,16 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     timeout: 20_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   context = await browser.newContext({ viewport: VIEWPORT });
   page = await context.newPage();
@@ -97,7 +108,9 @@ describe('visualizer page (headless Chromium)', () => {
       const inside = (e: { source: string; target: string | null }) => e.target !== null && e.target.startsWith(`${e.source}.`);
       const shown = graph.edges.filter((e) => e.target !== null && e.target !== e.source && !inside(e) && e.eventType !== 'status_observed');
       const pairs = new Set(shown.map((e) => `${e.source}>${e.target}`));
-      const edges = await chart.locator('g.edge:not(.kind-initial)').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-source')}>${e.getAttribute('data-target')}`));
+      const edges = await chart
+        .locator('g.edge:not(.kind-initial)')
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-source')}>${e.getAttribute('data-target')}`));
       expect(new Set(edges)).toEqual(pairs);
     }
   });
@@ -105,7 +118,8 @@ describe('visualizer page (headless Chromium)', () => {
   it("highlights the supervisor's current states, and shows each of its machine children on its chart", async () => {
     // Whatever the supervisor's states are called: the page highlights exactly the active ones.
     const registryChart = page.locator('svg.statechart[data-machine="registry"]');
-    const active = async () => (await registryChart.locator('g.state[data-active="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-state-path')))).sort();
+    const active = async () =>
+      (await registryChart.locator('g.state[data-active="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-state-path')))).sort();
     await expect.poll(async () => (await active()).join(' ')).toBe(statePaths(registry.actor?.getSnapshot().value).sort().join(' '));
     expect((await active()).length).toBeGreaterThan(0);
     await expect.poll(() => page.locator('#phase').textContent()).toBe(registry.summary.getSnapshot().context.phase);
@@ -114,7 +128,8 @@ describe('visualizer page (headless Chromium)', () => {
     expect(children.length).toBeGreaterThan(0);
     for (const a of children) {
       await page.locator(`#actors tr[data-actor="${a.fullName}"]`).waitFor();
-      if (MACHINES.some((m) => m.id === a.machineId)) await page.locator(`svg.statechart[data-machine="${a.machineId}"] g.state .chip[data-actor="${a.name}"]`).first().waitFor();
+      if (MACHINES.some((m) => m.id === a.machineId))
+        await page.locator(`svg.statechart[data-machine="${a.machineId}"] g.state .chip[data-actor="${a.name}"]`).first().waitFor();
     }
     expect(children.filter((a) => MACHINES.some((m) => m.id === a.machineId)).length).toBeGreaterThan(0);
   });
@@ -257,7 +272,9 @@ describe('visualizer page (headless Chromium)', () => {
       const drawn = await svg.locator('g.state').evaluateAll((els) => els.map((e) => e.getAttribute('data-state-id')));
       expect(drawn.sort()).toEqual(graph.nodes.map((n) => n.id).sort());
       const pairs = new Set(graph.edges.filter((e) => e.target !== null && e.target !== e.source).map((e) => `${e.source}>${e.target}`));
-      const edges = await svg.locator('g.edge:not(.kind-initial)').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-source')}>${e.getAttribute('data-target')}`));
+      const edges = await svg
+        .locator('g.edge:not(.kind-initial)')
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-source')}>${e.getAttribute('data-target')}`));
       expect(new Set(edges)).toEqual(pairs);
       expect(await svg.locator('g.state[data-state-type="final"] rect.inner').count()).toBe(2);
       await svg.locator('g.state[data-state-path="subscribed"][data-active="true"] .chip[data-actor="connection"]').waitFor();

@@ -125,7 +125,12 @@ export class KalshiRestClient {
    */
   multivariateEventPages(query: MultivariateEventsQuery = {}, signal?: AbortSignal, options: PageOptions = {}): AsyncGenerator<RawPage, void, undefined> {
     const limit = query.limit ?? 200;
-    return paginate('/events/multivariate', query.cursor, (cursor, onBody) => multivariateEventsPage(this.#ctx, { ...query, limit, cursor }, signal, onBody), options);
+    return paginate(
+      '/events/multivariate',
+      query.cursor,
+      (cursor, onBody) => multivariateEventsPage(this.#ctx, { ...query, limit, cursor }, signal, onBody),
+      options,
+    );
   }
 
   // ---- exchange status ----------------------------------------------------------------------

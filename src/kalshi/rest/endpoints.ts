@@ -52,7 +52,14 @@ function eventsEnvelope(json: unknown): Envelope {
 }
 
 /** One page of a paginated endpoint: the envelope validated, the records left raw. */
-async function page(ctx: RestContext, path: string, query: string, envelope: (json: unknown) => Envelope, signal: AbortSignal | undefined, onBody: OnBody): Promise<RawPage> {
+async function page(
+  ctx: RestContext,
+  path: string,
+  query: string,
+  envelope: (json: unknown) => Envelope,
+  signal: AbortSignal | undefined,
+  onBody: OnBody,
+): Promise<RawPage> {
   const res = await sendRequest(ctx, { path, query, ...(onBody ? { onBody } : {}) }, signal);
   const env = envelope(res.json);
   if (!('records' in env)) throw new ValidationError(`GET ${path} page`, env.issues);
@@ -80,7 +87,7 @@ export async function getMarket(ctx: RestContext, ticker: string, options: GetMa
   const path = `/markets/${encodeURIComponent(ticker)}`;
   const { backoff } = ctx.policy;
   const started = ctx.clock.now();
-  for (let notFound = 0; ; ) {
+  for (let notFound = 0; ;) {
     const res = await sendRequest(ctx, { path, passStatuses: [404] }, signal);
     if (res.status === 404) {
       const remaining = windowMs - (ctx.clock.now() - started);
@@ -94,7 +101,10 @@ export async function getMarket(ctx: RestContext, ticker: string, options: GetMa
     }
     const env = SingleMarketResponseSchema.safeParse(res.json);
     if (!env.success || env.data.market === undefined || env.data.market === null) {
-      throw new ValidationError(`GET /markets/${ticker} response`, env.success ? [{ code: 'custom', path: ['market'], message: 'missing market', input: res.json }] : env.error.issues);
+      throw new ValidationError(
+        `GET /markets/${ticker} response`,
+        env.success ? [{ code: 'custom', path: ['market'], message: 'missing market', input: res.json }] : env.error.issues,
+      );
     }
     return env.data.market;
   }

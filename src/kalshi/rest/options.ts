@@ -83,7 +83,11 @@ const OptionsSchema = z.strictObject({
     .default({ ...DEFAULT_RETRY_POLICY.backoff }),
   maxRetryAfterMs: z.number().nonnegative().default(DEFAULT_RETRY_POLICY.retryAfter.maxMs),
   connections: z.number().int().positive().max(256).default(4),
-  maxResponseBytes: z.number().int().positive().default(256 * 1024 * 1024),
+  maxResponseBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 * 1024),
   logger: z.custom<Logger>((v) => isObject(v) && typeof v.warn === 'function', { error: 'expected a pino Logger' }).optional(),
   userAgent: z.string().min(1).default('kalshi-market-registry/0.1.0'),
   clock: z

@@ -51,7 +51,10 @@ export function queryCodec<S extends z.ZodType<object>>(source: string, schema: 
 }
 
 /** A market or event ticker as a query value: non-empty, and no comma (lists are comma-joined). */
-export const TickerSchema = z.string().min(1).regex(/^[^,]+$/, 'a ticker cannot contain a comma');
+export const TickerSchema = z
+  .string()
+  .min(1)
+  .regex(/^[^,]+$/, 'a ticker cannot contain a comma');
 const UnixSeconds = z.number().int().nonnegative();
 
 // ---- GET /markets (shared/kalshi-api.md §2.1) -------------------------------------------------

@@ -76,7 +76,14 @@ export async function sendRequest(ctx: RestContext, spec: RequestSpec, callerSig
           throw new NetworkError(method, url, attempt, outcome.code, outcome.error);
         }
         logger.warn(
-          { method, url, attempt, maxRetries: policy.maxRetries, delayMs: Math.round(next.delayMs), reason: outcome.kind === 'timeout' ? `timeout ${ctx.timeoutMs} ms` : outcome.code },
+          {
+            method,
+            url,
+            attempt,
+            maxRetries: policy.maxRetries,
+            delayMs: Math.round(next.delayMs),
+            reason: outcome.kind === 'timeout' ? `timeout ${ctx.timeoutMs} ms` : outcome.code,
+          },
           'Kalshi request failed; retrying',
         );
         stats.retries++;

@@ -130,7 +130,8 @@ export class Transport {
       body = await decodeContent(wire, headerValue(responseHeaders, 'content-encoding'), o.maxResponseBytes);
     } catch (err) {
       if (errorCode(err) === DECODED_TOO_LARGE) throw new ResponseTooLargeError(a.method, a.url, a.attempt, status, o.maxResponseBytes, err);
-      if (status >= 200 && status < 300) throw new ResponseDecodeError(a.method, a.url, a.attempt, status, err instanceof Error ? err.message : String(err), err);
+      if (status >= 200 && status < 300)
+        throw new ResponseDecodeError(a.method, a.url, a.attempt, status, err instanceof Error ? err.message : String(err), err);
       body = Buffer.from('<undecodable body>');
     }
     o.stats.bytesDecoded += body.length;
