@@ -147,7 +147,7 @@ interface Live extends Profiled {
     invalid: number;
     unknownTickers: number;
   };
-  deadline?: { markets: number; registryLastMs: number[]; registryFirstMs: number[]; baselineRuns: number[] };
+  deadline?: { markets: number; registryLastMs: number[]; registryFirstMs: number[]; baselineRuns: number[]; skipped: number };
 }
 
 type Spread = ReturnType<typeof spread>;
@@ -219,13 +219,40 @@ function noteProfiles(tag: string, p: Record<string, ProfileSummary> | undefined
 const atLeast = (value: number, target: number): number => value / target - 1;
 const atMost = (value: number, target: number): number => target / value - 1;
 
+const failures: string[] = [];
+
+/** Writes what has been measured so far (a later failure must not lose it). */
+function save(): void {
+  results.rows = [...rows].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  results.failures = failures;
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+}
+
+/** One section; a failure is reported and recorded, and the next section still runs. */
+async function section(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    failures.push(`${name}: ${msg}`);
+    progress(`${name} failed: ${msg}`);
+  }
+  save();
+}
+
 async function main(): Promise<void> {
   progress(
     `benchmark: ${fmtNum(N)} markets, ${reps} interleaved pairs, only ${[...only].join(',')}${profileDir ? `, profiles in ${path.relative(ROOT, profileDir)}` : ''}`,
   );
+  if (only.has('sync') || only.has('memory')) await section('sync/memory', syncSection);
+  if (['lifecycle', 'active', 'deadline'].some((x) => only.has(x))) await section('live', liveSection);
+  finishRun();
+}
 
+async function syncSection(): Promise<void> {
   // ---- sync + memory: the stock simulator (src/sim/main.ts), default status mix -------------
-  if (only.has('sync') || only.has('memory')) {
+  {
     progress(`starting simulator (src/sim/main.ts --markets ${N}) in its own process`);
     const sim = await startChild<SimHello>('src/sim/main.ts', ['--markets', String(N), '--port', '0', '--log-level', 'warn']);
     try {
@@ -334,10 +361,12 @@ async function main(): Promise<void> {
       await sim.kill();
     }
   }
+}
 
+async function liveSection(): Promise<void> {
   // ---- lifecycle, active, deadline: bench/sim-child.ts (30% active + frame blaster) ----------
   const live = ['lifecycle', 'active', 'deadline'].filter((x) => only.has(x));
-  if (live.length > 0) {
+  {
     progress(`starting simulator + frame blaster (bench/sim-child.ts --markets ${N} --active 0.3 --combo-share 0) in its own process`);
     const sim = await startChild<BenchSimHello>(
       'bench/sim-child.ts',
@@ -417,14 +446,16 @@ async function main(): Promise<void> {
           target: '≤ 150 ms after due',
           pass: reg.median <= 150,
           margin: atMost(reg.median, 150),
-          notes: `due instant → last 'closed' change (first after ${fmtSpread(spread(d.registryFirstMs), 'ms')}); baseline = plain loop over a pre-sorted array doing the same Map updates`,
+          notes: `due instant → last 'closed' change (first after ${fmtSpread(spread(d.registryFirstMs), 'ms')})${d.skipped > 0 ? `; ${d.skipped} run(s) skipped (frames applied too close to the deadline)` : ''}; baseline = plain loop over a pre-sorted array doing the same Map updates`,
         });
       }
     } finally {
       await sim.kill();
     }
   }
+}
 
+function finishRun(): void {
   rows.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   results.rows = rows;
   if (profileDir) results.profiles = summarizeProfiles();
@@ -434,10 +465,11 @@ async function main(): Promise<void> {
     progress('warning: src/ or machines/ changed during the run; figures may mix code versions');
   }
   results.machine = { ...(results.machine as object), loadavgAtEnd: os.loadavg() };
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  save();
   printTable();
   if (profileDir) printProfiles(results.profiles as Record<string, ProfileSummary>);
+  for (const f of failures) process.stdout.write(`\nFAILED ${f}\n`);
+  if (failures.length > 0) process.exitCode = 1;
   process.stdout.write(`\nwritten to ${path.relative(process.cwd(), out) || out} (${String(results.totalSeconds)} s)\n`);
 }
 
