@@ -64,11 +64,38 @@ interface Batch {
   readonly seq: number;
   /** Markets to write whole. Ticker → its record as a change reported it, or null: read it from the store at the flush. */
   readonly dirty: Map<string, Market | null>;
-  /** Markets whose last writes touched only status, close time, result and updatedAt. */
-  readonly lifecycle: Map<string, Market | null>;
+  /**
+   * Transitions (status, close time, result, updatedAt only), in order, not coalesced: a push per
+   * change. The last entry of a ticker is its latest state; a ticker also marked whole is
+   * written whole instead.
+   */
+  readonly lifecycle: Transitions;
   readonly records: Map<string, PendingRecord>;
   readonly events: Map<string, readonly [MarketEvent, unknown]>;
   readonly meta: Map<string, string>;
+}
+
+interface Transitions {
+  readonly tickers: string[];
+  readonly markets: (Market | null)[];
+}
+
+/** Transitions held uncoalesced before they are folded to one per market. */
+const MAX_UNCOALESCED = 500_000;
+
+/** Keeps the last transition of each market, in order (the latest states). */
+function coalesce(l: Transitions): void {
+  const last = new Map<string, number>();
+  for (let i = 0; i < l.tickers.length; i++) last.set(l.tickers[i] as string, i);
+  let w = 0;
+  for (let i = 0; i < l.tickers.length; i++) {
+    if (last.get(l.tickers[i] as string) !== i) continue;
+    l.tickers[w] = l.tickers[i] as string;
+    l.markets[w] = l.markets[i] as Market | null;
+    w++;
+  }
+  l.tickers.length = w;
+  l.markets.length = w;
 }
 
 interface PendingRecord {
@@ -80,7 +107,7 @@ interface PendingRecord {
 function emptyBatchParts() {
   return {
     dirty: new Map<string, Market | null>(),
-    lifecycle: new Map<string, Market | null>(),
+    lifecycle: { tickers: [] as string[], markets: [] as (Market | null)[] },
     records: new Map<string, PendingRecord>(),
     events: new Map<string, readonly [MarketEvent, unknown]>(),
     meta: new Map<string, string>(),
@@ -129,7 +156,7 @@ export class StateWriter {
     return {
       ...this.#stats,
       pendingMarkets:
-        this.#pending.dirty.size + this.#pending.lifecycle.size + (this.#inFlight === null ? 0 : this.#inFlight.dirty.size + this.#inFlight.lifecycle.size),
+        this.#pending.dirty.size + this.#pending.lifecycle.tickers.length + (this.#inFlight === null ? 0 : this.#inFlight.dirty.size + this.#inFlight.lifecycle.tickers.length),
       pendingRecords: this.#pendingRecordCount(),
       inFlight: this.#inFlight !== null,
     };
@@ -143,10 +170,14 @@ export class StateWriter {
    */
   markMarket(ticker: string, market: Market | null, whole: boolean): void {
     const p = this.#pending;
-    if (whole || (p.dirty.size > 0 && p.dirty.has(ticker))) {
-      p.dirty.set(ticker, market);
-      p.lifecycle.delete(ticker);
-    } else p.lifecycle.set(ticker, market);
+    if (whole || (p.dirty.size > 0 && p.dirty.has(ticker))) p.dirty.set(ticker, market);
+    else {
+      const l = p.lifecycle;
+      l.tickers.push(ticker);
+      l.markets.push(market);
+      // Held back far longer than usual (a stalled disk): keep one entry per market.
+      if (l.tickers.length > MAX_UNCOALESCED) coalesce(l);
+    }
     if (this.#timer === null && this.#inFlight === null) this.#schedule(this.#options.flushMs);
   }
 
@@ -242,7 +273,7 @@ export class StateWriter {
 
   #hasPending(): boolean {
     const p = this.#pending;
-    return p.dirty.size > 0 || p.lifecycle.size > 0 || p.records.size > 0 || p.events.size > 0 || p.meta.size > 0;
+    return p.dirty.size > 0 || p.lifecycle.tickers.length > 0 || p.records.size > 0 || p.events.size > 0 || p.meta.size > 0;
   }
 
   #schedule(delayMs: number): void {
@@ -297,13 +328,18 @@ export class StateWriter {
       if (m !== undefined) full.push(marketRow(m));
     }
     let lifecycle: MarketRows['lifecycle'] = null;
-    if (parts.lifecycle.size > 0) {
-      const numbers = new Float64Array(parts.lifecycle.size * 4);
+    const pending = parts.lifecycle;
+    if (pending.tickers.length > 0) {
+      const numbers = new Float64Array(pending.tickers.length * 4);
       const tickers: string[] = [];
       const results: string[] = [''];
+      const anyWhole = parts.dirty.size > 0;
       let n = 0;
-      for (const [ticker, known] of parts.lifecycle) {
-        const m: Market | undefined = known ?? currentMarket(store, ticker);
+      for (let i = 0; i < pending.tickers.length; i++) {
+        const ticker = pending.tickers[i] as string;
+        // Written whole in this batch, from its latest state: its transitions are in that row.
+        if (anyWhole && parts.dirty.has(ticker)) continue;
+        const m: Market | undefined = pending.markets[i] ?? currentMarket(store, ticker);
         if (m === undefined) continue;
         // A ticker the packing cannot carry goes whole.
         if (ticker.includes('\n')) {
@@ -320,8 +356,7 @@ export class StateWriter {
         tickers.push(ticker);
         n++;
       }
-      if (n > 0)
-        lifecycle = { count: n, tickers: tickers.join('\n'), numbers: numbers.subarray(0, n * 4), words: JSON.stringify({ s: STATUS_BY_CODE, r: results }) };
+      if (n > 0) lifecycle = { count: n, tickers: tickers.join('\n'), numbers: numbers.subarray(0, n * 4), words: JSON.stringify({ s: STATUS_BY_CODE, r: results }) };
     }
     const markets: MarketRows = { full: full.length > 0 ? JSON.stringify(full) : null, fullCount: full.length, lifecycle };
     if (parts.records.size > 0) {
@@ -378,7 +413,7 @@ export class StateWriter {
     this.#consecutiveFailures = 0;
     const s = this.#stats;
     s.batches++;
-    s.marketsWritten += batch.dirty.size + batch.lifecycle.size;
+    s.marketsWritten += batch.dirty.size + batch.lifecycle.tickers.length;
     s.recordsWritten += batch.records.size;
     s.eventsWritten += batch.events.size;
     s.lastCommitMs = ms;
@@ -410,11 +445,13 @@ export class StateWriter {
     }
     const p = this.#pending;
     // Read again from the store at the next flush (it may have moved on since).
-    for (const t of batch.dirty.keys()) {
-      p.dirty.set(t, null);
-      p.lifecycle.delete(t);
-    }
-    for (const t of batch.lifecycle.keys()) if (!p.dirty.has(t)) p.lifecycle.set(t, null);
+    for (const t of batch.dirty.keys()) p.dirty.set(t, null);
+    // Before the newer pending transitions, so those still come last; read from the store again.
+    const failed = batch.lifecycle.tickers;
+    this.#pending = {
+      ...p,
+      lifecycle: { tickers: failed.concat(p.lifecycle.tickers), markets: (failed.map(() => null) as (Market | null)[]).concat(p.lifecycle.markets) },
+    };
     for (const [t, r] of batch.records) if (!p.records.has(t)) p.records.set(t, r);
     for (const [t, e] of batch.events) if (!p.events.has(t)) p.events.set(t, e);
     for (const [k, v] of batch.meta) if (!p.meta.has(k)) p.meta.set(k, v);
