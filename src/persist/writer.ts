@@ -156,7 +156,9 @@ export class StateWriter {
     return {
       ...this.#stats,
       pendingMarkets:
-        this.#pending.dirty.size + this.#pending.lifecycle.tickers.length + (this.#inFlight === null ? 0 : this.#inFlight.dirty.size + this.#inFlight.lifecycle.tickers.length),
+        this.#pending.dirty.size +
+        this.#pending.lifecycle.tickers.length +
+        (this.#inFlight === null ? 0 : this.#inFlight.dirty.size + this.#inFlight.lifecycle.tickers.length),
       pendingRecords: this.#pendingRecordCount(),
       inFlight: this.#inFlight !== null,
     };
@@ -356,7 +358,8 @@ export class StateWriter {
         tickers.push(ticker);
         n++;
       }
-      if (n > 0) lifecycle = { count: n, tickers: tickers.join('\n'), numbers: numbers.subarray(0, n * 4), words: JSON.stringify({ s: STATUS_BY_CODE, r: results }) };
+      if (n > 0)
+        lifecycle = { count: n, tickers: tickers.join('\n'), numbers: numbers.subarray(0, n * 4), words: JSON.stringify({ s: STATUS_BY_CODE, r: results }) };
     }
     const markets: MarketRows = { full: full.length > 0 ? JSON.stringify(full) : null, fullCount: full.length, lifecycle };
     if (parts.records.size > 0) {
