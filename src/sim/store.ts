@@ -570,19 +570,17 @@ export interface NewMarketSpec {
   canCloseEarly: boolean;
 }
 
-/** A combo market's legs, fixed at creation (as Kalshi's combo titles and strikes are). */
-export interface ComboInfo {
+/**
+ * A combo market's legs, fixed at creation (as Kalshi's combo titles and strikes are). Only the
+ * leg indexes and the title are kept: custom_strike and mve_selected_legs are rendered from the
+ * legs' tickers when served (100k combos at 1M markets would otherwise hold ~150 MB of JSON).
+ */
+interface ComboInfo {
   legs: readonly number[];
   /** 1 = yes, 0 = no, per leg. */
   sides: readonly number[];
-  /** `"custom_strike":{…},` */
-  customStrikeJson: string;
-  /** `"mve_collection_ticker":"…","mve_selected_legs":[…],` */
-  mveJson: string;
   /** JSON string literal of the title (= yes_sub_title = no_sub_title). */
   titleJson: string;
-  title: string;
-  customStrike: Record<string, string>;
 }
 
 function grow<T extends Float64Array | Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, cap: number): T {
@@ -604,6 +602,8 @@ export function asciiJson(v: unknown): string {
   return JSON.stringify(v).replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** Tickers that need no JSON escaping (every generated or validated ticker). */
+const SAFE_TICKER = /^[A-Z0-9.-]+$/;
 /** Salt of the per-market microsecond digits of created_time/updated_time/settlement_ts. */
 const US_SALT = 0x6d1c_0000;
 const EARLY_CLOSE_EVENT = '"early_close_condition":"This market will close and expire early if the event occurs.",';
@@ -912,7 +912,7 @@ export class MarketStore {
     this.evMarkets.push([]);
     this.evMve.push(tp.kind === 'M');
     this.evTeams.push(sports);
-    this.evTickerJ.push(`"event_ticker":${jsonStr(ticker)},`);
+    this.evTickerJ.push(SAFE_TICKER.test(ticker) ? `"event_ticker":"${ticker}",` : `"event_ticker":${jsonStr(ticker)},`);
     this.evTitleJ.push(`"title":${jsonStr(title)},`);
     this.evRulesJ.push(rules);
     this.byEvent.set(ticker, e);
@@ -976,15 +976,21 @@ export class MarketStore {
     this.prevAsk[i] = this.yesAsk[i] ?? 0;
     this.prevPrice[i] = this.lastPrice[i] ?? 0;
     // Counts in hundredths; about half the markets trade fractional contracts ("18342.50").
-    const frac = hashUnit(i, 0xf4ac) < 0.5;
-    const cents = (k: number): number => (frac ? Math.floor(hashUnit(i, 0xf4ad + k) * 100) : 0);
+    // One hash gives the hundredths of all five counts (fractional for about half the markets).
+    const h = Math.floor(hashUnit(i, 0xf4ac) * 0x1_0000_0000);
+    const frac = (h & 1) === 1;
+    const c1 = frac ? (h >>> 1) % 100 : 0;
+    const c2 = frac ? (h >>> 8) % 100 : 0;
+    const c3 = frac ? (h >>> 15) % 100 : 0;
+    const c4 = frac ? (h >>> 22) % 100 : 0;
+    const c5 = frac ? (h >>> 25) % 100 : 0;
     const vol = unopened ? 0 : Math.floor(rng.next() * rng.next() * 50_000);
     const vol24 = Math.floor(vol * rng.next() * 0.3);
-    this.volume[i] = vol === 0 ? 0 : vol * 100 + cents(1);
-    this.volume24h[i] = vol24 === 0 ? 0 : Math.min(this.volume[i] ?? 0, vol24 * 100 + cents(2));
-    this.openInterest[i] = vol === 0 ? 0 : Math.floor(vol * 0.4) * 100 + cents(3);
-    this.bidSize[i] = unopened ? 0 : rng.int(1, 2000) * 100 + cents(4);
-    this.askSize[i] = unopened ? 0 : rng.int(1, 2000) * 100 + cents(5);
+    this.volume[i] = vol === 0 ? 0 : vol * 100 + c1;
+    this.volume24h[i] = vol24 === 0 ? 0 : Math.min(this.volume[i] ?? 0, vol24 * 100 + c2);
+    this.openInterest[i] = vol === 0 ? 0 : Math.floor(vol * 0.4) * 100 + c3;
+    this.bidSize[i] = unopened ? 0 : rng.int(1, 2000) * 100 + c4;
+    this.askSize[i] = unopened ? 0 : rng.int(1, 2000) * 100 + c5;
     if (this.mve[i] === 1) {
       // Combos: placeholder quotes, no trading (the first pages of a real GET /markets look like this).
       this.settleTimer[i] = 5;
@@ -1007,30 +1013,48 @@ export class MarketStore {
 
   /** Attaches the legs of combo market i (fixed from now on). */
   setComboLegs(i: number, legs: readonly number[], sides: readonly number[]): void {
-    const e = this.event[i] ?? 0;
-    const tp = this.templateOfEvent(e);
-    const legTickers = legs.map((l) => this.ticker[l] ?? '');
-    const legEvents = legs.map((l) => this.evTicker[this.event[l] ?? 0] ?? '');
-    const sideWords = sides.map((s) => (s === 1 ? 'yes' : 'no'));
-    const customStrike: Record<string, string> = {
-      'Associated Events': legEvents.join(','),
-      'Associated Market Sides': sideWords.join(','),
-      'Associated Markets': legTickers.join(','),
-      'Multivariate Event Ticker': this.evTicker[e] ?? '',
+    const title = legs.map((l, k) => `${sides[k] === 1 ? 'yes' : 'no'} ${this.yesSubTitle(l)}`).join(',');
+    this.combos.set(i, { legs: [...legs], sides: [...sides], titleJson: jsonStr(title) });
+  }
+
+  /** The custom_strike of combo market i (keys as recorded: alphabetical). */
+  private comboStrike(i: number, cb: ComboInfo): Record<string, string> {
+    return {
+      'Associated Events': cb.legs.map((l) => this.evTicker[this.event[l] ?? 0] ?? '').join(','),
+      'Associated Market Sides': cb.sides.map((x) => (x === 1 ? 'yes' : 'no')).join(','),
+      'Associated Markets': cb.legs.map((l) => this.ticker[l] ?? '').join(','),
+      'Multivariate Event Ticker': this.evTicker[this.event[i] ?? 0] ?? '',
     };
-    const title = legs.map((l, k) => `${sideWords[k]} ${this.yesSubTitle(l)}`).join(',');
-    const legsJson = legs
-      .map((_, k) => `{"event_ticker":${jsonStr(legEvents[k] ?? '')},"market_ticker":${jsonStr(legTickers[k] ?? '')},"side":"${sideWords[k]}"}`)
-      .join(',');
-    this.combos.set(i, {
-      legs: [...legs],
-      sides: [...sides],
-      customStrikeJson: `"custom_strike":${asciiJson(customStrike)},`,
-      mveJson: `"mve_collection_ticker":${jsonStr(tp.collection ?? '')},"mve_selected_legs":[${legsJson}],`,
-      titleJson: jsonStr(title),
-      title,
-      customStrike,
-    });
+  }
+
+  /** `"custom_strike":{…},` of combo market i (tickers are [A-Z0-9.-]: no escaping needed). */
+  private comboStrikeJson(i: number, cb: ComboInfo): string {
+    let ev = '';
+    let sd = '';
+    let mk = '';
+    for (let k = 0; k < cb.legs.length; k++) {
+      const l = cb.legs[k] as number;
+      const sep = k === 0 ? '' : ',';
+      ev += sep + (this.evTicker[this.event[l] ?? 0] ?? '');
+      sd += sep + (cb.sides[k] === 1 ? 'yes' : 'no');
+      mk += sep + (this.ticker[l] ?? '');
+    }
+    return (
+      `"custom_strike":{"Associated Events":"${ev}","Associated Market Sides":"${sd}","Associated Markets":"${mk}",` +
+      `"Multivariate Event Ticker":"${this.evTicker[this.event[i] ?? 0] ?? ''}"},`
+    );
+  }
+
+  /** `"mve_collection_ticker":"…","mve_selected_legs":[…],` of combo market i. */
+  private comboMveJson(i: number, cb: ComboInfo): string {
+    let legs = '';
+    for (let k = 0; k < cb.legs.length; k++) {
+      const l = cb.legs[k] as number;
+      legs +=
+        (k === 0 ? '' : ',') +
+        `{"event_ticker":"${this.evTicker[this.event[l] ?? 0] ?? ''}","market_ticker":"${this.ticker[l] ?? ''}","side":"${cb.sides[k] === 1 ? 'yes' : 'no'}"}`;
+    }
+    return `"mve_collection_ticker":"${this.templateOfEvent(this.event[i] ?? 0).collection ?? ''}","mve_selected_legs":[${legs}],`;
   }
 
   isCombo(i: number): boolean {
@@ -1071,19 +1095,19 @@ export class MarketStore {
     const o = this.subTitleOverride.get(i);
     if (o !== undefined) return o;
     const cb = this.mve[i] === 1 ? this.combos.get(i) : undefined;
-    return cb ? cb.title : this.generatedSubTitle(i, false);
+    return cb ? (JSON.parse(cb.titleJson) as string) : this.generatedSubTitle(i, false);
   }
 
   /** Market title (event title for ordinary markets, the legs for combos). */
   marketTitle(i: number): string {
     const cb = this.mve[i] === 1 ? this.combos.get(i) : undefined;
-    return cb ? cb.title : (this.evTitle[this.event[i] ?? 0] ?? '');
+    return cb ? (JSON.parse(cb.titleJson) as string) : (this.evTitle[this.event[i] ?? 0] ?? '');
   }
 
   /** custom_strike of market i, or undefined. */
   customStrike(i: number): Record<string, string> | undefined {
     const cb = this.mve[i] === 1 ? this.combos.get(i) : undefined;
-    if (cb) return { ...cb.customStrike };
+    if (cb) return this.comboStrike(i, cb);
     const e = this.event[i] ?? 0;
     const tp = this.templateOfEvent(e);
     if (tp.kind !== 'S' || this.strikeType[i] !== ST_STRUCTURED || tp.customKey === undefined) return undefined;
@@ -1154,7 +1178,7 @@ export class MarketStore {
     const createdS = isoMicro(createdMs, us);
     const tp = cb ? undefined : this.templateOfEvent(e);
     let custom = '';
-    if (cb) custom = cb.customStrikeJson;
+    if (cb) custom = this.comboStrikeJson(i, cb);
     else if (stype === ST_STRUCTURED && tp?.kind === 'S' && tp.customKey !== undefined)
       custom = `"custom_strike":{"${tp.customKey}":"${this.teamUuid(e, this.slot[i] ?? 0)}"},`;
     const early = cb || this.canCloseEarly[i] !== 1 ? '' : tp?.kind === 'S' ? EARLY_CLOSE_WINNER : EARLY_CLOSE_EVENT;
@@ -1171,7 +1195,7 @@ export class MarketStore {
       (cb ? '"is_provisional":true,' : '') +
       `"last_price_dollars":"${priceStr(this.lastPrice[i] ?? 0)}","latest_expiration_time":"${latest}","liquidity_dollars":"0.0000",` +
       `"market_type":"${this.marketType[i] === 1 ? 'scalar' : 'binary'}",` +
-      (cb ? cb.mveJson : '') +
+      (cb ? this.comboMveJson(i, cb) : '') +
       `"no_ask_dollars":"${priceStr(10_000 - yesBid)}","no_bid_dollars":"${priceStr(10_000 - yesAsk)}","no_sub_title":${subJ},` +
       `"notional_value_dollars":"1.0000",` +
       (tp?.occurrence === true ? `"occurrence_datetime":"${expected}",` : '') +
