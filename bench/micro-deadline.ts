@@ -13,6 +13,7 @@ import { RegistryCore } from '../src/registry/core.js';
 import { DeadlineScheduler } from '../src/registry/deadline-scheduler.js';
 import { MarketStore } from '../src/store/market-store.js';
 import { median, parseArgsOrExit } from './lib.js';
+import { Profiler } from './profile.js';
 
 const args = parseArgsOrExit(
   process.argv.slice(2),
@@ -20,10 +21,12 @@ const args = parseArgsOrExit(
     markets: { kind: 'number', default: 1_000_000, min: 1 },
     closes: { kind: 'number', default: 100_000, min: 1 },
     rounds: { kind: 'number', default: 3, min: 1 },
+    profile: { kind: 'string', default: '' },
   },
   'micro-deadline',
 );
 const gc = (globalThis as { gc?: () => void }).gc;
+const profiler = args.profile ? new Profiler(args.profile) : null;
 const wall: number[] = [];
 const cpu: number[] = [];
 let changes = 0;
@@ -62,16 +65,19 @@ for (let round = 0; round < args.rounds; round++) {
   (scheduler as unknown as { start(): void }).start();
   now = due + 1;
   gc?.();
+  await profiler?.start();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const fired = await scheduler.fireDue();
   const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
+  await profiler?.stop('fireDue');
   scheduler.stop();
   if (fired !== args.closes || store.statusCounts().closed !== args.closes) throw new Error(`fired ${fired}, closed ${store.statusCounts().closed}`);
   wall.push(ms);
   cpu.push((c.user + c.system) / 1000);
 }
+if (profiler) process.stdout.write(profiler.summaries(25));
 process.stdout.write(
   `${args.closes.toLocaleString()} closes among ${args.markets.toLocaleString()} markets: fireDue median ${median(wall).toFixed(1)} ms wall (${wall.map((x) => x.toFixed(0)).join(', ')}), ${median(cpu).toFixed(1)} ms CPU; ${((median(cpu) * 1000) / args.closes).toFixed(2)} µs CPU per close; ${changes.toLocaleString()} changes\n`,
 );
