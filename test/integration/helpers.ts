@@ -12,13 +12,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(
-  simOptions: SimExchangeOptions = {},
-  registryOptions: Partial<RegistryOptions> = {},
-  { collect = true }: { collect?: boolean } = {},
-): Promise<Harness> {
-  const sim = await startSimExchange({ markets: 300, seed: 7, logger: silentLogger, ...simOptions });
-  const registry = createRegistry({
+/**
+ * Options of a registry on `sim` for tests: no rate limit, silent, periodic work pushed out of the
+ * way (a test asks for a reconcile when it wants one), quick retries.
+ */
+export function testRegistryOptions(sim: SimExchange) {
+  return {
     restUrl: sim.restUrl,
     wsUrl: sim.wsUrl,
     rateLimit: 'unlimited',
@@ -27,8 +26,16 @@ export async function startHarness(
     eventSyncIntervalMs: 3_600_000,
     statusIntervalMs: 60_000,
     backoff: { baseMs: 20, maxMs: 200 },
-    ...registryOptions,
-  });
+  } as const satisfies RegistryOptions;
+}
+
+export async function startHarness(
+  simOptions: SimExchangeOptions = {},
+  registryOptions: Partial<RegistryOptions> = {},
+  { collect = true }: { collect?: boolean } = {},
+): Promise<Harness> {
+  const sim = await startSimExchange({ markets: 300, seed: 7, logger: silentLogger, ...simOptions });
+  const registry = createRegistry({ ...testRegistryOptions(sim), ...registryOptions });
   const changes: MarketChange[] = [];
   if (collect) registry.onChange((c) => changes.push(c));
   return {

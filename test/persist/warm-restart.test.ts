@@ -8,7 +8,7 @@ import type { MarketChange, MarketStatus } from '../../src/domain/types.js';
 import { silentLogger } from '../../src/log.js';
 import { createRegistry, type MarketRegistry, type RegistryOptions } from '../../src/registry/create-registry.js';
 import { startSimExchange, type SimExchange } from '../../src/sim/index.js';
-import { differences, firstTickerWithStatus, waitUntil } from '../integration/helpers.js';
+import { differences, firstTickerWithStatus, testRegistryOptions, waitUntil } from '../integration/helpers.js';
 import { replayFrom, tempDir } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -19,19 +19,7 @@ afterEach(async () => {
 const nowS = () => Math.floor(Date.now() / 1000);
 
 function registryOn(sim: SimExchange, stateDir: string, extra: Partial<RegistryOptions> = {}): MarketRegistry {
-  const registry = createRegistry({
-    restUrl: sim.restUrl,
-    wsUrl: sim.wsUrl,
-    rateLimit: 'unlimited',
-    logger: silentLogger,
-    stateDir,
-    stateFlushMs: 20,
-    reconcileIntervalMs: 3_600_000,
-    eventSyncIntervalMs: 3_600_000,
-    statusIntervalMs: 60_000,
-    backoff: { baseMs: 20, maxMs: 200 },
-    ...extra,
-  });
+  const registry = createRegistry({ ...testRegistryOptions(sim), stateDir, stateFlushMs: 20, ...extra });
   cleanups.push(() => registry.stop());
   return registry;
 }

@@ -14,7 +14,7 @@ import { DEFAULT_BUCKET, DEFAULT_STREAM } from '../../src/publish/layout.js';
 import { encodeTicker } from '../../src/publish/ticker-codec.js';
 import { createRegistry, type MarketRegistry, type RegistryOptions } from '../../src/registry/create-registry.js';
 import { startSimExchange, type SimExchange } from '../../src/sim/index.js';
-import { firstTickerWithStatus, waitUntil } from '../integration/helpers.js';
+import { firstTickerWithStatus, testRegistryOptions, waitUntil } from '../integration/helpers.js';
 import { tempDir } from '../persist/helpers.js';
 import { freePort, natsServer, type NatsServer } from './nats-server.js';
 
@@ -26,17 +26,7 @@ afterEach(async () => {
 const nowS = () => Math.floor(Date.now() / 1000);
 
 function registryOn(sim: SimExchange, extra: Partial<RegistryOptions>): MarketRegistry {
-  const registry = createRegistry({
-    restUrl: sim.restUrl,
-    wsUrl: sim.wsUrl,
-    rateLimit: 'unlimited',
-    logger: silentLogger,
-    reconcileIntervalMs: 3_600_000,
-    eventSyncIntervalMs: 3_600_000,
-    statusIntervalMs: 60_000,
-    backoff: { baseMs: 20, maxMs: 200 },
-    ...extra,
-  });
+  const registry = createRegistry({ ...testRegistryOptions(sim), ...extra });
   cleanups.push(() => registry.stop());
   return registry;
 }

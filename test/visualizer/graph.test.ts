@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assign, createActor, createMachine, setup, type AnyStateMachine } from 'xstate';
+import { assign, createActor, setup, type AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { marketLifecycleMachine } from '../../machines/market-lifecycle.js';
 import { periodicTaskMachine } from '../../machines/periodic-task.js';
@@ -15,6 +15,7 @@ import { MACHINES, machineToGraph } from '../../visualizer/graph.js';
 import { MAX_CONTEXT_FIELDS, MAX_CONTEXT_STRING, combineInspectors, contextFields, createActorTracker, statePaths } from '../../visualizer/inspection.js';
 import { layoutChart } from '../../visualizer/layout.js';
 import { buildCharts } from '../../visualizer/server.js';
+import { connectionStandIn } from './stand-in-machine.js';
 
 /**
  * The machine's definition, read independently of the extractor: states and event transitions
@@ -143,19 +144,7 @@ describe('machineToGraph', () => {
 
 describe('charts for any machine', () => {
   it('extracts and lays out a machine it has no code for (a stand-in for the lifecycle connection)', async () => {
-    const connection = createMachine({
-      id: 'connectionStandIn',
-      initial: 'connecting',
-      states: {
-        connecting: { on: { OPENED: 'open', FAILED: 'reconnecting' } },
-        open: { on: { SUBSCRIBE: 'subscribing', CLOSED: 'reconnecting' } },
-        subscribing: { on: { SUBSCRIBED: 'subscribed', CLOSED: 'reconnecting' } },
-        subscribed: { on: { CLOSED: 'reconnecting', STOP: 'stopped' } },
-        reconnecting: { after: { 500: 'connecting' }, on: { GIVE_UP: 'failed', STOP: 'stopped' } },
-        stopped: { type: 'final' },
-        failed: { type: 'final' },
-      },
-    });
+    const connection = connectionStandIn;
     const graph = machineToGraph(connection);
     expect(graph.nodes.map((n) => n.key).sort()).toEqual([
       'connecting',

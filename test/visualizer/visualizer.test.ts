@@ -13,7 +13,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMachine } from 'xstate';
 import { silentLogger } from '../../src/log.js';
 import type { MarketRegistry } from '../../src/registry/create-registry.js';
 import type { SimExchange } from '../../src/sim/index.js';
@@ -22,6 +21,7 @@ import { MACHINES, machineToGraph } from '../../visualizer/graph.js';
 import { createActorTracker, statePaths, type ActorRecord, type ActorTracker } from '../../visualizer/inspection.js';
 import { layoutChart } from '../../visualizer/layout.js';
 import { startVisualizer, type ChartPayload, type Visualizer } from '../../visualizer/server.js';
+import { connectionStandIn } from './stand-in-machine.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ARTIFACT = join(import.meta.dirname, '..', 'artifacts', 'visualizer.png');
@@ -207,19 +207,7 @@ describe('visualizer page (headless Chromium)', () => {
 
   it('draws a machine it has no code for, highlights its actor and shows its context (a stand-in for lifecycle-connection)', async () => {
     // What the server would send for a new entry in MACHINES: nothing about it is known to the page.
-    const connection = createMachine({
-      id: 'connectionStandIn',
-      initial: 'connecting',
-      states: {
-        connecting: { on: { OPENED: 'open', FAILED: 'reconnecting' } },
-        open: { on: { SUBSCRIBE: 'subscribing', CLOSED: 'reconnecting' } },
-        subscribing: { on: { SUBSCRIBED: 'subscribed', CLOSED: 'reconnecting' } },
-        subscribed: { on: { CLOSED: 'reconnecting', STOP: 'stopped' } },
-        reconnecting: { after: { 500: 'connecting' }, on: { GIVE_UP: 'failed', STOP: 'stopped' } },
-        stopped: { type: 'final' },
-        failed: { type: 'final' },
-      },
-    });
+    const connection = connectionStandIn;
     const graph = machineToGraph(connection);
     const chart: ChartPayload = {
       id: connection.id,
