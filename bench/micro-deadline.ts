@@ -37,7 +37,11 @@ for (let round = 0; round < args.rounds; round++) {
   const stream = new ChangeStream(1000);
   stream.onChange(() => changes++);
   const core = new RegistryCore({ store, changes: stream, now: () => now, logger: silentLogger });
-  const scheduler = new DeadlineScheduler({ now: () => now, collect: (until) => core.deadlinesBefore(until), onDue: (t) => core.applyDeadlines(t) });
+  const scheduler = new DeadlineScheduler({
+    now: () => now,
+    collect: (until) => core.deadlinesBefore(until),
+    onDue: (id, at) => core.applyDeadlinesAt(id, at),
+  });
   core.attachScheduler(scheduler);
   for (let i = 0; i < args.markets; i++) {
     const closes = i < args.closes;

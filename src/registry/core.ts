@@ -323,12 +323,20 @@ export class RegistryCore {
     return chain(chain(before, applied), after);
   }
 
-  /** Applies whatever open/close transitions are due for `ticker` (deadline scheduler). */
+  /** Applies whatever open/close transitions are due for `ticker`. */
   applyDeadlines(ticker: string): Pending {
+    const id = this.store.idOf(ticker);
+    return id < 0 ? undefined : this.applyDeadlinesAt(id, this.#now());
+  }
+
+  /**
+   * Applies whatever open/close transitions are due at `now` for cell `id` (the deadline
+   * scheduler's onDue: a batch shares one clock reading). A freed cell is skipped; a cell reused
+   * by another market, or one whose deadline moved, is judged by what it holds now.
+   */
+  applyDeadlinesAt(id: number, now: Micros): Pending {
     const store = this.store;
-    const id = store.idOf(ticker);
-    if (id < 0) return undefined;
-    const now = this.#now();
+    if (!store.isLive(id)) return undefined;
     if (!timeEventsDue(store.statusOf(id), store.openTsOf(id), store.closeTsOf(id), now)) {
       this.#arm(id);
       return undefined;
@@ -395,13 +403,13 @@ export class RegistryCore {
     return pending;
   }
 
-  /** Every (ticker, deadline) before `until`, for the scheduler's sweep. */
-  *deadlinesBefore(until: Micros): Iterable<readonly [string, Micros]> {
+  /** Every (cell id, deadline) before `until`, for the scheduler's sweep. */
+  *deadlinesBefore(until: Micros): Iterable<readonly [number, Micros]> {
     const store = this.store;
     for (let id = 0; id < store.idLimit; id++) {
       if (!store.isLive(id)) continue;
       const d = nextDeadlineCode(store.statusOf(id), store.openTsOf(id), store.closeTsOf(id));
-      if (d < until) yield [store.tickerOf(id), d];
+      if (d < until) yield [id, d];
     }
   }
 
@@ -470,7 +478,7 @@ export class RegistryCore {
     if (this.#scheduler === null) return;
     const store = this.store;
     const deadline = nextDeadlineCode(store.statusOf(id), store.openTsOf(id), store.closeTsOf(id));
-    if (!Number.isNaN(deadline)) this.#scheduler.arm(store.tickerOf(id), deadline);
+    if (!Number.isNaN(deadline)) this.#scheduler.arm(id, deadline);
   }
 
   #publishTransition(from: number, id: number): Pending {

@@ -179,7 +179,7 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     now,
     horizonMs: options.deadlineHorizonMs,
     collect: (until) => core.deadlinesBefore(until),
-    onDue: (ticker) => core.applyDeadlines(ticker),
+    onDue: (id, at) => core.applyDeadlinesAt(id, at),
     onError: (err) => logger.error({ err }, 'deadline scheduler failed'),
   });
   core.attachScheduler(scheduler);

@@ -524,6 +524,23 @@ describe('RegistryCore.applyDeadlines', () => {
     expect(h.core.applyDeadlines('NOPE')).toBeUndefined();
   });
 
+  it('applyDeadlinesAt judges the cell by what it holds at the batch time: a freed cell is skipped, a reused one is its new market', () => {
+    const h = setup();
+    h.seed('active', { ticker: 'OLD', closeTs: NOW0 - SEC });
+    const id = h.store.idOf('OLD');
+    h.store.delete('OLD');
+    expect(h.core.applyDeadlinesAt(id, NOW0)).toBeUndefined();
+    expect(h.emitted).toEqual([]);
+    // The freed cell goes to the next market; its own close time decides.
+    h.seed('active', { ticker: 'NEW', closeTs: NOW0 + 10 * SEC });
+    expect(h.store.idOf('NEW')).toBe(id);
+    void h.core.applyDeadlinesAt(id, NOW0);
+    expect(h.store.get('NEW')!.marketStatus).toBe('active');
+    // The batch's clock reading is the one used, not the core's clock (still NOW0).
+    void h.core.applyDeadlinesAt(id, NOW0 + 10 * SEC);
+    expect(h.emitted.map((c) => [c.ticker, c.newStatus, c.market?.updatedAt])).toEqual([['NEW', 'closed', NOW0 + 10 * SEC]]);
+  });
+
   it('under backpressure returns one promise that settles after both changes are delivered, in order', async () => {
     const h = setup({ capacity: 1 });
     const sub = h.changes.subscribe();
@@ -556,7 +573,8 @@ describe('RegistryCore.applyDeadlines', () => {
     h.seed('inactive', { ticker: 'P', openTs: 50, closeTs: 700 });
     h.seed('closed', { ticker: 'C', openTs: 50, closeTs: 60 });
     h.seed('finalized', { ticker: 'F', openTs: 1, closeTs: 2 });
-    const all = new Map(h.core.deadlinesBefore(10_000));
+    const byTicker = (until: number) => new Map([...h.core.deadlinesBefore(until)].map(([id, d]) => [h.store.tickerOf(id), d]));
+    const all = byTicker(10_000);
     expect(all).toEqual(
       new Map([
         ['I', 100],
@@ -564,7 +582,7 @@ describe('RegistryCore.applyDeadlines', () => {
         ['P', 700],
       ]),
     );
-    expect(new Map(h.core.deadlinesBefore(300))).toEqual(new Map([['I', 100]]));
+    expect(byTicker(300)).toEqual(new Map([['I', 100]]));
   });
 });
 
@@ -583,7 +601,7 @@ describe('RegistryCore with a DeadlineScheduler (fake timers)', () => {
     const scheduler = new DeadlineScheduler({
       now,
       collect: (until) => core.deadlinesBefore(until),
-      onDue: (t) => core.applyDeadlines(t),
+      onDue: (id, at) => core.applyDeadlinesAt(id, at),
     });
     core.attachScheduler(scheduler);
     const emitted: MarketChange[] = [];

@@ -1,18 +1,52 @@
 /**
- * DeadlineScheduler: a min-heap of (deadline, ticker) hints inside a horizon, driven by a single
+ * DeadlineScheduler: a min-heap of (deadline, cell id) hints inside a horizon, driven by a single
  * timer, plus a periodic sweep for deadlines further out.
+ *
+ * The tests name cells by strings (readable expectations); `id(name)` gives each name a cell id
+ * on first use and `namedScheduler` translates the scheduler's ids back for onDue and collect.
  *
  * Every test runs under fake timers (start() arms a setTimeout). Tests that drive the scheduler
  * by hand use their own clock variable and `fireDue()`; timer-driven tests use the faked Date.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { DeadlineScheduler, type DeadlineSchedulerOptions } from '../../src/registry/deadline-scheduler.js';
+import { DeadlineScheduler } from '../../src/registry/deadline-scheduler.js';
 import type { Micros } from '../../src/domain/types.js';
 
 const T0_MS = Date.UTC(2026, 10, 24, 12, 0, 0);
 const MS = 1000; // µs per ms
 const SEC = 1_000_000; // µs per s
+
+const cellIds = new Map<string, number>();
+const cellNames: string[] = [];
+/** The cell id of `name` (assigned on first use). */
+function id(name: string): number {
+  let i = cellIds.get(name);
+  if (i === undefined) {
+    i = cellNames.push(name) - 1;
+    cellIds.set(name, i);
+  }
+  return i;
+}
+
+/** DeadlineSchedulerOptions with cells named by strings. */
+interface NamedOptions {
+  readonly now: () => Micros;
+  readonly horizonMs?: number;
+  readonly collect: (until: Micros) => Iterable<readonly [string, Micros]>;
+  readonly onDue: (name: string, now: Micros) => void | Promise<void>;
+  readonly onError?: (err: unknown) => void;
+}
+
+function namedScheduler(o: NamedOptions): DeadlineScheduler {
+  return new DeadlineScheduler({
+    ...o,
+    collect: function* (until) {
+      for (const [name, d] of o.collect(until)) yield [id(name), d] as const;
+    },
+    onDue: (i, now) => o.onDue(cellNames[i] as string, now),
+  });
+}
 
 /** Lets pending promise chains run (works under fake timers, which do not fake microtasks). */
 async function microtasks(n = 20): Promise<void> {
@@ -27,10 +61,10 @@ interface Harness {
 }
 
 /** A scheduler on a hand-driven clock (µs), recording onDue calls. */
-function manual(options: Partial<DeadlineSchedulerOptions> = {}, startAt: Micros = 0): Harness {
+function manual(options: Partial<NamedOptions> = {}, startAt: Micros = 0): Harness {
   let now = startAt;
   const due: string[] = [];
-  const scheduler = new DeadlineScheduler({
+  const scheduler = namedScheduler({
     now: () => now,
     collect: () => [],
     onDue: (t) => void due.push(t),
@@ -74,7 +108,7 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
       ['F', 600],
       ['C', 300],
     ];
-    for (const [t, d] of entries) h.scheduler.arm(t, d);
+    for (const [t, d] of entries) h.scheduler.arm(id(t), d);
     expect(h.scheduler.size).toBe(6);
 
     h.setNow(350);
@@ -106,7 +140,7 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
           const h = manual();
           h.scheduler.start();
           const deadlineOf = new Map(entries);
-          for (const [t, d] of entries) h.scheduler.arm(t, d);
+          for (const [t, d] of entries) h.scheduler.arm(id(t), d);
           h.setNow(cut);
           const n = await h.scheduler.fireDue();
           const expectedDue = entries.filter(([, d]) => d <= cut).length;
@@ -126,22 +160,22 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
 
   it('ignores arm() before start() and non-finite deadlines', () => {
     const h = manual();
-    h.scheduler.arm('A', 10);
+    h.scheduler.arm(id('A'), 10);
     expect(h.scheduler.size).toBe(0);
     track(h.scheduler).start();
-    h.scheduler.arm('B', Number.POSITIVE_INFINITY);
-    h.scheduler.arm('C', Number.NaN);
+    h.scheduler.arm(id('B'), Number.POSITIVE_INFINITY);
+    h.scheduler.arm(id('C'), Number.NaN);
     expect(h.scheduler.size).toBe(0);
   });
 
   it('the same ticker armed twice with the same deadline is queued once', async () => {
     const h = manual();
     track(h.scheduler).start();
-    h.scheduler.arm('A', 100);
-    h.scheduler.arm('A', 100);
+    h.scheduler.arm(id('A'), 100);
+    h.scheduler.arm(id('A'), 100);
     expect(h.scheduler.size).toBe(1);
     // A later deadline for a ticker already queued earlier adds nothing either.
-    h.scheduler.arm('A', 150);
+    h.scheduler.arm(id('A'), 150);
     expect(h.scheduler.size).toBe(1);
     h.setNow(200);
     await h.scheduler.fireDue();
@@ -151,8 +185,8 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
   it('an earlier deadline for a queued ticker takes effect (fires at the earlier time)', async () => {
     const h = manual();
     track(h.scheduler).start();
-    h.scheduler.arm('A', 100);
-    h.scheduler.arm('A', 50);
+    h.scheduler.arm(id('A'), 100);
+    h.scheduler.arm(id('A'), 50);
     h.setNow(50);
     expect(await h.scheduler.fireDue()).toBe(1);
     expect(h.due).toEqual(['A']);
@@ -164,10 +198,10 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
   it('a fired ticker re-armed with the same deadline is queued again', async () => {
     const h = manual();
     track(h.scheduler).start();
-    h.scheduler.arm('A', 10);
+    h.scheduler.arm(id('A'), 10);
     h.setNow(10);
     await h.scheduler.fireDue();
-    h.scheduler.arm('A', 20);
+    h.scheduler.arm(id('A'), 20);
     expect(h.scheduler.size).toBe(1);
     h.setNow(20);
     await h.scheduler.fireDue();
@@ -178,7 +212,7 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
     const h = manual({}, 0);
     const counts = new Map<string, number>();
     const scheduler = track(
-      new DeadlineScheduler({
+      namedScheduler({
         now: () => h.now(),
         collect: () => [],
         onDue: (t) => void counts.set(t, (counts.get(t) ?? 0) + 1),
@@ -186,9 +220,9 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
     );
     scheduler.start();
     const N = 100_000;
-    for (let i = 0; i < N; i++) scheduler.arm(`M${i}`, 1000);
+    for (let i = 0; i < N; i++) scheduler.arm(id(`M${i}`), 1000);
     // Arming again changes nothing.
-    for (let i = 0; i < N; i += 7) scheduler.arm(`M${i}`, 1000);
+    for (let i = 0; i < N; i += 7) scheduler.arm(id(`M${i}`), 1000);
     expect(scheduler.size).toBe(N);
     h.setNow(1000);
     expect(await scheduler.fireDue()).toBe(N);
@@ -197,6 +231,42 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
     expect(scheduler.fired).toBe(N);
     expect(scheduler.size).toBe(0);
     expect(await scheduler.fireDue()).toBe(0);
+  });
+
+  it('reads the clock once per batch, not once per entry, and hands every onDue that reading', async () => {
+    let reads = 0;
+    let clock = 0;
+    const at: Micros[] = [];
+    const scheduler = track(
+      new DeadlineScheduler({
+        now: () => {
+          reads++;
+          return clock;
+        },
+        collect: () => [],
+        onDue: (_id, now) => void at.push(now),
+      }),
+    );
+    scheduler.start();
+    for (let i = 0; i < 1000; i++) scheduler.arm(i, 100 + (i % 10));
+    clock = 500;
+    reads = 0;
+    expect(await scheduler.fireDue()).toBe(1000);
+    // One reading for the batch and one to see whether anything came due meanwhile.
+    expect(reads).toBe(2);
+    expect(new Set(at)).toEqual(new Set([500]));
+  });
+
+  it('the "already queued" check is per cell id: another id with the same deadline is queued too', async () => {
+    const due: number[] = [];
+    const scheduler = track(new DeadlineScheduler({ now: () => 10, collect: () => [], onDue: (i) => void due.push(i) }));
+    scheduler.start();
+    scheduler.arm(70_000, 5); // beyond the first growth of the queued table
+    scheduler.arm(3, 5);
+    scheduler.arm(70_000, 5);
+    expect(scheduler.size).toBe(2);
+    expect(await scheduler.fireDue()).toBe(2);
+    expect(due.sort((a, b) => a - b)).toEqual([3, 70_000]);
   });
 
   it('awaits a promise returned by onDue before handing out the next ticker (backpressure)', async () => {
@@ -214,9 +284,9 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
       },
     });
     track(h.scheduler).start();
-    h.scheduler.arm('A', 1);
-    h.scheduler.arm('B', 2);
-    h.scheduler.arm('C', 3);
+    h.scheduler.arm(id('A'), 1);
+    h.scheduler.arm(id('B'), 2);
+    h.scheduler.arm(id('C'), 3);
     h.setNow(10);
     let done: number | undefined;
     const firing = h.scheduler.fireDue().then((n) => (done = n));
@@ -243,8 +313,8 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
       ['B', 2],
       ['C', 3],
     ] as const)
-      scheduler.arm(t, d);
-    const stopping = new DeadlineScheduler({
+      scheduler.arm(id(t), d);
+    const stopping = namedScheduler({
       now: () => 10,
       collect: () => [],
       onDue: (t) => {
@@ -253,8 +323,8 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
       },
     });
     track(stopping).start();
-    stopping.arm('A', 1);
-    stopping.arm('B', 2);
+    stopping.arm(id('A'), 1);
+    stopping.arm(id('B'), 2);
     expect(await stopping.fireDue()).toBe(1);
     expect(h.due).toEqual(['A']);
     expect(stopping.size).toBe(1);
@@ -273,7 +343,7 @@ describe('DeadlineScheduler.fireDue (hand-driven clock)', () => {
       },
     });
     track(h.scheduler).start();
-    h.scheduler.arm('BAD', 1);
+    h.scheduler.arm(id('BAD'), 1);
     h.setNow(5);
     await expect(h.scheduler.fireDue()).rejects.toBe(boom);
   });
@@ -287,7 +357,7 @@ describe('DeadlineScheduler horizon and sweep', () => {
     const due: { ticker: string; at: number }[] = [];
     const nowUs = () => Date.now() * MS;
     const scheduler = track(
-      new DeadlineScheduler({
+      namedScheduler({
         now: nowUs,
         horizonMs,
         collect: function* (until) {
@@ -303,9 +373,9 @@ describe('DeadlineScheduler horizon and sweep', () => {
     const far = T0_MS * MS + 61_000 * MS; // beyond now + horizon
     const near = T0_MS * MS + 59_000 * MS;
     registryDeadlines.set('FAR', far);
-    scheduler.arm('FAR', far);
+    scheduler.arm(id('FAR'), far);
     expect(scheduler.size).toBe(0);
-    scheduler.arm('NEAR', near);
+    scheduler.arm(id('NEAR'), near);
     expect(scheduler.size).toBe(1);
 
     // The sweep runs every half horizon.
@@ -330,7 +400,7 @@ describe('DeadlineScheduler horizon and sweep', () => {
     const nowUs = () => Date.now() * MS;
     const due: string[] = [];
     const scheduler = track(
-      new DeadlineScheduler({
+      namedScheduler({
         now: nowUs,
         horizonMs: 10_000,
         collect: (until) =>
@@ -357,7 +427,7 @@ describe('DeadlineScheduler horizon and sweep', () => {
     const deadline = (T0_MS + 50_000) * MS;
     const due: string[] = [];
     const scheduler = track(
-      new DeadlineScheduler({
+      namedScheduler({
         now: nowUs,
         horizonMs: 60_000,
         collect: () => [['A', deadline] as const],
@@ -366,7 +436,7 @@ describe('DeadlineScheduler horizon and sweep', () => {
     );
     scheduler.start();
     expect(scheduler.size).toBe(1);
-    scheduler.arm('A', deadline);
+    scheduler.arm(id('A'), deadline);
     expect(scheduler.size).toBe(1);
     await vi.advanceTimersByTimeAsync(30_000); // second sweep
     expect(scheduler.size).toBe(1);
@@ -378,7 +448,7 @@ describe('DeadlineScheduler horizon and sweep', () => {
 describe('DeadlineScheduler timer', () => {
   function timerScheduler(onDue: (t: string) => void | Promise<void>, onError?: (err: unknown) => void) {
     return track(
-      new DeadlineScheduler({
+      namedScheduler({
         now: () => Date.now() * MS,
         collect: () => [],
         onDue,
@@ -391,14 +461,14 @@ describe('DeadlineScheduler timer', () => {
     const due: string[] = [];
     const s = timerScheduler((t) => void due.push(t));
     s.start();
-    s.arm('A', (T0_MS + 1000) * MS);
-    s.arm('B', (T0_MS + 500) * MS);
+    s.arm(id('A'), (T0_MS + 1000) * MS);
+    s.arm(id('B'), (T0_MS + 500) * MS);
     await vi.advanceTimersByTimeAsync(499);
     expect(due).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
     expect(due).toEqual(['B']);
     // Armed while the timer waits for A: an earlier deadline must re-arm the timer.
-    s.arm('C', (T0_MS + 700) * MS);
+    s.arm(id('C'), (T0_MS + 700) * MS);
     await vi.advanceTimersByTimeAsync(200);
     expect(due).toEqual(['B', 'C']);
     await vi.advanceTimersByTimeAsync(300);
@@ -410,13 +480,13 @@ describe('DeadlineScheduler timer', () => {
     const due: string[] = [];
     const s = timerScheduler((t) => void due.push(t));
     s.start();
-    s.arm('A', (T0_MS + 100) * MS);
+    s.arm(id('A'), (T0_MS + 100) * MS);
     s.stop();
     await vi.advanceTimersByTimeAsync(10_000_000);
     expect(due).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
     // arm() after stop() is ignored.
-    s.arm('B', (T0_MS + 20_000_000) * MS);
+    s.arm(id('B'), (T0_MS + 20_000_000) * MS);
     await vi.advanceTimersByTimeAsync(20_000);
     expect(due).toEqual([]);
   });
@@ -433,8 +503,8 @@ describe('DeadlineScheduler timer', () => {
       (err) => errors.push(err),
     );
     s.start();
-    s.arm('BAD', (T0_MS + 100) * MS);
-    s.arm('GOOD', (T0_MS + 200) * MS);
+    s.arm(id('BAD'), (T0_MS + 100) * MS);
+    s.arm(id('GOOD'), (T0_MS + 200) * MS);
     await vi.advanceTimersByTimeAsync(100);
     expect(errors).toEqual([boom]);
     await vi.advanceTimersByTimeAsync(100);
@@ -454,9 +524,9 @@ describe('DeadlineScheduler timer', () => {
       (err) => errors.push(err),
     );
     s.start();
-    s.arm('BAD', (T0_MS + 100) * MS);
-    s.arm('X', (T0_MS + 100) * MS);
-    s.arm('Y', (T0_MS + 100) * MS);
+    s.arm(id('BAD'), (T0_MS + 100) * MS);
+    s.arm(id('X'), (T0_MS + 100) * MS);
+    s.arm(id('Y'), (T0_MS + 100) * MS);
     await vi.advanceTimersByTimeAsync(100);
     // Whatever was left behind the throw is re-armed for "now" (a 0 ms timer), not lost.
     await vi.advanceTimersByTimeAsync(1);
@@ -476,8 +546,8 @@ describe('DeadlineScheduler timer', () => {
       (err) => errors.push(err),
     );
     s.start();
-    s.arm('BAD', (T0_MS + 10) * MS);
-    s.arm('GOOD', (T0_MS + 20) * MS);
+    s.arm(id('BAD'), (T0_MS + 10) * MS);
+    s.arm(id('GOOD'), (T0_MS + 20) * MS);
     await vi.advanceTimersByTimeAsync(20);
     await vi.advanceTimersByTimeAsync(1);
     expect(errors).toHaveLength(1);
@@ -493,12 +563,12 @@ describe('DeadlineScheduler timer', () => {
       log.push(`end:${t}`);
     });
     s.start();
-    s.arm('A', (T0_MS + 10) * MS);
-    s.arm('B', (T0_MS + 10) * MS);
+    s.arm(id('A'), (T0_MS + 10) * MS);
+    s.arm(id('B'), (T0_MS + 10) * MS);
     await vi.advanceTimersByTimeAsync(10);
     expect(log).toEqual([expect.stringMatching(/^start:/)]);
     // Armed while firing: must not start concurrently, must fire afterwards.
-    s.arm('C', (T0_MS + 20) * MS);
+    s.arm(id('C'), (T0_MS + 20) * MS);
     await vi.advanceTimersByTimeAsync(200);
     expect(log).toHaveLength(6);
     for (let i = 0; i < 6; i += 2) {
