@@ -7,8 +7,9 @@
  * ingestion (the lifecycle handler stops reading its socket, which then pauses) and no change is
  * ever dropped. Changes keep their publish order for every subscriber, also while producers wait.
  *
- * With no subscriber, publish is synchronous and costs one branch: the 1M-market initial sync
- * does not pay for a stream nobody reads.
+ * With no subscriber, publish is synchronous and costs one branch; with no audience at all
+ * (hasAudience) the producer does not even build the change: the 1M-market initial sync does not
+ * pay for a stream nobody reads.
  */
 import type { Logger } from '../log.js';
 import { ListenerSet } from './listener-set.js';
@@ -201,6 +202,21 @@ export class ChangeStream {
   /** How many publishes had to wait for a slow subscriber (backpressure events). */
   get blockedPublishes(): number {
     return this.#blockedPublishes;
+  }
+
+  /**
+   * Whether a change published now would reach anyone: an onChange listener or an open
+   * subscription (persistence and NATS publishing register as one of those, so they count).
+   * When false a producer may skip building the change (and its Market snapshot) and call
+   * `countUnheard()` instead, which keeps `published` the same as if it had been published.
+   */
+  get hasAudience(): boolean {
+    return this.#listeners.size > 0 || this.#subscribers.size > 0;
+  }
+
+  /** Counts one change that nobody could receive (see hasAudience) and was therefore not built. */
+  countUnheard(): void {
+    this.#published++;
   }
 
   get subscriberCount(): number {

@@ -7,7 +7,8 @@
  *
  * It works on the store's cells by id: a transition reads and writes a few typed-array slots in
  * place, and the only objects it creates are the MarketChange it publishes and the frozen
- * Market snapshot that change carries.
+ * Market snapshot that change carries — and not even those when the change stream has no
+ * audience (no listener, no subscription).
  *
  * Methods return `undefined` when they finished synchronously, or a promise when the change
  * stream applied backpressure; callers await it before feeding more (that is how a slow
@@ -462,6 +463,11 @@ export class RegistryCore {
     this.#lastObserved = id;
     this.#arm(id);
     this.counters.changes++;
+    // Nobody to hear it (an embedded sync with no listener yet): no change, no snapshot.
+    if (!this.changes.hasAudience) {
+      this.changes.countUnheard();
+      return undefined;
+    }
     const newStatus = STATUS_BY_CODE[status] as MarketStatus;
     return this.changes.publish({ ticker: market.ticker, eventType: 'created', oldStatus: null, newStatus, market: this.store.snapshot(id) });
   }
@@ -483,6 +489,10 @@ export class RegistryCore {
 
   #publishTransition(from: number, id: number): Pending {
     this.counters.changes++;
+    if (!this.changes.hasAudience) {
+      this.changes.countUnheard();
+      return undefined;
+    }
     const store = this.store;
     const to = store.statusOf(id);
     const ticker = store.tickerOf(id);

@@ -655,6 +655,39 @@ describe('RegistryCore with a DeadlineScheduler (fake timers)', () => {
   });
 });
 
+describe('RegistryCore with nobody listening (ChangeStream.hasAudience false)', () => {
+  it('builds no change and no snapshot, yet counts the change; a listener added later gets full changes', () => {
+    const store = new MarketStore();
+    const changes = new ChangeStream(3);
+    const now = NOW0;
+    const core = new RegistryCore({ store, changes, now: () => now, logger: silentLogger });
+    const snapshot = vi.spyOn(store, 'snapshot');
+    const publish = vi.spyOn(changes, 'publish');
+    expect(changes.hasAudience).toBe(false);
+    void core.observe(restMarket({ ticker: 'A' }, now - 1), now, 'sync');
+    void core.applyLifecycle(update('deactivated', now, { market_ticker: 'A' }));
+    expect(snapshot).not.toHaveBeenCalled();
+    expect(publish).not.toHaveBeenCalled();
+    expect(core.counters.changes).toBe(2);
+    expect(changes.published).toBe(2);
+
+    const seen: MarketChange[] = [];
+    const off = changes.onChange((c) => seen.push(c));
+    expect(changes.hasAudience).toBe(true);
+    void core.applyLifecycle(update('activated', now, { market_ticker: 'A' }));
+    expect(seen).toEqual([expect.objectContaining({ ticker: 'A', oldStatus: 'inactive', newStatus: 'active', market: store.get('A') })]);
+    off();
+    // A subscription is an audience too (persistence and NATS publishing read one).
+    const sub = changes.subscribe();
+    expect(changes.hasAudience).toBe(true);
+    void core.applyLifecycle(update('deactivated', now, { market_ticker: 'A' }));
+    expect(sub.buffered).toBe(1);
+    sub.close();
+    expect(changes.hasAudience).toBe(false);
+    expect(changes.published).toBe(4);
+  });
+});
+
 describe('RegistryCore.quarantine', () => {
   it('keeps a bounded list of the most recent inputs and counts them all', () => {
     const h = setup({ quarantineKeep: 3 });
