@@ -101,10 +101,19 @@ export function renderSyncProgress(summary: RegistrySummary, total: number | nul
 }
 
 /** The line that stays on screen when the initial sync ends. */
-export function renderSynced(markets: number, pages: number, ms: number, quarantined = 0, columns = 200): string {
+export function renderSynced(
+  markets: number,
+  pages: number,
+  ms: number,
+  quarantined = 0,
+  columns = 200,
+  start: { readonly warm: boolean; readonly loaded: number } = { warm: false, loaded: 0 },
+): string {
   const rate = ms > 0 ? Math.round((markets / ms) * 1000) : 0;
   const bad = quarantined > 0 ? `, ${n(quarantined)} quarantined` : '';
-  return fitLine(`synced ${n(markets)} markets in ${(ms / 1000).toFixed(1)} s (${n(pages)} pages, ${n(rate)}/s${bad})`, columns);
+  // Warm: the pages were a catch-up from the stored state, so a rate would say nothing.
+  const how = start.warm ? `warm: ${n(start.loaded)} loaded, caught up in ${n(pages)} pages` : `${n(pages)} pages, ${n(rate)}/s`;
+  return fitLine(`synced ${n(markets)} markets in ${(ms / 1000).toFixed(1)} s (${how}${bad})`, columns);
 }
 
 /** The live summary, wrapped to `columns` by groups (never a line wider than the terminal). */

@@ -12,7 +12,8 @@ import { KalshiRestClient } from '../kalshi/rest-client.js';
 import { loadCredentials, type KalshiCredentials } from '../kalshi/auth.js';
 import { KALSHI_HOSTS } from '../kalshi/hosts.js';
 import type { Logger, LogLevel } from '../log.js';
-import { createRegistry } from '../registry/create-registry.js';
+import { createRegistry, type MarketRegistry } from '../registry/create-registry.js';
+import { StateDirError } from '../persist/errors.js';
 import type { CliOptions } from './args.js';
 import { ExitError } from './errors.js';
 import { LiveScreen, renderLiveSummary, renderSynced, renderSyncProgress } from './live-view.js';
@@ -20,6 +21,7 @@ import { redactSecrets, redactUrl } from './redact.js';
 import type { StopSignals } from './signals.js';
 import { checkSnapshotTarget, writeSnapshotAtomic } from './snapshot.js';
 import { startSimExchange, type SimExchange } from '../sim/index.js';
+import { DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX } from '../publish/layout.js';
 import { combineInspectors, createActorTracker } from '../../visualizer/inspection.js';
 import { startVisualizer, type Visualizer } from '../../visualizer/server.js';
 import { startStatelyInspection, type StatelyInspection } from '../../visualizer/stately.js';
@@ -75,11 +77,12 @@ export class JsonOut {
   }
 }
 
-function createCliLogger(level: LogLevel, err: Stderr, interactive: boolean): Logger {
+/** The CLI's pino logger: redacted, through the live view when there is one, else straight to fd 2. */
+export function createCliLogger(level: LogLevel, err: Stderr, interactive: boolean, name = 'market-registry'): Logger {
   const options = {
-    name: 'market-registry',
+    name,
     level,
-    base: { name: 'market-registry' },
+    base: { name },
     hooks: { streamWrite: (s: string) => redactSecrets(s, err.secrets) },
   };
   // With the live view, logs go through the screen (above the frame); otherwise straight to fd 2.
@@ -149,6 +152,20 @@ async function openVisualizer(cli: CliOptions, start: (port: number) => Promise<
       }
     }
     throw new ExitError(`Cannot start the visualizer on 127.0.0.1:${port}: ${(err as Error).message}`, 1);
+  }
+}
+
+/**
+ * createRegistry, with a state directory's problem (corrupt, foreign, locked, unwritable) as the
+ * one-line exit-2 error naming the file: the user has to act on a file, retrying cannot help.
+ */
+function openRegistry(cli: CliOptions, options: Parameters<typeof createRegistry>[0]): MarketRegistry {
+  try {
+    return createRegistry(options);
+  } catch (e) {
+    if (!(e instanceof StateDirError)) throw e;
+    const flag = cli.stateDirIsDefault ? ` (the default state directory for --env ${cli.env ?? ''}; give --state-dir DIR or --no-state-dir)` : '';
+    throw new ExitError(`${e.message.replace(/\s*\n\s*/g, ' ')}${flag}`, 2);
   }
 }
 
@@ -225,7 +242,7 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   const inspect = combineInspectors(tracker?.inspect, stately?.inspect);
 
   const registry = opened(
-    createRegistry({
+    openRegistry(cli, {
       restUrl,
       ...(lifecycle === 'websocket' ? { wsUrl } : {}),
       lifecycle,
@@ -236,9 +253,26 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
       ...(cli.reconcileInterval !== undefined ? { reconcileIntervalMs: cli.reconcileInterval } : {}),
       ...(cli.statusInterval !== undefined ? { statusIntervalMs: cli.statusInterval } : {}),
       ...(inspect ? { inspect } : {}),
+      ...(cli.stateDir !== null ? { stateDir: cli.stateDir } : {}),
+      ...(cli.publish !== null ? { publish: cli.publish } : {}),
     }),
     (r) => r.stop(),
   );
+  const persistence = registry.stats().persistence;
+  if (persistence !== null) {
+    const where = cli.stateDirIsDefault ? `${persistence.file} (default for --env ${cli.env ?? ''}; --no-state-dir for none)` : persistence.file;
+    human(
+      persistence.loaded > 0
+        ? `state: warm start, ${persistence.loaded.toLocaleString('en-US')} markets loaded in ${persistence.loadMs.toLocaleString('en-US')} ms from ${where}; serving them while catching up`
+        : `state: cold start, writing to ${where}`,
+    );
+  }
+  if (cli.publish !== null) {
+    const p = cli.publish;
+    human(
+      `publishing: ${redactUrl(p.url)} (stream ${p.stream ?? DEFAULT_STREAM}, KV bucket ${p.bucket ?? DEFAULT_BUCKET}, subjects ${p.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX}.>)`,
+    );
+  }
 
   let visualizer: Visualizer | null = null;
   if (tracker) {
@@ -345,16 +379,16 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
     if (view) clearInterval(view);
     const quarantined = registry.summary.getSnapshot().context.sync.quarantined;
     if (screen) {
-      screen.show((columns) => [renderSynced(synced.markets, synced.pages, synced.ms, quarantined, columns)]);
+      screen.show((columns) => [renderSynced(synced.markets, synced.pages, synced.ms, quarantined, columns, synced)]);
       screen.commit();
-    } else human(renderSynced(synced.markets, synced.pages, synced.ms, quarantined, Infinity));
+    } else human(renderSynced(synced.markets, synced.pages, synced.ms, quarantined, Infinity, synced));
     if (cli.json) {
       const active = registry.getActiveMarkets().length;
       const target = published;
       if (written < target) await Promise.race([new Promise<void>((resolve) => (caughtUp = { target, resolve })), stopped]);
       caughtUp = null;
-      await json.write({ kind: 'synced', markets: synced.markets, active, ms: synced.ms });
-    } else if (!interactive) logger.info({ markets: synced.markets, ms: synced.ms }, 'synced');
+      await json.write({ kind: 'synced', markets: synced.markets, active, ms: synced.ms, warm: synced.warm, loaded: synced.loaded });
+    } else if (!interactive) logger.info({ markets: synced.markets, ms: synced.ms, warm: synced.warm, loaded: synced.loaded }, 'synced');
     if (sim && cli.simEventsPerSec > 0) sim.startRandomLifecycle({ eventsPerSecond: cli.simEventsPerSec });
     let lastChanges = registry.stats().counters.changes;
     let lastAt = Date.now();
