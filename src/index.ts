@@ -8,6 +8,10 @@
  * await registry.synced;
  * for await (const change of registry.subscribeChanges()) console.log(change);
  * ```
+ *
+ * Durable and shared: `createRegistry({ ..., stateDir, publish: { url } })` keeps the registry in
+ * an SQLite state directory (warm restarts) and fans it out on NATS JetStream, where
+ * `followRegistry({ nats: { url } })` rebuilds the same read API in any other process.
  */
 export { createRegistry, RegistryOptionsSchema } from './registry/create-registry.js';
 export type { MarketRegistry, RegistryOptions, RegistryStats, ConnectionStats, SyncSummary, RegistrySummary } from './registry/create-registry.js';
@@ -60,5 +64,29 @@ export {
   ClientClosedError,
 } from './kalshi/http-errors.js';
 export * as schemas from './kalshi/schemas.js';
+
+// Durable: the state directory (createRegistry's `stateDir`). A problem with one of its files
+// (corrupt, foreign, locked, written for another exchange) is a StateDirError naming the file.
+export { StateDirError, type StateDirProblem } from './persist/errors.js';
+export type { MarketRecord, MarketRecordSource, SyncWatermarks } from './persist/schema.js';
+export type { PersistenceStats } from './persist/persistence.js';
+export type { WriterStats } from './persist/writer.js';
+
+// Shared: the NATS JetStream fan-out (createRegistry's `publish`) and its follower.
+export { followRegistry, FollowerOptionsSchema } from './follow/follower.js';
+export type { FollowerOptions, FollowerRegistry, FollowerSyncSummary, FollowerLag, FollowerStats } from './follow/follower.js';
+export type { PublisherStats } from './publish/publisher.js';
+// The layout on NATS, for embedders that read the stream or the KV bucket without a follower.
+export { encodeTicker, decodeTicker, TickerCodecError } from './publish/ticker-codec.js';
+export {
+  changeSubject,
+  parseChangeSubject,
+  kvKey,
+  tickerOfKvKey,
+  DEFAULT_STREAM,
+  DEFAULT_SUBJECT_PREFIX,
+  DEFAULT_BUCKET,
+  type NatsLayout,
+} from './publish/layout.js';
 
 export * from './metrics/index.js';
