@@ -20,6 +20,17 @@
  * is a dense id array with swap-removal), or rebuilds it after many changes, and hands out a
  * frozen block copy of it.
  *
+ * Query indexes (getMarkets, marketsOfEvent), each updated in place by the write that changes
+ * its key, so a query's cost follows its result rather than the number of markets:
+ *  - per status: a dense id list with swap-removal (the active index is the list of `active`);
+ *  - per event: a dense id list, and per series the events whose series it is (an event's series
+ *    comes from GET /events once known, from its ticker until then: see seriesOfEventTicker);
+ *  - by close time: one-hour buckets of ids, sorted inside a bucket only when a query's bound
+ *    falls in it (and only if it changed since), and the sorted list of non-empty buckets;
+ *  - combo (KXMVE*) markets: a dense id list.
+ * A query starts from the smallest of the candidate sets its fields name and checks the other
+ * fields on each candidate's columns.
+ *
  * Only the registry writes (single-threaded JS, so no locks); reads are synchronous and safe at
  * any time. The store does not judge transitions: callers pass only what the lifecycle table
  * accepted.
@@ -27,6 +38,8 @@
 import { MARKET_STATUSES, type MarketStatus } from '../domain/vocabulary.js';
 import { STATUS_BY_CODE, STATUS_COUNT, S_ACTIVE, S_FINALIZED, TRADING_BY_CODE, statusCode } from '../domain/fast-status.js';
 import type { Market, MarketEvent, Micros } from '../domain/types.js';
+import { isComboTicker } from '../domain/mapping.js';
+import { parseMarketQuery, seriesOfEventTicker, type MarketQuery } from './market-query.js';
 
 export type StatusCounts = Record<MarketStatus, number>;
 
@@ -49,6 +62,43 @@ const F_UPDATED = 7;
 const FREE = 255;
 /** Above this many changed positions, activeMarkets() rebuilds instead of patching. */
 const PATCH_MAX = 4096;
+/** Width of a close-time bucket: one hour, in microseconds. */
+const CLOSE_BUCKET = 3_600_000_000;
+
+/** The close-time bucket of a close time (NaN for a non-finite one, which is not indexed). */
+function closeBucketOf(closeTs: number): number {
+  return Number.isFinite(closeTs) ? Math.floor(closeTs / CLOSE_BUCKET) : Number.NaN;
+}
+
+/** The ids whose close time falls in one hour; `sorted`: in close-time order right now. */
+interface CloseBucket {
+  readonly key: number;
+  readonly ids: number[];
+  sorted: boolean;
+}
+
+/** Appends `id` to a growable Int32Array list; returns the (possibly new) array. */
+function pushId(list: Int32Array, length: number, id: number): Int32Array {
+  if (length >= list.length) {
+    const grown = new Int32Array(Math.max(16, list.length * 2));
+    grown.set(list);
+    list = grown;
+  }
+  list[length] = id;
+  return list;
+}
+
+/** First index in `sorted` (ascending) whose value is >= x. */
+function lowerBound(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 /** Common strings as this module's own, so that a million cells share them. */
 function internType(v: string): string {
@@ -182,10 +232,30 @@ export class MarketStore {
   readonly #cache: (Market | undefined)[] = [];
   #status = new Uint8Array(0);
   #nums = new Float64Array(0);
-  /** Position of each id in #activeIds, or -1. */
-  #activePos = new Int32Array(0);
-  #activeIds = new Int32Array(0);
-  #activeCount = 0;
+  /** Position of each id in its status's list (#byStatus), or -1 for a free cell. */
+  #statusPos = new Int32Array(0);
+  /** Per status code, the ids with that status (dense, swap-removal), and their numbers. */
+  readonly #byStatus: Int32Array[] = Array.from({ length: STATUS_COUNT }, () => new Int32Array(16));
+  readonly #byStatusLen = new Int32Array(STATUS_COUNT);
+  /** Event index: id → event slot (-1: none) and its position in that event's list. */
+  #eventOf = new Int32Array(0);
+  #eventPos = new Int32Array(0);
+  /** Event ticker → slot; per slot its ticker, market ids, series, and position in the series' list. */
+  readonly #eventSlots = new Map<string, number>();
+  readonly #slotTicker: string[] = [];
+  readonly #slotMembers: number[][] = [];
+  readonly #slotSeries: string[] = [];
+  readonly #slotSeriesPos: number[] = [];
+  /** Series ticker → the event slots of that series (dense, swap-removal). */
+  readonly #seriesSlots = new Map<string, number[]>();
+  /** Close-time index: id → position in its bucket (-1: not indexed). */
+  #closePos = new Int32Array(0);
+  readonly #closeBuckets = new Map<number, CloseBucket>();
+  /** Keys of the non-empty buckets, ascending; null when a bucket was added or emptied since. */
+  #closeKeys: number[] | null = [];
+  /** Combo markets: id → position in #comboIds (-1: not a combo). */
+  #comboPos = new Int32Array(0);
+  readonly #comboIds: number[] = [];
   /** Pass stamp per id (see beginPass). */
   #seen = new Uint32Array(0);
   #pass = 0;
@@ -215,7 +285,7 @@ export class MarketStore {
   }
 
   get activeCount(): number {
-    return this.#activeCount;
+    return this.#byStatusLen[S_ACTIVE] as number;
   }
 
   get version(): number {
@@ -253,8 +323,8 @@ export class MarketStore {
    */
   activeMarkets(): readonly Market[] {
     if (this.#activeSnapshot !== null) return this.#activeSnapshot;
-    const n = this.#activeCount;
-    const ids = this.#activeIds;
+    const n = this.#byStatusLen[S_ACTIVE] as number;
+    const ids = this.#byStatus[S_ACTIVE] as Int32Array;
     let master = this.#master;
     const dirty = this.#dirty;
     if (master !== null && dirty !== null) {
@@ -293,6 +363,134 @@ export class MarketStore {
     for (let id = 0; id < this.#top; id++) if (this.#status[id] !== FREE) yield this.#tickers[id] as string;
   }
 
+  // Queries -------------------------------------------------------------------------------------
+
+  /**
+   * The held markets that match `query` (see MarketQuery), as the same frozen objects `get`
+   * returns. Order unspecified. A bad query throws a ValidationError (`E_VALIDATION`).
+   *
+   * Cost: the candidate set of the most selective field (an event's markets; a series' events
+   * and their markets; the markets of the statuses asked for; the close-time buckets the range
+   * touches; the combos), walked once with the other fields checked on the columns — never a
+   * scan of every market unless the query names no field at all.
+   */
+  getMarkets(query?: MarketQuery): readonly Market[] {
+    const q = parseMarketQuery(query);
+    const out: Market[] = [];
+    const limit = q.limit;
+    const { statusMask, eventTicker, seriesTicker, combos, closesAfter, closesBefore } = q;
+    const hasClose = closesAfter !== undefined || closesBefore !== undefined;
+    let eventSlot = -1;
+    if (eventTicker !== undefined) {
+      const slot = this.#eventSlots.get(eventTicker);
+      if (slot === undefined) return out;
+      eventSlot = slot;
+    }
+    let seriesEvents: number[] | undefined;
+    if (seriesTicker !== undefined) {
+      seriesEvents = this.#seriesSlots.get(seriesTicker);
+      if (seriesEvents === undefined) return out;
+    }
+
+    // The size of each candidate set the query names; the smallest is walked.
+    const EVENT = 0;
+    const SERIES = 1;
+    const STATUS = 2;
+    const CLOSE = 3;
+    const COMBOS = 4;
+    const ALL = 5;
+    let source = ALL;
+    let best = this.size;
+    const consider = (which: number, n: number) => {
+      if (n < best || source === ALL) {
+        source = which;
+        best = n;
+      }
+    };
+    if (eventSlot >= 0) consider(EVENT, (this.#slotMembers[eventSlot] as number[]).length);
+    if (seriesEvents !== undefined && source !== EVENT) {
+      let n = 0;
+      for (const slot of seriesEvents) n += (this.#slotMembers[slot] as number[]).length;
+      consider(SERIES, n);
+    }
+    if (statusMask !== 0) {
+      let n = 0;
+      for (let s = 0; s < STATUS_COUNT; s++) if ((statusMask >> s) & 1) n += this.#byStatusLen[s] as number;
+      consider(STATUS, n);
+    }
+    if (combos === 'only') consider(COMBOS, this.#comboIds.length);
+    if (hasClose && best > 0) consider(CLOSE, this.#closeCandidates(closesAfter, closesBefore));
+
+    const status = this.#status;
+    const nums = this.#nums;
+    const eventOf = this.#eventOf;
+    const comboPos = this.#comboPos;
+    const slotSeries = this.#slotSeries;
+    /** Checks every field but the one whose set is walked; false once the limit is reached. */
+    const take = (id: number): boolean => {
+      const s = status[id] as number;
+      if (s === FREE) return true;
+      if (statusMask !== 0 && source !== STATUS && ((statusMask >> s) & 1) === 0) return true;
+      if (eventSlot >= 0 && source !== EVENT && eventOf[id] !== eventSlot) return true;
+      if (seriesTicker !== undefined && source !== SERIES && slotSeries[eventOf[id] as number] !== seriesTicker) return true;
+      if (combos !== 'include' && source !== COMBOS && (comboPos[id] as number) >= 0 !== (combos === 'only')) return true;
+      if (hasClose && source !== CLOSE) {
+        const c = nums[id * NUMS + F_CLOSE] as number;
+        if (!Number.isFinite(c) || (closesAfter !== undefined && c < closesAfter) || (closesBefore !== undefined && c >= closesBefore)) return true;
+      }
+      out.push(this.market(id));
+      return out.length < limit;
+    };
+    const walk = (ids: ArrayLike<number>, n: number): boolean => {
+      for (let i = 0; i < n; i++) if (!take(ids[i] as number)) return false;
+      return true;
+    };
+    switch (source) {
+      case EVENT: {
+        const members = this.#slotMembers[eventSlot] as number[];
+        walk(members, members.length);
+        break;
+      }
+      case SERIES:
+        for (const slot of seriesEvents as number[]) {
+          const members = this.#slotMembers[slot] as number[];
+          if (!walk(members, members.length)) break;
+        }
+        break;
+      case STATUS:
+        for (let s = 0; s < STATUS_COUNT; s++) {
+          if (((statusMask >> s) & 1) === 0) continue;
+          if (!walk(this.#byStatus[s] as Int32Array, this.#byStatusLen[s] as number)) break;
+        }
+        break;
+      case COMBOS:
+        walk(this.#comboIds, this.#comboIds.length);
+        break;
+      case CLOSE:
+        this.#walkClose(closesAfter, closesBefore, take);
+        break;
+      default:
+        for (let id = 0; id < this.#top; id++) if (!take(id)) break;
+    }
+    return out;
+  }
+
+  /** The markets of one event (the same frozen objects `get` returns; order unspecified). */
+  marketsOfEvent(eventTicker: string): readonly Market[] {
+    const slot = this.#eventSlots.get(eventTicker);
+    if (slot === undefined) return [];
+    const members = this.#slotMembers[slot] as number[];
+    const out = new Array<Market>(members.length);
+    for (let i = 0; i < members.length; i++) out[i] = this.market(members[i] as number);
+    return out;
+  }
+
+  /** The series a held market is filed under (its event's, or its event ticker's: see MarketQuery.seriesTicker). */
+  seriesOf(ticker: string): string | undefined {
+    const id = this.#ids.get(ticker);
+    return id < 0 ? undefined : this.#slotSeries[this.#eventOf[id] as number];
+  }
+
   // Writes by Market (tests, tools) -----------------------------------------------------------
 
   /** Inserts or replaces a market; returns the previous value. */
@@ -320,6 +518,9 @@ export class MarketStore {
     this.#ids.delete(ticker);
     this.#statusChange(id, this.#status[id] as number, FREE);
     this.#status[id] = FREE;
+    this.#unindexEvent(id);
+    this.#unindexClose(id, this.#nums[id * NUMS + F_CLOSE] as number);
+    if ((this.#comboPos[id] as number) >= 0) this.#unindexCombo(id);
     this.#tickers[id] = '';
     this.#eventTickers[id] = '';
     this.#titles[id] = '';
@@ -387,6 +588,9 @@ export class MarketStore {
     this.#nums[id * NUMS + F_UPDATED] = updatedAt;
     this.#status[id] = status;
     this.#statusChange(id, FREE, status);
+    this.#indexEvent(id, this.#eventTickers[id] as string);
+    this.#indexClose(id, m.closeTs);
+    if (isComboTicker(m.ticker)) this.#indexCombo(id);
     this.#version++;
     return id;
   }
@@ -394,9 +598,16 @@ export class MarketStore {
   /** Every field of cell `id` from `m` (a REST read), with status code `status`. */
   overwrite(id: number, m: Market, status: number, updatedAt: Micros): void {
     const from = this.#status[id] as number;
+    const eventBefore = this.#eventTickers[id] as string;
+    const closeBefore = this.#nums[id * NUMS + F_CLOSE] as number;
     this.#writeData(id, m);
     this.#nums[id * NUMS + F_UPDATED] = updatedAt;
     this.#cache[id] = undefined;
+    if (m.eventTicker !== eventBefore) {
+      this.#unindexEvent(id);
+      this.#indexEvent(id, this.#eventTickers[id] as string);
+    }
+    if (m.closeTs !== closeBefore) this.#moveClose(id, closeBefore, m.closeTs);
     if (from !== status) {
       this.#status[id] = status;
       this.#statusChange(id, from, status);
@@ -408,7 +619,9 @@ export class MarketStore {
   setLifecycle(id: number, status: number, closeTs: Micros, result: string, updatedAt: Micros): void {
     const o = id * NUMS;
     const from = this.#status[id] as number;
+    const closeBefore = this.#nums[o + F_CLOSE] as number;
     this.#nums[o + F_CLOSE] = closeTs;
+    if (closeTs !== closeBefore) this.#moveClose(id, closeBefore, closeTs);
     this.#nums[o + F_UPDATED] = updatedAt;
     if (this.#results[id] !== result) this.#results[id] = internResult(result);
     this.#cache[id] = undefined;
@@ -480,6 +693,12 @@ export class MarketStore {
 
   setEvent(event: MarketEvent): void {
     this.#events.set(event.eventTicker, event);
+    // The event's own series replaces the one its ticker suggested.
+    const slot = this.#eventSlot(event.eventTicker, event.seriesTicker);
+    if (this.#slotSeries[slot] !== event.seriesTicker) {
+      this.#removeSeriesSlot(slot);
+      this.#addSeriesSlot(slot, event.seriesTicker);
+    }
   }
 
   get eventCount(): number {
@@ -544,35 +763,243 @@ export class MarketStore {
     n[o + F_EXPIRATION] = m.expirationTs;
   }
 
-  /** Counts and the active index follow a status change of cell `id` (FREE for insert/delete). */
+  /** Counts and the status lists follow a status change of cell `id` (FREE for insert/delete). */
   #statusChange(id: number, from: number, to: number): void {
-    if (from !== FREE) this.#counts[from] = (this.#counts[from] as number) - 1;
-    if (to !== FREE) this.#counts[to] = (this.#counts[to] as number) + 1;
-    if (from === S_ACTIVE) this.#removeActive(id);
-    else if (to === S_ACTIVE) this.#addActive(id);
-  }
-
-  #addActive(id: number): void {
-    const p = this.#activeCount++;
-    this.#activeIds[p] = id;
-    this.#activePos[id] = p;
-    this.#activeChanged(p);
-  }
-
-  #removeActive(id: number): void {
-    const p = this.#activePos[id] as number;
-    const last = --this.#activeCount;
-    if (p !== last) {
-      const moved = this.#activeIds[last] as number;
-      this.#activeIds[p] = moved;
-      this.#activePos[moved] = p;
+    if (from !== FREE) {
+      this.#counts[from] = (this.#counts[from] as number) - 1;
+      this.#removeStatus(id, from);
     }
-    this.#activePos[id] = -1;
-    this.#activeChanged(p);
+    if (to !== FREE) {
+      this.#counts[to] = (this.#counts[to] as number) + 1;
+      this.#addStatus(id, to);
+    }
+  }
+
+  #addStatus(id: number, status: number): void {
+    const p = this.#byStatusLen[status] as number;
+    this.#byStatus[status] = pushId(this.#byStatus[status] as Int32Array, p, id);
+    this.#byStatusLen[status] = p + 1;
+    this.#statusPos[id] = p;
+    if (status === S_ACTIVE) this.#activeChanged(p);
+  }
+
+  #removeStatus(id: number, status: number): void {
+    const list = this.#byStatus[status] as Int32Array;
+    const p = this.#statusPos[id] as number;
+    const last = (this.#byStatusLen[status] as number) - 1;
+    this.#byStatusLen[status] = last;
+    if (p !== last) {
+      const moved = list[last] as number;
+      list[p] = moved;
+      this.#statusPos[moved] = p;
+    }
+    this.#statusPos[id] = -1;
+    if (status === S_ACTIVE) this.#activeChanged(p);
   }
 
   #memberChanged(id: number): void {
-    this.#activeChanged(this.#activePos[id] as number);
+    this.#activeChanged(this.#statusPos[id] as number);
+  }
+
+  // Event, series, close-time and combo indexes ---------------------------------------------
+
+  /** The slot of `eventTicker`, created (filed under `series`) when new. */
+  #eventSlot(eventTicker: string, series: string): number {
+    let slot = this.#eventSlots.get(eventTicker);
+    if (slot === undefined) {
+      slot = this.#slotTicker.length;
+      this.#eventSlots.set(eventTicker, slot);
+      this.#slotTicker.push(eventTicker);
+      this.#slotMembers.push([]);
+      this.#slotSeries.push('');
+      this.#slotSeriesPos.push(-1);
+      this.#addSeriesSlot(slot, series);
+    }
+    return slot;
+  }
+
+  #addSeriesSlot(slot: number, series: string): void {
+    let list = this.#seriesSlots.get(series);
+    if (list === undefined) {
+      list = [];
+      this.#seriesSlots.set(series, list);
+    }
+    this.#slotSeries[slot] = series;
+    this.#slotSeriesPos[slot] = list.length;
+    list.push(slot);
+  }
+
+  #removeSeriesSlot(slot: number): void {
+    const series = this.#slotSeries[slot] as string;
+    const list = this.#seriesSlots.get(series);
+    if (list === undefined) return;
+    const p = this.#slotSeriesPos[slot] as number;
+    const moved = list.pop() as number;
+    if (moved !== slot) {
+      list[p] = moved;
+      this.#slotSeriesPos[moved] = p;
+    }
+    if (list.length === 0) this.#seriesSlots.delete(series);
+    this.#slotSeriesPos[slot] = -1;
+  }
+
+  #indexEvent(id: number, eventTicker: string): void {
+    // An event not (yet) read from GET /events is filed under the series its ticker names.
+    const known = this.#events.get(eventTicker);
+    const slot = this.#eventSlot(eventTicker, known?.seriesTicker ?? seriesOfEventTicker(eventTicker));
+    const members = this.#slotMembers[slot] as number[];
+    this.#eventOf[id] = slot;
+    this.#eventPos[id] = members.length;
+    members.push(id);
+  }
+
+  #unindexEvent(id: number): void {
+    const slot = this.#eventOf[id] as number;
+    if (slot < 0) return;
+    const members = this.#slotMembers[slot] as number[];
+    const p = this.#eventPos[id] as number;
+    const moved = members.pop() as number;
+    if (moved !== id) {
+      members[p] = moved;
+      this.#eventPos[moved] = p;
+    }
+    this.#eventOf[id] = -1;
+    this.#eventPos[id] = -1;
+  }
+
+  #indexClose(id: number, closeTs: number): void {
+    const key = closeBucketOf(closeTs);
+    if (Number.isNaN(key)) {
+      this.#closePos[id] = -1;
+      return;
+    }
+    let bucket = this.#closeBuckets.get(key);
+    if (bucket === undefined) {
+      bucket = { key, ids: [], sorted: true };
+      this.#closeBuckets.set(key, bucket);
+      this.#closeKeys = null;
+    }
+    const ids = bucket.ids;
+    // Appending a close time no earlier than the last keeps a sorted bucket sorted.
+    if (bucket.sorted && ids.length > 0 && closeTs < (this.#nums[(ids[ids.length - 1] as number) * NUMS + F_CLOSE] as number)) bucket.sorted = false;
+    this.#closePos[id] = ids.length;
+    ids.push(id);
+  }
+
+  /** Removes `id`, whose indexed close time was `closeTs`, from its bucket. */
+  #unindexClose(id: number, closeTs: number): void {
+    const p = this.#closePos[id] as number;
+    if (p < 0) return;
+    const bucket = this.#closeBuckets.get(closeBucketOf(closeTs)) as CloseBucket;
+    const ids = bucket.ids;
+    const moved = ids.pop() as number;
+    if (moved !== id) {
+      ids[p] = moved;
+      this.#closePos[moved] = p;
+      bucket.sorted = false;
+    }
+    this.#closePos[id] = -1;
+    if (ids.length === 0) {
+      this.#closeBuckets.delete(bucket.key);
+      this.#closeKeys = null;
+    }
+  }
+
+  #moveClose(id: number, from: number, to: number): void {
+    const sameBucket = closeBucketOf(from) === closeBucketOf(to);
+    if (sameBucket) {
+      // Still in its bucket, whose order it may have broken.
+      const bucket = this.#closeBuckets.get(closeBucketOf(to));
+      if (bucket !== undefined) bucket.sorted = false;
+      return;
+    }
+    this.#unindexClose(id, from);
+    this.#indexClose(id, to);
+  }
+
+  #indexCombo(id: number): void {
+    this.#comboPos[id] = this.#comboIds.length;
+    this.#comboIds.push(id);
+  }
+
+  #unindexCombo(id: number): void {
+    const ids = this.#comboIds;
+    const p = this.#comboPos[id] as number;
+    const moved = ids.pop() as number;
+    if (moved !== id) {
+      ids[p] = moved;
+      this.#comboPos[moved] = p;
+    }
+    this.#comboPos[id] = -1;
+  }
+
+  /** The keys of the non-empty close-time buckets, ascending. */
+  #sortedCloseKeys(): number[] {
+    if (this.#closeKeys === null) this.#closeKeys = [...this.#closeBuckets.keys()].sort((a, b) => a - b);
+    return this.#closeKeys;
+  }
+
+  /** Puts a bucket in close-time order (ties by id), for a bound that falls inside it. */
+  #sortBucket(bucket: CloseBucket): void {
+    if (bucket.sorted) return;
+    const n = this.#nums;
+    const ids = bucket.ids;
+    ids.sort((a, b) => (n[a * NUMS + F_CLOSE] as number) - (n[b * NUMS + F_CLOSE] as number) || a - b);
+    for (let i = 0; i < ids.length; i++) this.#closePos[ids[i] as number] = i;
+    bucket.sorted = true;
+  }
+
+  /** First index in a sorted bucket whose close time is >= t. */
+  #bucketLowerBound(bucket: CloseBucket, t: number): number {
+    const n = this.#nums;
+    const ids = bucket.ids;
+    let lo = 0;
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((n[(ids[mid] as number) * NUMS + F_CLOSE] as number) < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Calls `visit` for every id whose close time is in [after, before) (either bound may be
+   * undefined), until it returns false. Buckets wholly inside the range are walked as they are;
+   * a bucket a bound falls in is sorted (if it changed since) and cut by binary search.
+   */
+  #walkClose(after: number | undefined, before: number | undefined, visit: (id: number) => boolean): void {
+    const keys = this.#sortedCloseKeys();
+    const lo = after === undefined ? 0 : lowerBound(keys, closeBucketOf(after));
+    for (let k = lo; k < keys.length; k++) {
+      const key = keys[k] as number;
+      const start = key * CLOSE_BUCKET;
+      if (before !== undefined && start >= before) return;
+      const bucket = this.#closeBuckets.get(key) as CloseBucket;
+      const ids = bucket.ids;
+      let from = 0;
+      let to = ids.length;
+      const cutLow = after !== undefined && after > start;
+      const cutHigh = before !== undefined && before < start + CLOSE_BUCKET;
+      if (cutLow || cutHigh) {
+        this.#sortBucket(bucket);
+        if (cutLow) from = this.#bucketLowerBound(bucket, after);
+        if (cutHigh) to = this.#bucketLowerBound(bucket, before);
+      }
+      for (let i = from; i < to; i++) if (!visit(ids[i] as number)) return;
+    }
+  }
+
+  /** Markets in the close-time buckets [after, before) touch: an upper bound of the range's size. */
+  #closeCandidates(after: number | undefined, before: number | undefined): number {
+    const keys = this.#sortedCloseKeys();
+    let n = 0;
+    for (let k = after === undefined ? 0 : lowerBound(keys, closeBucketOf(after)); k < keys.length; k++) {
+      const key = keys[k] as number;
+      if (before !== undefined && key * CLOSE_BUCKET >= before) break;
+      n += (this.#closeBuckets.get(key) as CloseBucket).ids.length;
+    }
+    return n;
   }
 
   #activeChanged(position: number): void {
@@ -591,12 +1018,16 @@ export class MarketStore {
     const nums = new Float64Array(capacity * NUMS);
     nums.set(this.#nums);
     this.#nums = nums;
-    const pos = new Int32Array(capacity).fill(-1);
-    pos.set(this.#activePos);
-    this.#activePos = pos;
-    const ids = new Int32Array(capacity);
-    ids.set(this.#activeIds);
-    this.#activeIds = ids;
+    const column = (old: Int32Array) => {
+      const grown = new Int32Array(capacity).fill(-1);
+      grown.set(old);
+      return grown;
+    };
+    this.#statusPos = column(this.#statusPos);
+    this.#eventOf = column(this.#eventOf);
+    this.#eventPos = column(this.#eventPos);
+    this.#closePos = column(this.#closePos);
+    this.#comboPos = column(this.#comboPos);
     const seen = new Uint32Array(capacity);
     seen.set(this.#seen);
     this.#seen = seen;
