@@ -11,11 +11,13 @@
  * and goes through zod, which accepts it or explains why not. The tolerance rules it mirrors:
  * optional fields may be absent or null; a present one must have its documented type, used or
  * not; `result` is an open string (null/absent leaves the market's result alone); a created
- * market's expirationTs is `additional_metadata.expected_expiration_ts`, else its close time.
+ * market's expirationTs is `additional_metadata.expected_expiration_ts`, else its close time;
+ * strings within the limits of limits.ts (tickers, titles, rules, enumeration words).
  * test/perf-equivalence/lifecycle-frame.test.ts holds it to exactly that route.
  */
 import { isDecimalText } from './fast-scalars.js';
 import { K_ACTIVATED, K_CLOSE_DATE_UPDATED, K_DEACTIVATED, K_DETERMINED, K_SETTLED, KEY_BY_CODE, S_INITIALIZED, TRADING_BY_CODE } from './fast-status.js';
+import { MAX_RULES_LENGTH, MAX_TEXT_LENGTH, MAX_TICKER_LENGTH, MAX_WORD_LENGTH } from './limits.js';
 import { secondsToMicros } from './units.js';
 import type { LifecycleUpdate } from './mapping.js';
 import type { Market, Micros } from './types.js';
@@ -78,8 +80,15 @@ function isSeconds(v: unknown): v is number {
 function okSeconds(v: unknown): boolean {
   return isNullish(v) || isSeconds(v);
 }
-function okString(v: unknown): boolean {
-  return isNullish(v) || typeof v === 'string';
+/** A nullish string of at most `max` characters (`z.string().max(max).nullish()`). */
+function okString(v: unknown, max: number): boolean {
+  return isNullish(v) || (typeof v === 'string' && v.length <= max);
+}
+function okText(v: unknown): boolean {
+  return okString(v, MAX_TEXT_LENGTH);
+}
+function okWord(v: unknown): boolean {
+  return okString(v, MAX_WORD_LENGTH);
 }
 function okBool(v: unknown): boolean {
   return isNullish(v) || typeof v === 'boolean';
@@ -108,7 +117,7 @@ function okPriceRanges(v: unknown): boolean {
   return true;
 }
 function okStrikes(m: Record<string, unknown>): boolean {
-  return okString(m.strike_type) && okNumber(m.floor_strike) && okNumber(m.cap_strike) && okRecord(m.custom_strike);
+  return okWord(m.strike_type) && okNumber(m.floor_strike) && okNumber(m.cap_strike) && okRecord(m.custom_strike);
 }
 
 /**
@@ -126,7 +135,7 @@ export function fastLifecycleFrame(json: unknown, out: FastFrame): boolean {
   const msg = json.msg;
   if (!isObj(msg)) return false;
   const ticker = msg.market_ticker;
-  if (typeof ticker !== 'string' || ticker.length === 0 || !okInt(msg.exchange_index)) return false;
+  if (typeof ticker !== 'string' || ticker.length === 0 || ticker.length > MAX_TICKER_LENGTH || !okInt(msg.exchange_index)) return false;
   const eventType = msg.event_type;
   let kind: FastFrameKind = 'transition';
   let key = 0;
@@ -147,7 +156,7 @@ export function fastLifecycleFrame(json: unknown, out: FastFrame): boolean {
     }
     case 'determined': {
       const r = msg.result;
-      if (!okString(r) || !okSeconds(msg.determination_ts) || !okDecimal(msg.settlement_value)) return false;
+      if (!okWord(r) || !okSeconds(msg.determination_ts) || !okDecimal(msg.settlement_value)) return false;
       key = K_DETERMINED;
       result = isNullish(r) ? undefined : (r as string);
       break;
@@ -159,7 +168,7 @@ export function fastLifecycleFrame(json: unknown, out: FastFrame): boolean {
     case 'created': {
       const open = msg.open_ts;
       const close = msg.close_ts;
-      if (!isSeconds(open) || !isSeconds(close) || !okString(msg.price_level_structure) || !okPriceRanges(msg.price_ranges)) return false;
+      if (!isSeconds(open) || !isSeconds(close) || !okWord(msg.price_level_structure) || !okPriceRanges(msg.price_ranges)) return false;
       const meta = msg.additional_metadata;
       let eventTicker = '';
       let title = '';
@@ -171,8 +180,15 @@ export function fastLifecycleFrame(json: unknown, out: FastFrame): boolean {
         const t = meta.title;
         const name = meta.name;
         const exp = meta.expected_expiration_ts;
-        if (!okString(et) || !okString(t) || !okString(name) || !okSeconds(exp)) return false;
-        if (!okString(meta.yes_sub_title) || !okString(meta.no_sub_title) || !okString(meta.rules_primary) || !okString(meta.rules_secondary)) return false;
+        if (!okString(et, MAX_TICKER_LENGTH) || !okText(t) || !okText(name) || !okSeconds(exp)) return false;
+        if (
+          !okText(meta.yes_sub_title) ||
+          !okText(meta.no_sub_title) ||
+          !okString(meta.rules_primary, MAX_RULES_LENGTH) ||
+          !okString(meta.rules_secondary, MAX_RULES_LENGTH)
+        ) {
+          return false;
+        }
         if (!okBool(meta.can_close_early) || !okStrikes(meta)) return false;
         eventTicker = (et as string | null | undefined) ?? '';
         title = (t as string | null | undefined) ?? (name as string | null | undefined) ?? '';
@@ -186,11 +202,11 @@ export function fastLifecycleFrame(json: unknown, out: FastFrame): boolean {
       break;
     }
     case 'price_level_structure_updated':
-      if (!okString(msg.price_level_structure) || !okPriceRanges(msg.price_ranges)) return false;
+      if (!okWord(msg.price_level_structure) || !okPriceRanges(msg.price_ranges)) return false;
       kind = 'metadata';
       break;
     case 'metadata_updated':
-      if (!okStrikes(msg) || !okString(msg.yes_sub_title)) return false;
+      if (!okStrikes(msg) || !okText(msg.yes_sub_title)) return false;
       kind = 'metadata';
       break;
     default:

@@ -15,18 +15,25 @@
  *  - result and market_type are open strings, kept as sent (null/absent: '' and 'binary');
  *  - expirationTs is expected_expiration_time, else latest_expiration_time, else
  *    expiration_time, else the close time;
- *  - `*_dollars` / `volume_fp` win over the legacy integer fields, which are still validated.
+ *  - `*_dollars` / `volume_fp` win over the legacy integer fields, which are still validated;
+ *  - strings within the limits of limits.ts (tickers, title and subtitle, result and type words).
  * test/perf-equivalence/market-record.test.ts holds it to exactly that route (property tests
  * and every recorded real Kalshi record).
  */
 import { fastIsoMicros, fastScaled } from './fast-scalars.js';
 import { STATUS_BY_CODE, TRADING_BY_CODE, statusCode } from './fast-status.js';
+import { MAX_TEXT_LENGTH, MAX_TICKER_LENGTH, MAX_WORD_LENGTH } from './limits.js';
 import type { Market, Micros } from './types.js';
 
-/** A nullish string field: the string, null for absent/null, or false for a wrong type. */
-function optString(v: unknown): string | null | false {
+/** A nullish string field of at most `max` characters: the string, null for absent/null, or false for a wrong type or length. */
+function optString(v: unknown, max: number): string | null | false {
   if (v === undefined || v === null) return null;
-  return typeof v === 'string' ? v : false;
+  return typeof v === 'string' && v.length <= max ? v : false;
+}
+
+/** A required ticker (TickerSchema): a non-empty string within MAX_TICKER_LENGTH. */
+function isTicker(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_TICKER_LENGTH;
 }
 
 /** A nullish legacy integer field: true when absent/null or a safe integer. */
@@ -71,7 +78,7 @@ export function fastMarketFromRecord(raw: unknown, now: Micros): Market | undefi
   const r = raw as Record<string, unknown>;
   const ticker = r.ticker;
   const eventTicker = r.event_ticker;
-  if (typeof ticker !== 'string' || ticker.length === 0 || typeof eventTicker !== 'string' || eventTicker.length === 0) return undefined;
+  if (!isTicker(ticker) || !isTicker(eventTicker)) return undefined;
   const status = statusCode(r.status);
   if (status < 0) return undefined;
   const openTime = r.open_time;
@@ -81,10 +88,10 @@ export function fastMarketFromRecord(raw: unknown, now: Micros): Market | undefi
   const closeTs = fastIsoMicros(closeTime);
   if (Number.isNaN(openTs) || Number.isNaN(closeTs)) return undefined;
 
-  const marketType = optString(r.market_type);
-  const title = optString(r.title);
-  const yesSubTitle = optString(r.yes_sub_title);
-  const result = optString(r.result);
+  const marketType = optString(r.market_type, MAX_WORD_LENGTH);
+  const title = optString(r.title, MAX_TEXT_LENGTH);
+  const yesSubTitle = optString(r.yes_sub_title, MAX_TEXT_LENGTH);
+  const result = optString(r.result, MAX_WORD_LENGTH);
   if (marketType === false || title === false || yesSubTitle === false || result === false) return undefined;
 
   // Every present expiration field must be well-formed, used or not (the schema checks all three).

@@ -19,6 +19,7 @@ import type { MarketStatus } from './vocabulary.js';
 import type { TransitionKey } from '../lifecycle/transition-table.js';
 import { fastEventFromRecord } from './fast-event.js';
 import { fastMarketFromRecord } from './fast-market.js';
+import { truncateForLog } from './limits.js';
 import { countToE2, dollarsToE4, isoToMicros, secondsToMicros } from './units.js';
 import type { ExchangeStatus, Market, MarketEvent, Micros, TradingStatus } from './types.js';
 
@@ -39,14 +40,17 @@ export type ParseResult<T> = { readonly ok: true; readonly value: T } | ParseFai
 export interface ParseFailure {
   readonly ok: false;
   readonly error: ValidationError;
-  /** The record's ticker, when one could be read. */
+  /**
+   * The record's ticker, when one could be read, for logs and the quarantine: cut by
+   * `truncateForLog` (a refused record's ticker may be the over-long input itself).
+   */
   readonly ticker?: string;
 }
 
 function failure(source: string, issues: z.core.$ZodIssue[], raw: unknown, key = 'ticker'): ParseResult<never> {
   const ticker =
     typeof raw === 'object' && raw !== null && typeof (raw as Record<string, unknown>)[key] === 'string'
-      ? ((raw as Record<string, unknown>)[key] as string)
+      ? truncateForLog((raw as Record<string, unknown>)[key] as string)
       : undefined;
   const error = new ValidationError(source, issues);
   return ticker === undefined ? { ok: false, error } : { ok: false, error, ticker };
@@ -276,7 +280,8 @@ export function parseLifecycleFrame(raw: string | Uint8Array): ParseResult<Lifec
 
 /** The failure of a frame that is not JSON (`err` from JSON.parse). */
 export function notJson(text: string, err: unknown): ParseFailure {
-  const issue = { code: 'custom', path: [], message: `not JSON (${(err as Error).message})`, input: text.slice(0, 200) };
+  // V8's JSON.parse messages quote a bounded snippet of the text; the input is cut as in logs.
+  const issue = { code: 'custom', path: [], message: `not JSON (${(err as Error).message})`, input: truncateForLog(text) };
   return { ok: false, error: new ValidationError('WebSocket frame', [issue as z.core.$ZodIssue]) };
 }
 

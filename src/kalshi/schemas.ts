@@ -20,6 +20,9 @@
  *    exactly); fields the registry does not map are not looked at by the entry-point schemas.
  *  - Enumerations Kalshi keeps extending are open strings: `result`, `market_type`,
  *    `strike_type`, `price_level_structure`. Only `status` (the registry's state) is closed.
+ *  - Strings have generous length limits (src/domain/limits.ts: tickers 256, titles 16 Ki, rules
+ *    64 Ki, enumeration words 256 characters), so that a hostile record or frame is quarantined
+ *    before it is stored, fetched or logged; the fast paths apply the same limits.
  *  - Unknown keys are tolerated everywhere: the hot-path schemas strip them, the full
  *    documentation schemas (`KalshiMarketSchema`, `KalshiEventSchema`) keep them.
  *
@@ -28,6 +31,7 @@
  * kept.
  */
 import { z } from 'zod';
+import { MAX_RULES_LENGTH, MAX_TEXT_LENGTH, MAX_TICKER_LENGTH, MAX_WORD_LENGTH } from '../domain/limits.js';
 import { MARKET_STATUSES, MARKET_STATUS_FILTERS } from '../domain/vocabulary.js';
 
 /**
@@ -38,6 +42,17 @@ export { MARKET_STATUSES, MARKET_STATUS_FILTERS, type MarketStatus, type MarketS
 
 // ---------------------------------------------------------------------------------------------
 // Scalars
+
+/** A market, event, series or collection ticker: non-empty, at most MAX_TICKER_LENGTH characters. */
+export const TickerSchema = z.string().min(1).max(MAX_TICKER_LENGTH, `longer than ${MAX_TICKER_LENGTH} characters (the ticker limit)`);
+/** A ticker-like field that may be empty (an optional event or series ticker). */
+const OptTickerText = z.string().max(MAX_TICKER_LENGTH, `longer than ${MAX_TICKER_LENGTH} characters (the ticker limit)`);
+/** A title, subtitle or name. */
+export const TextSchema = z.string().max(MAX_TEXT_LENGTH, `longer than ${MAX_TEXT_LENGTH} characters (the title limit)`);
+/** Rules text. */
+export const RulesTextSchema = z.string().max(MAX_RULES_LENGTH, `longer than ${MAX_RULES_LENGTH} characters (the rules limit)`);
+/** A word of an open enumeration (result, market_type, strike_type, price_level_structure) or a channel name. */
+export const WordSchema = z.string().max(MAX_WORD_LENGTH, `longer than ${MAX_WORD_LENGTH} characters (the word limit)`);
 
 /**
  * Kalshi's FixedPointDollars: a decimal string such as "0.5600". Kalshi documents up to 4
@@ -92,21 +107,21 @@ export const PriceRangeSchema = z.looseObject({
  * those fields. Only the first five are required; everything else may be absent or null.
  */
 const marketCoreShape = {
-  ticker: z.string().min(1),
-  event_ticker: z.string().min(1),
+  ticker: TickerSchema,
+  event_ticker: TickerSchema,
   status: MarketStatusSchema,
   open_time: IsoDateTimeSchema,
   close_time: IsoDateTimeSchema,
   /** Documented as 'binary' | 'scalar'; an open string here (kept as-is by mapping). */
-  market_type: z.string().nullish(),
-  title: z.string().nullish(),
-  yes_sub_title: z.string().nullish(),
+  market_type: WordSchema.nullish(),
+  title: TextSchema.nullish(),
+  yes_sub_title: TextSchema.nullish(),
   /** The expiration the registry reports (`Market.expirationTs`); the next two are fallbacks. */
   expected_expiration_time: IsoDateTimeSchema.nullish(),
   latest_expiration_time: IsoDateTimeSchema.nullish(),
   expiration_time: IsoDateTimeSchema.nullish(),
   /** Documented as 'yes' | 'no' | 'scalar' | ''; open string; null (seen in real Oct-2025 data) means ''. */
-  result: z.string().nullish(),
+  result: WordSchema.nullish(),
   yes_bid_dollars: FixedPointDollarsSchema.nullish(),
   yes_ask_dollars: FixedPointDollarsSchema.nullish(),
   last_price_dollars: FixedPointDollarsSchema.nullish(),
@@ -127,9 +142,9 @@ export const KalshiMarketCoreSchema = z.object(marketCoreShape);
 export type KalshiMarketCore = z.infer<typeof KalshiMarketCoreSchema>;
 
 export const MveSelectedLegSchema = z.looseObject({
-  event_ticker: z.string().nullish(),
-  market_ticker: z.string().nullish(),
-  side: z.string().nullish(),
+  event_ticker: OptTickerText.nullish(),
+  market_ticker: OptTickerText.nullish(),
+  side: WordSchema.nullish(),
   yes_settlement_value_dollars: FixedPointDollarsSchema.nullish(),
 });
 
@@ -141,8 +156,8 @@ export const MveSelectedLegSchema = z.looseObject({
 export const KalshiMarketSchema = z.looseObject({
   ...marketCoreShape,
   updated_time: IsoDateTimeSchema.nullish(),
-  no_sub_title: z.string().nullish(),
-  subtitle: z.string().nullish(),
+  no_sub_title: TextSchema.nullish(),
+  subtitle: TextSchema.nullish(),
   created_time: IsoDateTimeSchema.nullish(),
   settlement_timer_seconds: z.number().int().nullish(),
   no_bid_dollars: FixedPointDollarsSchema.nullish(),
@@ -164,18 +179,18 @@ export const KalshiMarketSchema = z.looseObject({
   fee_waiver_expiration_time: IsoDateTimeSchema.nullish(),
   early_close_condition: z.string().nullish(),
   /** Open string (documented values: KNOWN_STRIKE_TYPES). */
-  strike_type: z.string().nullish(),
+  strike_type: WordSchema.nullish(),
   floor_strike: z.number().nullish(),
   cap_strike: z.number().nullish(),
   functional_strike: z.string().nullish(),
   custom_strike: z.record(z.string(), z.unknown()).nullish(),
-  rules_primary: z.string().nullish(),
-  rules_secondary: z.string().nullish(),
-  mve_collection_ticker: z.string().nullish(),
+  rules_primary: RulesTextSchema.nullish(),
+  rules_secondary: RulesTextSchema.nullish(),
+  mve_collection_ticker: OptTickerText.nullish(),
   mve_selected_legs: z.array(MveSelectedLegSchema).nullish(),
   primary_participant_key: z.string().nullish(),
   /** Open string: `linear_cent`, `deci_cent`, `tapered_deci_cent`, `banded_centi_cent`, … */
-  price_level_structure: z.string().nullish(),
+  price_level_structure: WordSchema.nullish(),
   price_ranges: z.array(PriceRangeSchema).nullish(),
   is_provisional: z.boolean().nullish(),
   exchange_index: z.number().int().nullish(),
@@ -223,10 +238,10 @@ export const SingleMarketResponseSchema = z.looseObject({ market: z.unknown() })
 
 /** The fields of an event the registry maps (`MarketEvent`); only `event_ticker` is required. */
 const eventCoreShape = {
-  event_ticker: z.string().min(1),
-  series_ticker: z.string().nullish(),
-  title: z.string().nullish(),
-  sub_title: z.string().nullish(),
+  event_ticker: TickerSchema,
+  series_ticker: OptTickerText.nullish(),
+  title: TextSchema.nullish(),
+  sub_title: TextSchema.nullish(),
   mutually_exclusive: z.boolean().nullish(),
   last_updated_ts: IsoDateTimeSchema.nullish(),
 };
@@ -298,7 +313,7 @@ export type KalshiExchangeStatus = z.infer<typeof KalshiExchangeStatusSchema>;
 
 /** Unix seconds, as every lifecycle timestamp is on the WebSocket. */
 const UnixSeconds = z.number().int().nonnegative();
-const Ticker = z.string().min(1);
+const Ticker = TickerSchema;
 
 export const LIFECYCLE_EVENT_TYPES = [
   'created',
@@ -317,17 +332,17 @@ export const MULTIVARIATE_LIFECYCLE_EVENT_TYPES = ['created', 'activated', 'deac
 
 /** The AsyncAPI marks name … expected_expiration_ts required; absent or null is accepted here. */
 const AdditionalMetadataSchema = z.object({
-  name: z.string().nullish(),
-  title: z.string().nullish(),
-  yes_sub_title: z.string().nullish(),
-  no_sub_title: z.string().nullish(),
-  rules_primary: z.string().nullish(),
-  rules_secondary: z.string().nullish(),
+  name: TextSchema.nullish(),
+  title: TextSchema.nullish(),
+  yes_sub_title: TextSchema.nullish(),
+  no_sub_title: TextSchema.nullish(),
+  rules_primary: RulesTextSchema.nullish(),
+  rules_secondary: RulesTextSchema.nullish(),
   can_close_early: z.boolean().nullish(),
-  event_ticker: z.string().nullish(),
+  event_ticker: OptTickerText.nullish(),
   /** Kalshi's expected expiration: the registry's `expirationTs` (as REST `expected_expiration_time`). */
   expected_expiration_ts: UnixSeconds.nullish(),
-  strike_type: z.string().nullish(),
+  strike_type: WordSchema.nullish(),
   floor_strike: z.number().nullish(),
   cap_strike: z.number().nullish(),
   custom_strike: z.record(z.string(), z.unknown()).nullish(),
@@ -341,7 +356,7 @@ export const LifecycleMsgSchema = z.discriminatedUnion('event_type', [
     event_type: z.literal('created'),
     open_ts: UnixSeconds,
     close_ts: UnixSeconds,
-    price_level_structure: z.string().nullish(),
+    price_level_structure: WordSchema.nullish(),
     price_ranges: z.array(PriceRangeSchema).nullish(),
     additional_metadata: AdditionalMetadataSchema.nullish(),
   }),
@@ -352,7 +367,7 @@ export const LifecycleMsgSchema = z.discriminatedUnion('event_type', [
     ...lifecycleBase,
     event_type: z.literal('determined'),
     /** Open string ("yes", "no", scalar values unconfirmed); null/absent leaves the result as it was. */
-    result: z.string().nullish(),
+    result: WordSchema.nullish(),
     determination_ts: UnixSeconds.nullish(),
     settlement_value: FixedPointDollarsSchema.nullish(),
   }),
@@ -360,17 +375,17 @@ export const LifecycleMsgSchema = z.discriminatedUnion('event_type', [
   z.object({
     ...lifecycleBase,
     event_type: z.literal('price_level_structure_updated'),
-    price_level_structure: z.string().nullish(),
+    price_level_structure: WordSchema.nullish(),
     price_ranges: z.array(PriceRangeSchema).nullish(),
   }),
   z.object({
     ...lifecycleBase,
     event_type: z.literal('metadata_updated'),
-    strike_type: z.string().nullish(),
+    strike_type: WordSchema.nullish(),
     floor_strike: z.number().nullish(),
     cap_strike: z.number().nullish(),
     custom_strike: z.record(z.string(), z.unknown()).nullish(),
-    yes_sub_title: z.string().nullish(),
+    yes_sub_title: TextSchema.nullish(),
   }),
 ]);
 export type LifecycleMsg = z.infer<typeof LifecycleMsgSchema>;
@@ -407,10 +422,10 @@ export const EventLifecycleFrameSchema = z.object({
   msg: z.object({
     event_ticker: Ticker,
     exchange_index: z.number().int().nullish(),
-    title: z.string(),
-    subtitle: z.string().nullish(),
+    title: TextSchema,
+    subtitle: TextSchema.nullish(),
     collateral_return_type: z.string().nullish(),
-    series_ticker: z.string(),
+    series_ticker: OptTickerText,
     strike_date: UnixSeconds.nullish(),
     strike_period: z.string().nullish(),
   }),
@@ -429,7 +444,7 @@ export const EventFeeUpdateFrameSchema = z.object({
 export const SubscribedFrameSchema = z.object({
   type: z.literal('subscribed'),
   id: nullAsAbsent(z.number().int()),
-  msg: z.object({ channel: z.string(), sid: z.number().int().positive() }),
+  msg: z.object({ channel: WordSchema, sid: z.number().int().positive() }),
 });
 
 export const OkFrameSchema = z.object({
@@ -454,6 +469,8 @@ export const ErrorFrameSchema = z.object({
   id: nullAsAbsent(z.number().int()),
   sid: nullAsAbsent(z.number().int()),
   seq: nullAsAbsent(z.number().int()),
+  // No length limit on the message: a terminal error (10/25) must be acted on whatever its text;
+  // logs quote it through truncateForLog.
   msg: z.object({ code: z.number().int(), msg: z.string().nullish() }),
 });
 

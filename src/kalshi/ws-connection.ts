@@ -9,10 +9,16 @@
  * `idleTimeoutMs` sends a client ping (a quiet but healthy server answers it), silence for the
  * whole timeout reports `WS.IDLE`, on which the chart reconnects. Paused for backpressure, the
  * socket is not silent: the watchdog waits.
+ *
+ * Size: a message larger than MAX_FRAME_BYTES (1 MiB; the largest real frame is ~1.6 KB) is not
+ * read. `ws` (maxPayload) stops at its header and closes with 1009; the close is reported like
+ * any other (the chart reconnects with its backoff, and the resubscription means a reconcile),
+ * with a reason that names the limit, and `onOversizedFrame` counts it.
  */
 import { WebSocket } from 'ws';
 import { fromCallback } from 'xstate';
 import type { SocketCommand, SocketEvent, SocketInput } from '../../machines/lifecycle-connection.js';
+import { MAX_FRAME_BYTES, truncateForLog } from '../domain/limits.js';
 import { silentLogger, type Logger } from '../log.js';
 import { signKalshiRequest, type KalshiCredentials } from './auth.js';
 import { ErrorFrameSchema, SubscribedFrameSchema, TERMINAL_WS_ERROR_CODES } from './schemas.js';
@@ -27,7 +33,15 @@ export interface WsConnectionOptions {
   readonly handshakeTimeoutMs?: number;
   /** No frame, ping or pong within this long → `WS.IDLE`. Default 30 000 ms. */
   readonly idleTimeoutMs?: number;
+  /**
+   * Called when the server sent a message larger than MAX_FRAME_BYTES (the connection is then
+   * closed with 1009 and made again): the registry counts it as a quarantined input.
+   */
+  readonly onOversizedFrame?: (limitBytes: number) => void;
 }
+
+/** ws's error code for a message above `maxPayload` (it then closes with 1009). */
+const WS_TOO_BIG = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 
 /** Close grace: a server that does not answer our close frame is cut off after this long. */
 const CLOSE_GRACE_MS = 2_000;
@@ -85,7 +99,7 @@ export function wsConnectionActor(options: WsConnectionOptions) {
     let watchdog: NodeJS.Timeout | undefined;
 
     const headers = options.credentials ? signKalshiRequest(options.credentials, 'GET', new URL(url).pathname) : undefined;
-    const ws = new WebSocket(url, { handshakeTimeout: handshakeTimeoutMs, ...(headers ? { headers } : {}) });
+    const ws = new WebSocket(url, { handshakeTimeout: handshakeTimeoutMs, maxPayload: MAX_FRAME_BYTES, ...(headers ? { headers } : {}) });
     const touch = () => {
       lastActivity = performance.now();
       pingSent = false;
@@ -152,7 +166,11 @@ export function wsConnectionActor(options: WsConnectionOptions) {
           const sid = frame.data.sid;
           const channel = sid === undefined ? null : (sidChannels.get(sid) ?? null);
           if (sid !== undefined) sidChannels.delete(sid);
-          log.warn({ code: frame.data.msg.code, msg: frame.data.msg.msg, sid, channel }, 'lifecycle socket: Kalshi dropped the subscription; resubscribing');
+          const text = frame.data.msg.msg;
+          log.warn(
+            { code: frame.data.msg.code, msg: text == null ? text : truncateForLog(text), sid, channel },
+            'lifecycle socket: Kalshi dropped the subscription; resubscribing',
+          );
           report({ type: 'WS.TERMINAL_ERROR', code: frame.data.msg.code, channel });
         }
       }
@@ -163,13 +181,18 @@ export function wsConnectionActor(options: WsConnectionOptions) {
     ws.on('pong', touch);
     ws.on('error', (err) => {
       // Always followed by 'close'. Keep the first, most specific reason (e.g. the HTTP status).
+      if ((err as { code?: unknown }).code === WS_TOO_BIG && lastError === null) {
+        lastError = `the server sent a message larger than ${MAX_FRAME_BYTES} bytes (the frame limit); closed with 1009`;
+        options.onOversizedFrame?.(MAX_FRAME_BYTES);
+      }
       lastError ??= err.message;
     });
     ws.on('close', (code, reason) => {
       if (watchdog) clearTimeout(watchdog);
       frames.attach(null);
       if (closed) return; // we closed it (the chart left `connection`): nothing to report
-      const why = lastError ?? `connection closed (code ${code}${reason.length ? `: ${reason.toString('utf8')}` : ''})`;
+      // A close reason is at most 123 bytes (RFC 6455); quoted through the helper all the same.
+      const why = lastError ?? `connection closed (code ${code}${reason.length ? `: ${truncateForLog(reason.toString('utf8'))}` : ''})`;
       if (httpStatus === 401 || httpStatus === 403) log.error({ url: shownUrl, httpStatus }, why);
       else log.warn({ url: shownUrl, code, httpStatus, reason: why }, 'lifecycle socket disconnected');
       report({ type: 'WS.CLOSED', error: why, httpStatus });

@@ -245,7 +245,15 @@ export function registryActors(deps: RegistryActorDeps) {
   const lifecycleConnection = lifecycleConnectionMachine.provide({
     actors: {
       // Without a URL the chart is never entered (the supervisor chooses another source).
-      socket: socket === null ? fromCallback<SocketCommand, SocketInput>(() => () => {}) : wsConnectionActor({ ...socket, logger }),
+      socket:
+        socket === null
+          ? fromCallback<SocketCommand, SocketInput>(() => () => {})
+          : wsConnectionActor({
+              ...socket,
+              logger,
+              // An oversized message is never read (ws closes with 1009): counted as quarantined.
+              onOversizedFrame: (limit) => core.quarantine('lifecycle socket', `a message larger than ${limit} bytes (the frame limit); reconnecting`),
+            }),
       consume: consumer<ConsumeInput>(deps, (input) => input.frames),
     },
   });

@@ -16,6 +16,7 @@
  */
 import type { Logger } from '../log.js';
 import { createdMarket, fastLifecycleFrame, newFastFrame } from '../domain/fast-frame.js';
+import { truncateForLog } from '../domain/limits.js';
 import { lifecycleUpdateFromMsg, notJson, parseLifecycleJson, type ParseFailure } from '../domain/mapping.js';
 import { TERMINAL_WS_ERROR_CODES, type LifecycleSocketFrame } from '../kalshi/schemas.js';
 import type { RegistryCore } from './core.js';
@@ -311,7 +312,11 @@ export class LifecycleHandler {
       }
       case 'error':
         this.stats.errors++;
-        this.options.logger.warn({ code: frame.msg.code, msg: frame.msg.msg, sid: frame.sid }, 'lifecycle channel error');
+        // The error text is not length-limited (a terminal error must be acted on): quoted cut.
+        this.options.logger.warn(
+          { code: frame.msg.code, msg: frame.msg.msg == null ? frame.msg.msg : truncateForLog(frame.msg.msg), sid: frame.sid },
+          'lifecycle channel error',
+        );
         if (TERMINAL_WS_ERROR_CODES.has(frame.msg.code)) this.#loss(session, 'terminal_error', `code ${frame.msg.code}`);
         return undefined;
       case 'unsubscribed':

@@ -11,6 +11,7 @@ import { fastEventFromRecord } from '../../src/domain/fast-event.js';
 import { generateStore } from '../../src/sim/store.js';
 import type { MarketEvent } from '../../src/domain/types.js';
 import { loadRealCorpus } from '../fixtures/real-kalshi.js';
+import { limitEdgeString } from './long-strings.js';
 import { eventRecord } from '../fixtures/kalshi.js';
 
 const FIELDS = ['eventTicker', 'seriesTicker', 'title', 'subTitle', 'mutuallyExclusive', 'updatedAt'] as const satisfies readonly (keyof MarketEvent)[];
@@ -73,6 +74,7 @@ describe('fast event record = zod route', () => {
       fc.constant('2026-05-01T14:00:00+01:00'),
       fc.constant(''),
       fc.dictionary(fc.string(), fc.integer(), { maxKeys: 1 }),
+      limitEdgeString,
     );
     const keys = ['event_ticker', 'series_ticker', 'title', 'sub_title', 'mutually_exclusive', 'last_updated_ts'];
     let fast = 0;

@@ -13,6 +13,7 @@ import { lifecycleUpdateFromMsg, parseLifecycleJson, type LifecycleUpdate } from
 import { fastFrameUpdate, fastLifecycleFrame, newFastFrame } from '../../src/domain/fast-frame.js';
 import { loadRealCorpus } from '../fixtures/real-kalshi.js';
 import { lifecycleFrames } from '../fixtures/kalshi.js';
+import { limitEdgeString } from './long-strings.js';
 
 const NOW = 1_764_000_000_123_456;
 const out = newFastFrame();
@@ -95,6 +96,7 @@ const junk: fc.Arbitrary<unknown> = fc.oneof(
   fc.array(fc.integer(), { maxLength: 2 }),
   fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 }),
   fc.constantFrom(...oddObjects),
+  limitEdgeString,
 );
 const seconds = fc.oneof(fc.integer({ min: 0, max: 4_000_000_000 }), junk);
 const decimal = fc.oneof(fc.constantFrom('0.5600', '1', '-0.01', '1.', '.5', 'abc', ''), junk);
@@ -106,16 +108,16 @@ const priceRanges = fc.oneof(
 const meta = fc.oneof(
   fc.record(
     {
-      name: fc.oneof(fc.string(), junk),
-      title: fc.oneof(fc.string(), junk),
-      yes_sub_title: fc.oneof(fc.string(), junk),
-      no_sub_title: fc.oneof(fc.string(), junk),
-      rules_primary: fc.oneof(fc.string(), junk),
-      rules_secondary: fc.oneof(fc.string(), junk),
+      name: fc.oneof(fc.string(), limitEdgeString, junk),
+      title: fc.oneof(fc.string(), limitEdgeString, junk),
+      yes_sub_title: fc.oneof(fc.string(), limitEdgeString, junk),
+      no_sub_title: fc.oneof(fc.string(), limitEdgeString, junk),
+      rules_primary: fc.oneof(fc.string(), limitEdgeString, junk),
+      rules_secondary: fc.oneof(fc.string(), limitEdgeString, junk),
       can_close_early: fc.oneof(fc.boolean(), junk),
-      event_ticker: fc.oneof(fc.string(), junk),
+      event_ticker: fc.oneof(fc.string(), limitEdgeString, junk),
       expected_expiration_ts: seconds,
-      strike_type: fc.oneof(fc.string(), junk),
+      strike_type: fc.oneof(fc.string(), limitEdgeString, junk),
       floor_strike: fc.oneof(fc.double(), junk),
       cap_strike: fc.oneof(fc.double(), junk),
       custom_strike: fc.oneof(fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue(), { maxKeys: 3 }), junk),
@@ -125,7 +127,7 @@ const meta = fc.oneof(
   junk,
 );
 const msgFields: Record<string, fc.Arbitrary<unknown>> = {
-  market_ticker: fc.oneof(fc.constantFrom('KXHIGHNY-26NOV24-T52', 'KXMVE-X', ''), junk),
+  market_ticker: fc.oneof(fc.constantFrom('KXHIGHNY-26NOV24-T52', 'KXMVE-X', ''), limitEdgeString, junk),
   event_type: fc.oneof(
     fc.constantFrom(
       'created',
@@ -145,18 +147,18 @@ const msgFields: Record<string, fc.Arbitrary<unknown>> = {
   is_deactivated: fc.oneof(fc.boolean(), junk),
   open_ts: seconds,
   close_ts: seconds,
-  result: fc.oneof(fc.constantFrom('yes', 'no', '', 'scalar', 'void'), junk),
+  result: fc.oneof(fc.constantFrom('yes', 'no', '', 'scalar', 'void'), limitEdgeString, junk),
   determination_ts: seconds,
   settlement_value: decimal,
   settled_ts: seconds,
-  price_level_structure: fc.oneof(fc.constantFrom('linear_cent', 'deci_cent'), junk),
+  price_level_structure: fc.oneof(fc.constantFrom('linear_cent', 'deci_cent'), limitEdgeString, junk),
   price_ranges: priceRanges,
   additional_metadata: meta,
-  strike_type: fc.oneof(fc.string(), junk),
+  strike_type: fc.oneof(fc.string(), limitEdgeString, junk),
   floor_strike: fc.oneof(fc.double(), junk),
   cap_strike: fc.oneof(fc.double(), junk),
   custom_strike: fc.oneof(fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue(), { maxKeys: 3 }), junk),
-  yes_sub_title: fc.oneof(fc.string(), junk),
+  yes_sub_title: fc.oneof(fc.string(), limitEdgeString, junk),
 };
 const topFields: Record<string, fc.Arbitrary<unknown>> = {
   type: fc.oneof(fc.constantFrom('market_lifecycle_v2', 'multivariate_market_lifecycle', 'event_lifecycle', 'subscribed', 'error'), junk),
@@ -239,16 +241,16 @@ const META_VALID: Record<string, unknown> = {
   custom_strike: { a: 1 },
 };
 const metaFields: Record<string, fc.Arbitrary<unknown>> = {
-  name: fc.string(),
-  title: fc.string(),
-  yes_sub_title: fc.string(),
-  no_sub_title: fc.string(),
-  rules_primary: fc.string(),
-  rules_secondary: fc.string(),
+  name: fc.oneof(fc.string(), limitEdgeString),
+  title: fc.oneof(fc.string(), limitEdgeString),
+  yes_sub_title: fc.oneof(fc.string(), limitEdgeString),
+  no_sub_title: fc.oneof(fc.string(), limitEdgeString),
+  rules_primary: fc.oneof(fc.string(), limitEdgeString),
+  rules_secondary: fc.oneof(fc.string(), limitEdgeString),
   can_close_early: fc.boolean(),
-  event_ticker: fc.string(),
+  event_ticker: fc.oneof(fc.string(), limitEdgeString),
   expected_expiration_ts: seconds,
-  strike_type: fc.string(),
+  strike_type: fc.oneof(fc.string(), limitEdgeString),
   floor_strike: fc.double(),
   cap_strike: fc.double(),
   custom_strike: fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue(), { maxKeys: 3 }),

@@ -19,6 +19,7 @@ import { generateStore } from '../../src/sim/store.js';
 import type { Market } from '../../src/domain/types.js';
 import { loadRealCorpus } from '../fixtures/real-kalshi.js';
 import { legacyMarketRecord, marketRecord } from '../fixtures/kalshi.js';
+import { limitEdgeString } from './long-strings.js';
 
 const NOW = 1_800_000_000_123_456;
 const FIELDS = [
@@ -192,6 +193,7 @@ const junk: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(2 ** 53),
   fc.array(fc.integer(), { maxLength: 2 }),
   fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 }),
+  limitEdgeString,
 );
 const legacyInt: fc.Arbitrary<unknown> = fc.oneof(
   fc.integer({ min: -100, max: 10_000 }),
@@ -204,18 +206,18 @@ const legacyInt: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 const fieldValue: Record<string, fc.Arbitrary<unknown>> = {
-  ticker: fc.oneof(fc.string(), junk),
-  event_ticker: fc.oneof(fc.string(), junk),
+  ticker: fc.oneof(fc.string(), limitEdgeString, junk),
+  event_ticker: fc.oneof(fc.string(), limitEdgeString, junk),
   status: fc.oneof(fc.constantFrom('initialized', 'inactive', 'active', 'closed', 'determined', 'disputed', 'amended', 'finalized', 'open', 'Active'), junk),
   open_time: fc.oneof(isoText, junk),
   close_time: fc.oneof(isoText, junk),
   expected_expiration_time: fc.oneof(isoText, junk),
   latest_expiration_time: fc.oneof(isoText, junk),
   expiration_time: fc.oneof(isoText, junk),
-  market_type: fc.oneof(fc.constantFrom('binary', 'scalar', 'categorical'), junk),
-  title: fc.oneof(fc.string(), junk),
-  yes_sub_title: fc.oneof(fc.string(), junk),
-  result: fc.oneof(fc.constantFrom('', 'yes', 'no', 'scalar', 'void'), junk),
+  market_type: fc.oneof(fc.constantFrom('binary', 'scalar', 'categorical'), limitEdgeString, junk),
+  title: fc.oneof(fc.string(), limitEdgeString, junk),
+  yes_sub_title: fc.oneof(fc.string(), limitEdgeString, junk),
+  result: fc.oneof(fc.constantFrom('', 'yes', 'no', 'scalar', 'void'), limitEdgeString, junk),
   yes_bid_dollars: fc.oneof(decimalText, junk),
   yes_ask_dollars: fc.oneof(decimalText, junk),
   last_price_dollars: fc.oneof(decimalText, junk),
