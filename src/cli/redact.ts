@@ -9,33 +9,10 @@
  * the URLs it was given, decoded or not).
  */
 import { looksLikeKeyMaterial } from '../kalshi/auth.js';
+import { REDACTED, SECRET_QUERY_PARAM, redactUrl } from '../util/redact-url.js';
 
-const SECRET_QUERY_PARAM = /(?:^|[-_])(?:key|token|secret|password|passwd|pwd|sig|signature|auth|credential|credentials|access[-_]?token|api[-_]?key)$/i;
-const REDACTED = '***';
-
-/** The URL without credentials: user-info and credential-like query values become `***`. */
-export function redactUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    // Not a URL: still strip anything that looks like user-info.
-    return url.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#\s@]*@/gi, `$1${REDACTED}@`);
-  }
-  let changed = false;
-  if (u.username || u.password) {
-    u.username = REDACTED;
-    u.password = '';
-    changed = true;
-  }
-  for (const name of [...u.searchParams.keys()]) {
-    if (SECRET_QUERY_PARAM.test(name)) {
-      u.searchParams.set(name, REDACTED);
-      changed = true;
-    }
-  }
-  return changed ? u.toString().replace(/%2A%2A%2A/g, REDACTED) : url;
-}
+/** The URL without credentials (the one redaction of the code base; re-exported for the CLI's modules). */
+export { redactUrl };
 
 /** The secrets carried by a URL (user name, password, credential-like query values), raw and decoded. */
 export function urlSecrets(url: string | undefined): string[] {

@@ -4,7 +4,7 @@
  * means; it names no command-line flag (a CLI adds its own hints from `code`).
  *
  * URLs in errors never carry credentials: auth is in headers (never echoed) and any user-info in
- * the base URL is stripped by `redactUrl`.
+ * the base URL is removed by `redactUrl` (src/util/redact-url.ts) before a URL is put in an error.
  */
 import { RegistryError } from '../errors.js';
 
@@ -199,17 +199,4 @@ function meaningOfCauseCode(code: string): string {
 
 export function truncate(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max)}…`;
-}
-
-/** Removes user-info (user:password@) from a URL string. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }

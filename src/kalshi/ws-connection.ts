@@ -22,6 +22,7 @@ import { MAX_FRAME_BYTES, truncateForLog } from '../domain/limits.js';
 import { silentLogger, type Logger } from '../log.js';
 import { signKalshiRequest, type KalshiCredentials } from './auth.js';
 import { ErrorFrameSchema, SubscribedFrameSchema, TERMINAL_WS_ERROR_CODES } from './schemas.js';
+import { redactUrl as publicWsUrl } from '../util/redact-url.js';
 import { rawDataToString } from '../util/ws-data.js';
 
 export interface WsConnectionOptions {
@@ -46,17 +47,8 @@ const WS_TOO_BIG = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 /** Close grace: a server that does not answer our close frame is cut off after this long. */
 const CLOSE_GRACE_MS = 2_000;
 
-/** The URL without user-info, for messages. */
-export function publicWsUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '(invalid URL)';
-  }
-}
+/** The URL without credentials, for messages and the chart's context (the one redaction: src/util/redact-url.ts). */
+export { publicWsUrl };
 
 function handshakeMessage(status: number, hasCredentials: boolean): string {
   if (status === 401 || status === 403) {

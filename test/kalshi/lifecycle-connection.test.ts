@@ -363,7 +363,7 @@ describe('lifecycle connection over a real socket', () => {
     expect(() => connectLifecycle({ url: 'ws://127.0.0.1:1/x', reconnect: { baseMs: 1000, maxMs: 10 } })).toThrow(/baseMs/);
     expect(() => connectLifecycle({ url: 'ws://127.0.0.1:1/x', channels: [] })).toThrow(OptionsError);
     const conn = connect({ url: 'ws://u:p@127.0.0.1:1/x', reconnect: { maxAttempts: 0 } });
-    expect(conn.actor.getSnapshot().context.url).toBe('ws://127.0.0.1:1/x');
+    expect(conn.actor.getSnapshot().context.url).toBe('ws://***@127.0.0.1:1/x');
     await conn.stop();
   });
 });

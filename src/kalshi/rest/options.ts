@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { OptionsError, ValidationError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { systemClock, type Clock } from '../../util/clock.js';
+import { redactUrl } from '../../util/redact-url.js';
 import type { KalshiCredentials } from '../auth.js';
-import { redactUrl } from '../http-errors.js';
 import { DEFAULT_REQUEST_COST, RATE_LIMIT_TIERS, RATE_LIMIT_TIER_NAMES, UNAUTHENTICATED_LIMIT, type RateLimitSpec } from '../rate-limiter.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 

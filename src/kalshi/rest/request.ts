@@ -6,7 +6,8 @@
 import type { Logger } from '../../log.js';
 import { linkSignals, abortReason } from '../../util/abort.js';
 import { sleep, type Clock } from '../../util/clock.js';
-import { HttpError, NetworkError, ResponseParseError, TimeoutError, redactUrl, truncate } from '../http-errors.js';
+import { redactUrl } from '../../util/redact-url.js';
+import { HttpError, NetworkError, ResponseParseError, TimeoutError, truncate } from '../http-errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
 import type { KalshiRestStats } from './stats.js';
