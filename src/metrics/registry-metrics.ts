@@ -11,17 +11,26 @@
  * A figure the registry does not have is absent (HELP/TYPE, no sample) rather than a made-up 0:
  * REST counters when the embedder supplied its own REST client, socket counters without the
  * registry's own WebSocket, the exchange gauges before the first status poll, the lifecycle lag
- * until the lifecycle handler records the last frame's `sending_ts_ms`, REST latency until
- * something calls `observeRestRequest`.
+ * until a frame carrying `sending_ts_ms` has been handled, REST latency until the first attempt.
+ *
+ * REST latency is the one figure pushed, not read: a registry's REST client tells every HTTP
+ * attempt to `onRestRequest` listeners (one histogram observation each, labelled by endpoint
+ * template, never by ticker).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MARKET_STATUSES, type MarketChange } from '../domain/types.js';
 import type { MarketRegistry, RegistryStats } from '../registry/create-registry.js';
 import type { RejectedTransition } from '../registry/core.js';
 import { OptionsError } from '../errors.js';
+import type { RestAttemptStatus, RestRequestObservation } from '../kalshi/rest/stats.js';
 
-/** What the metrics read from a registry (a MarketRegistry has all of it). */
-export type MetricsSource = Pick<MarketRegistry, 'stats' | 'summary' | 'onChange' | 'onRejected'>;
+export type { RestRequestObservation } from '../kalshi/rest/stats.js';
+
+/**
+ * What the metrics read from a registry (a MarketRegistry has all of it). Without
+ * `onRestRequest` the REST latency histogram is fed only through `observeRestRequest`.
+ */
+export type MetricsSource = Pick<MarketRegistry, 'stats' | 'summary' | 'onChange' | 'onRejected'> & Partial<Pick<MarketRegistry, 'onRestRequest'>>;
 
 export interface RegistryMetricsOptions {
   /** The prom-client Registry to register in (default: a new one of its own). */
@@ -38,16 +47,6 @@ export interface RegistryMetricsOptions {
   readonly now?: () => number;
 }
 
-/** One REST attempt, as a per-request hook of the REST client would report it. */
-export interface RestRequestObservation {
-  /** HTTP method, e.g. "GET". */
-  readonly method: string;
-  /** The HTTP status, or how the attempt failed without one. */
-  readonly status: number | 'timeout' | 'network';
-  /** From sending the request to the end of its body, in ms. */
-  readonly durationMs: number;
-}
-
 export interface RegistryMetrics {
   /** The prom-client Registry holding the metrics. */
   readonly registry: Registry;
@@ -56,8 +55,9 @@ export interface RegistryMetrics {
   /** The content type of that text. */
   readonly contentType: string;
   /**
-   * Feeds the REST latency histogram (`rest_request_duration_seconds`). The registry's REST
-   * client has no per-request hook yet; until one calls this, the histogram has no series.
+   * Feeds the REST latency histogram (`rest_request_duration_seconds`). Attached to a registry
+   * (`onRestRequest`), its REST client already calls this for every attempt; call it yourself
+   * for a REST client of your own (e.g. from its `onRequest` listener).
    */
   observeRestRequest(observation: RestRequestObservation): void;
   /** Detaches the listeners and removes every metric this call registered. Idempotent. */
@@ -76,7 +76,7 @@ type AnyMetric = Gauge | Counter;
 /** Label values → value; `undefined` for an unlabeled metric that has no value now (absent). */
 type Samples = number | undefined | ReadonlyArray<readonly [Readonly<Record<string, string>>, number]>;
 
-function restOutcome(status: RestRequestObservation['status']): string {
+function restOutcome(status: RestAttemptStatus): string {
   if (typeof status !== 'number') return status;
   if (status === 429) return '429';
   return `${Math.floor(status / 100)}xx`;
@@ -200,7 +200,7 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
   counter('lifecycle_subscriptions_total', '`subscribed` acknowledgements received.', () => stats().lifecycle.subscriptions);
   counter('lifecycle_channel_errors_total', 'Error frames received on the lifecycle connection.', () => stats().lifecycle.errors);
   gauge('lifecycle_lag_seconds', "Now minus the last lifecycle frame's sending_ts_ms (absent until the handler records it).", () => {
-    const sent = (stats().lifecycle as { lastSendingTsMs?: unknown }).lastSendingTsMs;
+    const sent = stats().lifecycle.lastSendingTsMs;
     return typeof sent === 'number' && Number.isFinite(sent) ? Math.max(0, now() - sent) / 1000 : undefined;
   });
 
@@ -236,8 +236,8 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
   counter('rest_decoded_bytes_total', 'REST body bytes after decompression.', () => stats().rest?.bytesDecoded);
   const restLatency = new Histogram({
     name: `${prefix}rest_request_duration_seconds`,
-    help: 'REST attempt latency, per method and outcome (2xx, 4xx, 429, 5xx, timeout, network). Fed by a per-request hook of the REST client.',
-    labelNames: ['method', 'outcome'],
+    help: 'REST attempt latency (retries included), per method, endpoint template and outcome (2xx, 4xx, 429, 5xx, timeout, network, aborted, error).',
+    labelNames: ['method', 'endpoint', 'outcome'],
     buckets: REST_LATENCY_BUCKETS,
     registers: [registry],
   });
@@ -319,6 +319,8 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
   }
 
   let closed = false;
+  // Every attempt of the registry's own REST client (absent with an embedder's client).
+  const offRest = source.onRestRequest?.((o) => handle.observeRestRequest(o)) ?? null;
   const handle: RegistryMetrics = {
     registry,
     metrics: () => registry.metrics(),
@@ -327,13 +329,14 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
     },
     observeRestRequest(o) {
       if (closed || !(o.durationMs >= 0)) return;
-      restLatency.observe({ method: o.method.toUpperCase(), outcome: restOutcome(o.status) }, o.durationMs / 1000);
+      restLatency.observe({ method: o.method.toUpperCase(), endpoint: o.endpoint, outcome: restOutcome(o.status) }, o.durationMs / 1000);
     },
     close() {
       if (closed) return;
       closed = true;
       offChange();
       offRejected();
+      offRest?.();
       for (const name of names) registry.removeSingleMetric(name);
     },
   };

@@ -15,7 +15,7 @@ import { OptionsError, formatIssues } from '../errors.js';
 import { KALSHI_HOSTS } from '../kalshi/hosts.js';
 import { COMBO_LIFECYCLE_CHANNEL, MARKET_LIFECYCLE_CHANNEL } from '../kalshi/lifecycle-channels.js';
 import { publicWsUrl } from '../kalshi/ws-connection.js';
-import { KalshiRestClient, type KalshiRestStats } from '../kalshi/rest-client.js';
+import { KalshiRestClient, type KalshiRestStats, type RestRequestListener } from '../kalshi/rest-client.js';
 import { createLogger } from '../log.js';
 import { createDurable } from '../persist/durable.js';
 import type { PersistenceStats } from '../persist/persistence.js';
@@ -130,6 +130,8 @@ export interface MarketRegistry {
   onChange(listener: ChangeListener): () => void;
   /** Callback for each transition the statechart rejected (never applied, never emitted). */
   onRejected(listener: (rejected: RejectedTransition) => void): () => void;
+  /** Callback for each HTTP attempt of the registry's own REST client (none with `rest` given); returns the unsubscribe function. */
+  onRestRequest(listener: RestRequestListener): () => void;
   /**
    * Hands the registry a source of raw `market_lifecycle_v2` / `multivariate_market_lifecycle`
    * frames, replacing any current one (the registry's own socket included). No frame of the
@@ -325,6 +327,7 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     subscribeChanges: (opts) => changes.subscribe(opts),
     onChange: (listener) => changes.onChange(listener),
     onRejected: (listener) => core.onRejected(listener),
+    onRestRequest: (listener) => restClient?.onRequest(listener) ?? (() => {}),
     setLifecycleSource(source) {
       if (actor === null) {
         sourceBeforeStart = source;

@@ -89,6 +89,11 @@ export interface LifecycleHandlerStats {
   comboMessages: number;
   /** `multivariate_market_lifecycle` frames ignored because the registry excludes combos. */
   combosIgnored: number;
+  /**
+   * `sending_ts_ms` (Unix ms, when Kalshi queued it) of the last valid frame that carried one;
+   * null until then. Now minus this is the lifecycle lag.
+   */
+  lastSendingTsMs: number | null;
 }
 
 /** What one consume session reports to whoever runs it (the lifecycle actor). */
@@ -140,6 +145,7 @@ export class LifecycleHandler {
     invalid: 0,
     comboMessages: 0,
     combosIgnored: 0,
+    lastSendingTsMs: null,
   };
   readonly #includeCombos: boolean;
   /** The session of frames fed one by one through handleFrame (consume makes its own). */
@@ -225,10 +231,19 @@ export class LifecycleHandler {
     } catch (err) {
       return this.#invalid(notJson(text, err));
     }
-    if (fastLifecycleFrame(json, this.#scratch)) return this.#fast(session);
+    if (fastLifecycleFrame(json, this.#scratch)) {
+      this.#sent((json as { sending_ts_ms?: unknown }).sending_ts_ms);
+      return this.#fast(session);
+    }
     const parsed = parseLifecycleJson(json);
     if (!parsed.ok) return this.#invalid(parsed);
+    if ('sending_ts_ms' in parsed.value) this.#sent(parsed.value.sending_ts_ms);
     return this.#handle(session, parsed.value);
+  }
+
+  /** Records a valid frame's `sending_ts_ms` (both routes checked it is an integer or nullish). */
+  #sent(sendingTsMs: unknown): void {
+    if (typeof sendingTsMs === 'number') this.stats.lastSendingTsMs = sendingTsMs;
   }
 
   #invalid(failure: ParseFailure): undefined {

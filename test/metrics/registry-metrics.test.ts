@@ -8,6 +8,7 @@ import { MARKET_STATUSES, type MarketChange } from '../../src/domain/types.js';
 import { OptionsError } from '../../src/errors.js';
 import type { RegistryStats } from '../../src/registry/create-registry.js';
 import type { RejectedTransition } from '../../src/registry/core.js';
+import type { RestRequestListener, RestRequestObservation } from '../../src/kalshi/rest-client.js';
 import { createSummaryStore, type RegistrySummary } from '../../src/registry/summary-store.js';
 import { emptyStatusCounts } from '../../src/store/market-store.js';
 import { livenessOf, readinessOf, registryMetrics, REGISTRY_PHASES, type MetricsSource } from '../../src/metrics/index.js';
@@ -54,6 +55,7 @@ function baseStats(): Mutable<RegistryStats> {
       invalid: 0,
       comboMessages: 0,
       combosIgnored: 0,
+      lastSendingTsMs: null,
     },
     socket: null,
     rest: null,
@@ -70,6 +72,7 @@ function fakeSource() {
   const summary = createSummaryStore('websocket');
   const changeListeners = new Set<(c: MarketChange) => void>();
   const rejectedListeners = new Set<(r: RejectedTransition) => void>();
+  const restListeners = new Set<RestRequestListener>();
   const source: MetricsSource = {
     stats: () => {
       statsCalls++;
@@ -84,6 +87,10 @@ function fakeSource() {
       rejectedListeners.add(fn);
       return () => rejectedListeners.delete(fn);
     },
+    onRestRequest: (fn) => {
+      restListeners.add(fn);
+      return () => restListeners.delete(fn);
+    },
   };
   return {
     source,
@@ -96,7 +103,10 @@ function fakeSource() {
     reject: (r: Partial<RejectedTransition>) => {
       for (const fn of rejectedListeners) fn({ ticker: 'T', status: 'active', event: 'settled', source: 'websocket', at: 0, ...r });
     },
-    listeners: () => changeListeners.size + rejectedListeners.size,
+    rest: (o: Partial<RestRequestObservation>) => {
+      for (const fn of restListeners) fn({ method: 'GET', endpoint: '/markets', status: 200, durationMs: 10, attempt: 1, retry: false, ...o });
+    },
+    listeners: () => changeListeners.size + rejectedListeners.size + restListeners.size,
     statsCalls: () => statsCalls,
   };
 }
@@ -269,20 +279,44 @@ describe('registryMetrics', () => {
     m.close();
   });
 
-  it('feeds the REST latency histogram from observeRestRequest', async () => {
+  it('feeds the REST latency histogram from observeRestRequest, per method, endpoint template and outcome', async () => {
     const m = registryMetrics(fakeSource().source);
-    m.observeRestRequest({ method: 'get', status: 200, durationMs: 20 });
-    m.observeRestRequest({ method: 'GET', status: 200, durationMs: 300 });
-    m.observeRestRequest({ method: 'GET', status: 429, durationMs: 5 });
-    m.observeRestRequest({ method: 'GET', status: 'timeout', durationMs: 10_000 });
-    m.observeRestRequest({ method: 'GET', status: 200, durationMs: Number.NaN }); // ignored
+    const at = (o: Pick<RestRequestObservation, 'status' | 'durationMs'> & Partial<RestRequestObservation>): RestRequestObservation => ({
+      method: 'GET',
+      endpoint: '/markets',
+      attempt: 1,
+      retry: false,
+      ...o,
+    });
+    m.observeRestRequest(at({ method: 'get', status: 200, durationMs: 20 }));
+    m.observeRestRequest(at({ status: 200, durationMs: 300 }));
+    m.observeRestRequest(at({ status: 429, durationMs: 5, attempt: 2, retry: true }));
+    m.observeRestRequest(at({ status: 'timeout', durationMs: 10_000 }));
+    m.observeRestRequest(at({ endpoint: '/markets/{ticker}', status: 404, durationMs: 3 }));
+    m.observeRestRequest(at({ status: 'aborted', durationMs: 1 }));
+    m.observeRestRequest(at({ status: 200, durationMs: Number.NaN })); // ignored
     const s = parse(await m.metrics());
-    expect(s.get(`${P}rest_request_duration_seconds_count{method="GET",outcome="2xx"}`)).toBe(2);
-    expect(s.get(`${P}rest_request_duration_seconds_sum{method="GET",outcome="2xx"}`)).toBeCloseTo(0.32);
-    expect(s.get(`${P}rest_request_duration_seconds_bucket{le="0.025",method="GET",outcome="2xx"}`)).toBe(1);
-    expect(s.get(`${P}rest_request_duration_seconds_count{method="GET",outcome="429"}`)).toBe(1);
-    expect(s.get(`${P}rest_request_duration_seconds_count{method="GET",outcome="timeout"}`)).toBe(1);
+    const H = `${P}rest_request_duration_seconds`;
+    expect(s.get(`${H}_count{method="GET",endpoint="/markets",outcome="2xx"}`)).toBe(2);
+    expect(s.get(`${H}_sum{method="GET",endpoint="/markets",outcome="2xx"}`)).toBeCloseTo(0.32);
+    expect(s.get(`${H}_bucket{le="0.025",method="GET",endpoint="/markets",outcome="2xx"}`)).toBe(1);
+    expect(s.get(`${H}_count{method="GET",endpoint="/markets",outcome="429"}`)).toBe(1);
+    expect(s.get(`${H}_count{method="GET",endpoint="/markets",outcome="timeout"}`)).toBe(1);
+    expect(s.get(`${H}_count{method="GET",endpoint="/markets/{ticker}",outcome="4xx"}`)).toBe(1);
+    expect(s.get(`${H}_count{method="GET",endpoint="/markets",outcome="aborted"}`)).toBe(1);
     m.close();
+  });
+
+  it("subscribes to the source's REST attempts (onRestRequest) and lets go of them on close", async () => {
+    const f = fakeSource();
+    const m = registryMetrics(f.source);
+    f.rest({ status: 200, durationMs: 40 });
+    f.rest({ status: 429, durationMs: 2, endpoint: '/events' });
+    const s = parse(await m.metrics());
+    expect(s.get(`${P}rest_request_duration_seconds_count{method="GET",endpoint="/markets",outcome="2xx"}`)).toBe(1);
+    expect(s.get(`${P}rest_request_duration_seconds_count{method="GET",endpoint="/events",outcome="429"}`)).toBe(1);
+    m.close();
+    expect(f.listeners()).toBe(0);
   });
 
   it('takes one stats() snapshot per scrape, however many metrics read it', async () => {

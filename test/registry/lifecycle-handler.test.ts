@@ -156,6 +156,7 @@ describe('LifecycleHandler.handleFrame', () => {
       invalid: 0,
       comboMessages: 0,
       combosIgnored: 0,
+      lastSendingTsMs: 1_764_000_000_123, // the fixture's last frame that carries one
     });
     expect(h.losses).toEqual([]);
     expect(h.core.counters.rejected).toBe(0);

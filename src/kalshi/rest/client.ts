@@ -10,7 +10,7 @@
  *   request.ts       the retry loop: rate-limit tokens, attempt, policy verdict, backoff
  *   pagination.ts    cursor loop, repeated-cursor guard, prefetch with the cursor peek
  *   endpoints.ts     markets, market by ticker (404 retry), events, multivariate events, status
- *   stats.ts         the counters
+ *   stats.ts         the counters, and what a per-request listener is told
  *
  * AbortSignals are honoured while waiting for tokens, during the request and during backoff:
  * the call rejects promptly with `signal.reason` (an `AbortError` DOMException by default).
@@ -33,7 +33,7 @@ import { paginate, type PageOptions, type RawPage } from './pagination.js';
 import type { EventsQuery, MarketsQuery, MultivariateEventsQuery } from './query.js';
 import type { RestContext } from './request.js';
 import type { RetryPolicy } from './retry-policy.js';
-import { createStats, type KalshiRestStats } from './stats.js';
+import { createStats, type KalshiRestStats, type RestRequestListener, type RestRequestObservation } from './stats.js';
 import { Transport } from './transport.js';
 
 export class KalshiRestClient {
@@ -44,6 +44,9 @@ export class KalshiRestClient {
   readonly #ctx: RestContext;
   readonly #closed = new AbortController();
   readonly #stats: KalshiRestStats = createStats();
+  readonly #listeners = new Set<RestRequestListener>();
+  /** Listeners that threw once (logged once each, then isolated silently). */
+  readonly #failedListeners = new WeakSet<RestRequestListener>();
   #closePromise: Promise<void> | null = null;
 
   constructor(options: KalshiRestClientOptions) {
@@ -52,6 +55,20 @@ export class KalshiRestClient {
     this.retryPolicy = o.policy;
     // Every in-flight call listens on the close signal; many concurrent calls are normal.
     setMaxListeners(0, this.#closed.signal);
+    if (o.onRequest) this.#listeners.add(o.onRequest);
+    const logger = o.logger;
+    const observe = (observation: RestRequestObservation): void => {
+      for (const listener of this.#listeners) {
+        try {
+          listener(observation);
+        } catch (err) {
+          // A listener's bug must not fail the request it watches.
+          if (this.#failedListeners.has(listener)) continue;
+          this.#failedListeners.add(listener);
+          logger.warn({ err }, 'a REST onRequest listener threw (isolated; further throws of it are not logged)');
+        }
+      }
+    };
     this.#ctx = {
       origin: o.origin,
       basePath: o.basePath,
@@ -74,6 +91,20 @@ export class KalshiRestClient {
       logger: o.logger,
       stats: this.#stats,
       closed: this.#closed.signal,
+      observe: () => (this.#listeners.size === 0 ? null : observe),
+    };
+  }
+
+  /**
+   * Calls `listener` once per HTTP attempt (retries included), after the attempt ended, with its
+   * templated endpoint, status or failure, and duration: what a latency histogram or a 429 counter
+   * needs. Synchronous and on the request path: keep it cheap. A listener that throws is isolated.
+   * Returns the function that removes it.
+   */
+  onRequest(listener: RestRequestListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
     };
   }
 

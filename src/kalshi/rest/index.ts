@@ -1,7 +1,7 @@
 /** The REST client's public surface (re-exported by src/kalshi/rest-client.ts). */
 export { KalshiRestClient } from './client.js';
 export type { BackoffOptions, KalshiRestClientOptions } from './options.js';
-export type { KalshiRestStats } from './stats.js';
+export type { KalshiRestStats, RestAttemptStatus, RestRequestListener, RestRequestObservation } from './stats.js';
 export type { ExchangeStatusResult, GetMarketOptions } from './endpoints.js';
 // eslint-disable-next-line @typescript-eslint/no-deprecated -- kept for existing importers
 export { paginate, peekCursor, trailingCursor, type FetchPage, type PageOptions, type RawPage } from './pagination.js';

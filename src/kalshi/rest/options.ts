@@ -7,6 +7,7 @@ import { redactUrl } from '../../util/redact-url.js';
 import type { KalshiCredentials } from '../auth.js';
 import { DEFAULT_REQUEST_COST, RATE_LIMIT_TIERS, RATE_LIMIT_TIER_NAMES, UNAUTHENTICATED_LIMIT, type RateLimitSpec } from '../rate-limiter.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
+import type { RestRequestListener } from './stats.js';
 
 export interface BackoffOptions {
   /** First retry waits up to this many ms (full jitter: uniform in [0, cap]). Default 250. */
@@ -45,6 +46,11 @@ export interface KalshiRestClientOptions {
   readonly clock?: Clock;
   /** Random source in [0, 1) for the backoff jitter (tests). Default Math.random. */
   readonly random?: () => number;
+  /**
+   * Told of every HTTP attempt (endpoint template, status, duration, retry): see
+   * `KalshiRestClient.onRequest`, which adds more listeners after construction.
+   */
+  readonly onRequest?: RestRequestListener;
 }
 
 const BucketParamsSchema = z.strictObject({
@@ -96,6 +102,7 @@ const OptionsSchema = z.strictObject({
     })
     .optional(),
   random: z.custom<() => number>((v) => typeof v === 'function', { error: 'expected a function' }).optional(),
+  onRequest: z.custom<RestRequestListener>((v) => typeof v === 'function', { error: 'expected a function' }).optional(),
 });
 
 /** Options with defaults applied, checked for consistency, and split by the module that uses them. */
@@ -115,6 +122,7 @@ export interface ResolvedOptions {
   readonly clock: Clock;
   readonly random: () => number;
   readonly policy: RetryPolicy;
+  readonly onRequest: RestRequestListener | undefined;
 }
 
 /** Throws ValidationError for malformed options, OptionsError for ones that cannot work together. */
@@ -155,5 +163,6 @@ export function resolveOptions(options: KalshiRestClientOptions): ResolvedOption
     clock: o.clock ?? systemClock,
     random: o.random ?? Math.random,
     policy,
+    onRequest: o.onRequest,
   };
 }

@@ -10,8 +10,8 @@ import { redactUrl } from '../../util/redact-url.js';
 import { HttpError, NetworkError, ResponseParseError, TimeoutError, truncate } from '../http-errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
-import type { KalshiRestStats } from './stats.js';
-import { headerValue, type Transport } from './transport.js';
+import type { KalshiRestStats, RestAttemptStatus, RestRequestObservation } from './stats.js';
+import { headerValue, type Attempt, type AttemptOutcome, type Transport } from './transport.js';
 
 /** What every endpoint needs from its client. */
 export interface RestContext {
@@ -29,6 +29,8 @@ export interface RestContext {
   readonly stats: KalshiRestStats;
   /** Aborted by `close()` (with a ClientClosedError). */
   readonly closed: AbortSignal;
+  /** Told of every HTTP attempt; null while nobody listens (no timing taken then). */
+  readonly observe: () => ((observation: RestRequestObservation) => void) | null;
 }
 
 export interface RequestSpec {
@@ -59,6 +61,7 @@ export async function sendRequest(ctx: RestContext, spec: RequestSpec, callerSig
   const signedPath = `${ctx.basePath}${spec.path}`;
   const pathWithQuery = `${signedPath}${spec.query ?? ''}`;
   const url = redactUrl(`${ctx.origin}${pathWithQuery}`);
+  const endpoint = endpointTemplate(spec.path);
   const { policy, stats, logger } = ctx;
   const link = linkSignals(callerSignal, ctx.closed);
   const signal = link.signal;
@@ -66,7 +69,7 @@ export async function sendRequest(ctx: RestContext, spec: RequestSpec, callerSig
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw abortReason(signal);
       await ctx.limiter.acquire(ctx.requestCost, signal);
-      const outcome = await ctx.transport.send({ method, signedPath, pathWithQuery, url, attempt }, signal);
+      const outcome = await observedAttempt(ctx, { method, signedPath, pathWithQuery, url, attempt }, endpoint, signal);
 
       if (outcome.kind !== 'response') {
         if (outcome.kind === 'timeout') stats.timeouts++;
@@ -127,6 +130,54 @@ export async function sendRequest(ctx: RestContext, spec: RequestSpec, callerSig
   } finally {
     link.dispose();
   }
+}
+
+/**
+ * One attempt on the transport, reported to the client's listeners (when there are any) with
+ * its status or failure and its real-time duration: once per attempt, whatever its outcome.
+ */
+async function observedAttempt(ctx: RestContext, a: Attempt, endpoint: string, signal: AbortSignal): Promise<AttemptOutcome> {
+  const observe = ctx.observe();
+  if (observe === null) return ctx.transport.send(a, signal);
+  const started = performance.now();
+  const report = (status: RestAttemptStatus): void =>
+    observe({ method: a.method, endpoint, status, durationMs: performance.now() - started, attempt: a.attempt, retry: a.attempt > 1 });
+  let outcome: AttemptOutcome;
+  try {
+    outcome = await ctx.transport.send(a, signal);
+  } catch (err) {
+    report(signal.aborted ? 'aborted' : failedStatus(err));
+    throw err;
+  }
+  report(outcome.kind === 'response' ? outcome.status : outcome.kind);
+  return outcome;
+}
+
+/** The status a thrown attempt had, when it had one (a body too large or undecodable), else 'error'. */
+function failedStatus(err: unknown): RestAttemptStatus {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status > 0 ? status : 'error';
+}
+
+/** Path segments that are names of the API (kept); any other segment is an identifier. */
+const STATIC_SEGMENT = /^[a-z][a-z_]*$/;
+/** What an identifier is called after each collection, in the templates. */
+const ID_NAMES: Readonly<Record<string, string>> = { markets: '{ticker}', events: '{event_ticker}', series: '{series_ticker}' };
+
+/**
+ * The endpoint of a request path as a template: `/markets/KXHIGHNY-26NOV24-T52` →
+ * `/markets/{ticker}`. Tickers are upper case with digits and the API's own path words are
+ * lower case, so any segment that is not a plain lower-case word is an identifier. What a
+ * per-request listener labels its figures with: a bounded set, whatever the tickers.
+ */
+export function endpointTemplate(path: string): string {
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i] as string;
+    const collection = parts[i - 1] as string;
+    if (part !== '' && !STATIC_SEGMENT.test(part)) parts[i] = Object.hasOwn(ID_NAMES, collection) ? (ID_NAMES[collection] as string) : '{id}';
+  }
+  return parts.join('/');
 }
 
 /** A wait on the client's clock that the caller's signal or `close()` cuts short. */
