@@ -170,7 +170,7 @@ const ID_NAMES: Readonly<Record<string, string>> = { markets: '{ticker}', events
  * lower case, so any segment that is not a plain lower-case word is an identifier. What a
  * per-request listener labels its figures with: a bounded set, whatever the tickers.
  */
-export function endpointTemplate(path: string): string {
+function endpointTemplate(path: string): string {
   const parts = path.split('/');
   for (let i = 1; i < parts.length; i++) {
     const part = parts[i] as string;
