@@ -39,6 +39,7 @@ import {
 
 const natsUrl = z.string().regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'expected nats://host:port');
 
+/** The options of followRegistry (zod): the NATS server, the registry's layout names, the consumer. */
 export const FollowerOptionsSchema = z
   .object({
     nats: z.object({ url: natsUrl }).strict(),
@@ -56,8 +57,10 @@ export const FollowerOptionsSchema = z
   })
   .strict();
 
+/** followRegistry's options: `nats.url` is required; stream, subjectPrefix and bucket must match the registry's `publish`. */
 export type FollowerOptions = z.input<typeof FollowerOptionsSchema>;
 
+/** What `synced` resolves to: the KV bucket read whole and the stream caught up. */
 export interface FollowerSyncSummary {
   /** Markets held once the KV bucket was read and the stream caught up. */
   readonly markets: number;
@@ -68,6 +71,7 @@ export interface FollowerSyncSummary {
   readonly resumed: boolean;
 }
 
+/** How far the follower is behind the stream (see `lag()`). */
 export interface FollowerLag {
   readonly connected: boolean;
   /** Stream sequence of the last change applied (0: none yet). */
@@ -80,6 +84,7 @@ export interface FollowerLag {
   readonly behindMs: number;
 }
 
+/** The registry's read API, rebuilt from NATS; reads are synchronous, as on the registry. */
 export interface FollowerRegistry {
   start(signal?: AbortSignal): void;
   readonly synced: Promise<FollowerSyncSummary>;
@@ -94,6 +99,7 @@ export interface FollowerRegistry {
   stats(): FollowerStats;
 }
 
+/** The follower's counters (`stats()`). */
 export interface FollowerStats {
   readonly markets: number;
   readonly active: number;
@@ -110,6 +116,10 @@ function isNotFound(err: unknown): boolean {
   return /not ?found/i.test(e.name ?? '') || /not found/i.test(e.message ?? '') || e.api_error?.code === 404;
 }
 
+/**
+ * A follower of a registry published on NATS (createRegistry's `publish`): call `start()`, await
+ * `synced`, then read and subscribe as on a registry. Throws OptionsError for bad options.
+ */
 export function followRegistry(input: FollowerOptions): FollowerRegistry {
   const parsed = FollowerOptionsSchema.safeParse(input);
   if (!parsed.success) throw new OptionsError(`Invalid follower options: ${formatIssues(parsed.error.issues)}`);
@@ -161,7 +171,8 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
   const openConsumer = async (jsm: JetStreamManager): Promise<{ resumedFrom: number; resumed: boolean }> => {
     try {
       const info = await jsm.consumers.info(options.stream, consumerName);
-      return { resumedFrom: info.ack_floor.stream_seq + 1, resumed: true };
+      // Nothing acknowledged yet: the ack floor is 0, and the first undelivered change is the start.
+      return { resumedFrom: Math.max(info.ack_floor.stream_seq + 1, info.config.opt_start_seq ?? 1), resumed: true };
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

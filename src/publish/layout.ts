@@ -13,9 +13,13 @@
 import type { Market, MarketChange, MarketChangeType } from '../domain/types.js';
 import { decodeTicker, encodeTicker } from './ticker-codec.js';
 
+/** The JetStream stream the changes go to, unless `publish.stream` says otherwise. */
 export const DEFAULT_STREAM = 'KALSHI_MARKETS';
+/** The first tokens of every change subject (`<prefix>.<eventType>.<token>`), unless `publish.subjectPrefix` says otherwise. */
 export const DEFAULT_SUBJECT_PREFIX = 'kalshi.markets';
+/** The KV bucket holding every market's current record, unless `publish.bucket` says otherwise. */
 export const DEFAULT_BUCKET = 'kalshi-markets';
+/** JetStream's de-duplication window on the stream: a change retried within it is stored once. */
 export const DUPLICATE_WINDOW_MS = 120_000;
 
 /** Stream and consumer names: no whitespace, `.`, `*`, `>`, path separators. */
@@ -25,6 +29,7 @@ export const BUCKET_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** A subject prefix: one or more plain tokens (no wildcards, no `$`-reserved start). */
 export const SUBJECT_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
+/** Where a registry publishes: the stream, the subject prefix and the KV bucket (the `publish` option's names). */
 export interface NatsLayout {
   readonly stream: string;
   readonly subjectPrefix: string;
@@ -33,6 +38,7 @@ export interface NatsLayout {
 
 const CHANGE_TYPES: ReadonlySet<string> = new Set<MarketChangeType>(['created', 'status_change', 'settled']);
 
+/** The stream subject of a change: `<prefix>.<eventType>.<encoded ticker>`, e.g. `kalshi.markets.created.KXCPI-26MAR17-T0_2E7`. */
 export function changeSubject(layout: NatsLayout, change: Pick<MarketChange, 'eventType' | 'ticker'>): string {
   return `${layout.subjectPrefix}.${change.eventType}.${encodeTicker(change.ticker)}`;
 }
@@ -54,5 +60,7 @@ export function changeMsgId(change: MarketChange, record: Market | undefined): s
   return `${change.ticker}|${change.eventType}|${change.newStatus}|${change.market?.updatedAt ?? record?.updatedAt ?? 0}`;
 }
 
+/** The KV key of a market: its ticker, encoded (ticker-codec.ts). */
 export const kvKey = encodeTicker;
+/** The ticker a KV key names (throws TickerCodecError for a key that is not an encoded ticker). */
 export const tickerOfKvKey = decodeTicker;

@@ -19,6 +19,7 @@ const HEX = '0123456789ABCDEF';
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** A ticker as one NATS subject token and KV key: `A–Z a–z 0–9 -` kept, every other UTF-8 byte as `_XX` (hex). */
 export function encodeTicker(ticker: string): string {
   if (ticker === '') return '_';
   let out = '';
@@ -37,10 +38,12 @@ export function encodeTicker(ticker: string): string {
   return plainFrom === 0 ? ticker : out + ticker.slice(plainFrom);
 }
 
+/** decodeTicker was given a token encodeTicker cannot have written. */
 export class TickerCodecError extends Error {
   override readonly name = 'TickerCodecError';
 }
 
+/** The ticker an encoded token names: the inverse of encodeTicker. Throws TickerCodecError for anything else. */
 export function decodeTicker(token: string): string {
   if (token === '_') return '';
   if (!token.includes('_')) {
