@@ -90,8 +90,17 @@ export interface FrameCounters {
   readonly consumed: () => number;
 }
 
+/** Which markets the registry does not hold may enter it (createRegistry's `load`); without one, every market. */
+export interface MarketAdmission {
+  /** May this market, unknown so far, read from `source`, enter the store? */
+  market(market: Market, source: DataSource): boolean;
+  /** A lifecycle frame names a ticker the registry does not hold: fetch it (true), or ignore the frame? */
+  ticker(ticker: string): boolean;
+}
+
 export interface RegistryCoreOptions {
   readonly store: MarketStore;
+  readonly admit?: MarketAdmission;
   readonly changes: ChangeStream;
   readonly now: () => Micros;
   readonly logger: Logger;
@@ -141,6 +150,7 @@ export class RegistryCore {
   };
   readonly #now: () => Micros;
   readonly #log: Logger;
+  readonly #admit: MarketAdmission | undefined;
   readonly #quarantine: QuarantinedInput[] = [];
   readonly #quarantineKeep: number;
   readonly #rejectedListeners: ListenerSet<RejectedTransition>;
@@ -163,6 +173,7 @@ export class RegistryCore {
     this.changes = options.changes;
     this.#now = options.now;
     this.#log = options.logger;
+    this.#admit = options.admit;
     this.#quarantineKeep = options.quarantineKeep ?? 100;
     this.#rejectedListeners = new ListenerSet('onRejected listener', options.logger);
     this.#unknownTickerListeners = new ListenerSet('unknown-ticker listener', options.logger);
@@ -238,6 +249,7 @@ export class RegistryCore {
     const id = store.idOf(incoming.ticker);
     const now = this.#now();
     if (id < 0) {
+      if (this.#admit !== undefined && !this.#admit.market(incoming, source)) return undefined;
       this.#markRestRead(incoming.ticker, framesAtRequest);
       // Kalshi's REST view may lag its own clock: #insert applies the time rules.
       return this.#insert(incoming, now);
@@ -291,6 +303,7 @@ export class RegistryCore {
       this.counters.duplicateCreates++;
       return undefined;
     }
+    if (this.#admit !== undefined && !this.#admit.market(market, 'websocket')) return undefined;
     // A market announced after its open time (or even its close time) is born in the status
     // its times give it, so the frames that follow are judged against that status.
     return this.#insert(market, this.#now());
@@ -529,6 +542,7 @@ export class RegistryCore {
   }
 
   #unknownTicker(ticker: string): void {
+    if (this.#admit !== undefined && !this.#admit.ticker(ticker)) return;
     this.counters.unknownTickerEvents++;
     this.#unknownTickerListeners.emit(ticker);
   }

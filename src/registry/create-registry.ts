@@ -23,16 +23,19 @@ import type { MarketRecord } from '../persist/schema.js';
 import type { PublisherStats } from '../publish/publisher.js';
 import type { StatusCounts } from '../store/market-store.js';
 import { MarketStore } from '../store/market-store.js';
+import type { MarketQuery } from '../store/market-query.js';
 import { registryActors } from './actors.js';
 import { ChangeStream, type ChangeListener, type ChangeSubscription, type SubscribeOptions } from './change-stream.js';
 import { RegistryCore, type QuarantinedInput, type RegistryCounters, type RejectedTransition } from './core.js';
 import { DeadlineScheduler } from './deadline-scheduler.js';
 import { LifecycleHandler, type LifecycleHandlerStats } from './lifecycle-handler.js';
 import { RegistryOptionsSchema, type RegistryOptions } from './options.js';
-import type { RestApi } from './rest-tasks.js';
+import { LoadAdmission, loadFilteredRest, type LoadFilterStats, type RestApi } from './rest-tasks.js';
 import { createSummaryStore, summaryObserver, type RegistrySummary, type SummaryStore } from './summary-store.js';
 
-export { RegistryOptionsSchema, type RegistryOptions } from './options.js';
+export { RegistryOptionsSchema, type RegistryOptions, type RegistryLoadFilter, type RegistryPublishOptions } from './options.js';
+export type { MarketQuery } from '../store/market-query.js';
+export type { LoadFilterStats } from './rest-tasks.js';
 
 export interface RegistryStats {
   readonly markets: number;
@@ -60,6 +63,8 @@ export interface RegistryStats {
   readonly persistence: PersistenceStats | null;
   /** The NATS fan-out (null without `publish`). */
   readonly publish: PublisherStats | null;
+  /** What the `load` filter kept out (null without `load`). */
+  readonly loadFilter: LoadFilterStats | null;
 }
 
 /** The lifecycle connection's counters (from the lifecycle-connection chart and its frame queue). */
@@ -109,6 +114,15 @@ export interface MarketRegistry {
   /** Every market currently `active`. A shared, frozen array: rebuilt only when the active set changes. */
   getActiveMarkets(): readonly Market[];
   getMarket(ticker: string): Market | undefined;
+  /**
+   * The held markets matching `query` (status, event, series, combos, close-time range, limit;
+   * README "Querying markets"), as the same frozen objects getMarket returns, in no particular
+   * order. Answered from indexes: the cost follows the most selective field's candidate set, not
+   * the number of markets. A bad query throws a ValidationError (code `E_VALIDATION`).
+   */
+  getMarkets(query?: MarketQuery): readonly Market[];
+  /** The held markets of one event (empty for an unknown event). */
+  getMarketsByEvent(eventTicker: string): readonly Market[];
   getEvent(eventTicker: string): MarketEvent | undefined;
   /**
    * The last full Kalshi record of a market (every field of the REST record as validated, or
@@ -175,7 +189,8 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
 
   const store = new MarketStore();
   const changes = new ChangeStream(ChangeBufferSize, logger);
-  const core = new RegistryCore({ store, changes, now, logger });
+  const admission = options.load === undefined ? null : new LoadAdmission(options.load, store);
+  const core = new RegistryCore({ store, changes, now, logger, ...(admission === null ? {} : { admit: admission }) });
   const handler = new LifecycleHandler({ core, logger, combos: options.combos });
   const scheduler = new DeadlineScheduler({
     now,
@@ -190,7 +205,8 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     { stateDir: options.stateDir, stateFlushMs: options.stateFlushMs, publish: options.publish, exchange: options.env ?? 'custom' },
     { store, changes, core, logger, now },
   );
-  const actorRest = durable.tapRest(rest);
+  // A load filter narrows every pass (sync, reconcile, warm start, events) on the way to Kalshi.
+  const actorRest = durable.tapRest(options.load === undefined ? rest : loadFilteredRest(rest, options.load));
   const summary = createSummaryStore(options.lifecycle);
   const lifetime = new AbortController();
   setMaxListeners(0, lifetime.signal);
@@ -319,6 +335,8 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     },
     getActiveMarkets: () => store.activeMarkets(),
     getMarket: (ticker) => store.get(ticker),
+    getMarkets: (query) => store.getMarkets(query),
+    getMarketsByEvent: (eventTicker) => store.marketsOfEvent(eventTicker),
     getEvent: (eventTicker) => store.getEvent(eventTicker),
     getMarketRecord: (ticker) => durable.getMarketRecord(ticker),
     getExchangeStatus: () => summary.getSnapshot().context.exchange,
@@ -373,6 +391,7 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
         listenerErrors: changes.listenerErrors + core.listenerErrors,
         persistence: durable.persistenceStats(),
         publish: durable.publishStats(),
+        loadFilter: admission?.stats() ?? null,
       };
     },
     quarantined: () => core.quarantined(),

@@ -1,12 +1,15 @@
 /**
- * The options of createRegistry, validated with zod at the boundary: a bad option throws an
- * OptionsError saying which and why.
+ * The options of createRegistry: a hand-written interface (so that an editor's hover shows each
+ * option's meaning, unit and default) and the zod schema that validates them at the boundary (a
+ * bad option throws an OptionsError saying which and why). The schema is checked against the
+ * interface at compile time, both ways, so the two cannot drift apart.
  */
 import type { InspectionEvent, Observer } from 'xstate';
 import { z } from 'zod';
+import { MARKET_STATUS_FILTERS, type MarketStatusFilter } from '../domain/vocabulary.js';
 import type { KalshiCredentials } from '../kalshi/auth.js';
-import { RATE_LIMIT_TIER_NAMES } from '../kalshi/rate-limiter.js';
-import type { Logger } from '../log.js';
+import { RATE_LIMIT_TIER_NAMES, type BucketParams, type RateLimitTier } from '../kalshi/rate-limiter.js';
+import type { Logger, LogLevel } from '../log.js';
 import type { RestApi } from './rest-tasks.js';
 import { BUCKET_NAME, DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, STREAM_NAME, SUBJECT_PREFIX } from '../publish/layout.js';
 
@@ -83,6 +86,23 @@ export const RegistryOptionsSchema = z
     /** Longest a change waits before it is written to the state directory (one batch per flush). */
     stateFlushMs: positiveMs.default(100),
     /** Fan-out on NATS JetStream: every change to a stream, every market's record to a KV bucket (src/publish/layout.ts). */
+    /** Load only part of the exchange (see RegistryLoadFilter). */
+    load: z
+      .object({
+        seriesTickers: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .regex(/^[^,]+$/, 'a series ticker cannot contain a comma'),
+          )
+          .min(1, 'give at least one series ticker, or leave seriesTickers out')
+          .readonly()
+          .optional(),
+        statuses: z.array(z.enum(MARKET_STATUS_FILTERS)).min(1, 'give at least one status, or leave statuses out').readonly().optional(),
+      })
+      .strict()
+      .optional(),
     publish: z
       .object({
         url: z.string().regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'expected nats://host:port'),
@@ -103,4 +123,166 @@ export const RegistryOptionsSchema = z
     path: ['wsUrl'],
   });
 
-export type RegistryOptions = z.input<typeof RegistryOptionsSchema>;
+/**
+ * Load only part of the exchange, for an embedder that does not want every market: completeness
+ * traded for size (README "Load filters" says what is missed). Each field narrows what the REST
+ * passes read (one GET /markets pass per series × status, as Kalshi takes one `series_ticker`
+ * and one `status` per request); a market that entered is followed for its whole life, and
+ * lifecycle frames for markets the registry does not hold are ignored and counted
+ * (`stats().loadFilter`) instead of fetched, so a market that moves into the filter is learned at
+ * the next reconcile.
+ */
+export interface RegistryLoadFilter {
+  /** Only the markets (and events) of these series, e.g. `['KXBTCD', 'KXHIGHNY']`. Default: every series. */
+  readonly seriesTickers?: readonly string[];
+  /**
+   * Only markets with these statuses when first read, in Kalshi's REST filter words
+   * (`unopened` = initialized, `open` = active, `paused` = inactive, `closed` = closed …
+   * amended, `settled` = finalized). Default: every status.
+   */
+  readonly statuses?: readonly MarketStatusFilter[];
+}
+
+/** NATS JetStream fan-out (see src/publish/layout.ts for the subjects and keys). */
+export interface RegistryPublishOptions {
+  /** Server URL(s): `nats://host:port` or `tls://host:port`, comma-separated for a cluster. */
+  readonly url: string;
+  /**
+   * JetStream stream that carries every change.
+   * @default 'KALSHI_MARKETS'
+   */
+  readonly stream?: string;
+  /**
+   * First tokens of every change subject (`<prefix>.<eventType>.<ticker token>`).
+   * @default 'kalshi.markets'
+   */
+  readonly subjectPrefix?: string;
+  /**
+   * KV bucket holding every market's current record, keyed by ticker.
+   * @default 'kalshi-markets'
+   */
+  readonly bucket?: string;
+}
+
+/** The options of `createRegistry`. Give `restUrl` (e.g. the simulator's) or `env`. */
+export interface RegistryOptions {
+  /** Kalshi environment whose hosts to use when `restUrl`/`wsUrl` are not given. */
+  readonly env?: 'prod' | 'demo';
+  /** Base URL of Kalshi's REST API, e.g. `https://api.elections.kalshi.com/trade-api/v2` or the simulator's. Default: `env`'s host. */
+  readonly restUrl?: string;
+  /** URL of the lifecycle WebSocket (`ws://` or `wss://`). Default: `env`'s host. */
+  readonly wsUrl?: string;
+  /** API key (id and private key) that signs requests; without it the registry reads unauthenticated. */
+  readonly credentials?: KalshiCredentials;
+  /**
+   * Where lifecycle messages come from: the registry's own WebSocket, a source the embedder hands
+   * in with `setLifecycleSource` (`'external'`), or nowhere (`'none'`: REST only, reconcile often).
+   * @default 'websocket'
+   */
+  readonly lifecycle?: 'websocket' | 'external' | 'none';
+  /**
+   * Multivariate ("combo", KXMVE*) markets: `'include'` (the registry knows every market; its
+   * socket also subscribes to `multivariate_market_lifecycle`) or `'exclude'`
+   * (`mve_filter=exclude` on every pass, combo frames ignored).
+   * @default 'include'
+   */
+  readonly combos?: 'include' | 'exclude';
+  /**
+   * REST budget: a Kalshi usage tier, explicit token-bucket parameters (tokens per second and
+   * burst, a request costing 10), or `'unlimited'`. Default: the `basic` tier with credentials,
+   * about 20 requests/s without.
+   */
+  readonly rateLimit?: RateLimitTier | 'unlimited' | BucketParams;
+  /** Period of the REST reconcile, in milliseconds. Default 300 000 (5 min), or 30 000 when `lifecycle` is `'none'`. */
+  readonly reconcileIntervalMs?: number;
+  /**
+   * Every Nth reconcile is a full pass; the others are `min_updated_ts` deltas.
+   * @default 6
+   */
+  readonly reconcileFullEvery?: number;
+  /**
+   * Period of the GET /exchange/status poll, in milliseconds.
+   * @default 10000
+   */
+  readonly statusIntervalMs?: number;
+  /**
+   * Period of the event sync (GET /events), in milliseconds.
+   * @default 300000
+   */
+  readonly eventSyncIntervalMs?: number;
+  /**
+   * How long to retry a 404 on GET /markets/{ticker} for a market a lifecycle frame named first, in milliseconds.
+   * @default 10000
+   */
+  readonly unknownTickerRetryMs?: number;
+  /**
+   * Deadlines (open and close times) further out than this, in milliseconds, wait for the scheduler's sweep instead of a timer.
+   * @default 600000
+   */
+  readonly deadlineHorizonMs?: number;
+  /**
+   * Markets per GET /markets page (1–1000).
+   * @default 1000
+   */
+  readonly pageLimit?: number;
+  /**
+   * Retry backoff of the REST passes, in milliseconds: first delay and cap (exponential with jitter).
+   * @default { baseMs: 500, maxMs: 30000 }
+   */
+  readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+  /**
+   * A `block` change subscriber that holds ingestion still longer than this, in milliseconds,
+   * makes the registry `degraded` (stats, summary, logged once) until it reads again.
+   * @default 30000
+   */
+  readonly stuckSubscriberMs?: number;
+  /**
+   * Unknown-ticker fetches (GET /markets/{ticker}) in flight at once (1–10 000); more at once means a full reconcile instead.
+   * @default 64
+   */
+  readonly maxPendingFetches?: number;
+  /**
+   * Lifecycle WebSocket: silence (no frame, ping or pong), in milliseconds, after which it reconnects.
+   * @default 30000
+   */
+  readonly wsIdleTimeoutMs?: number;
+  /**
+   * Lifecycle WebSocket: frames queued and not yet applied above which the socket is paused (backpressure).
+   * @default 10000
+   */
+  readonly wsHighWaterMark?: number;
+  /** A pino logger for the registry's warnings and errors (any level). Default: its own, at `logLevel`. */
+  readonly logger?: Logger;
+  /**
+   * Level of the registry's own pino logger (JSON on stderr) when no `logger` is given: a library
+   * says nothing unless asked. Set e.g. `'warn'`, or pass your own `logger`.
+   * @default 'silent'
+   */
+  readonly logLevel?: LogLevel;
+  /** XState inspection observer (e.g. @statelyai/inspect's `inspector.inspect`) for every actor. */
+  readonly inspect?: Observer<InspectionEvent> | ((e: InspectionEvent) => void);
+  /** Clock in epoch milliseconds (tests). Default `Date.now`. */
+  readonly clock?: () => number;
+  /** A REST client to use instead of building one (tests, shared pools). */
+  readonly rest?: RestApi & { close?: () => Promise<void> };
+  /**
+   * Embedded store (SQLite, WAL) in this directory, created when missing: every market's full
+   * Kalshi record, the events and the sync watermarks; a start on a stored state is warm (see
+   * src/persist/persistence.ts). Off by default.
+   */
+  readonly stateDir?: string;
+  /**
+   * Longest a change waits before it is written to the state directory (one batch per flush), in milliseconds.
+   * @default 100
+   */
+  readonly stateFlushMs?: number;
+  /** Fan-out on NATS JetStream: every change to a stream, every market's record to a KV bucket. Off by default. */
+  readonly publish?: RegistryPublishOptions;
+  /** Load only part of the exchange (series, statuses). Default: every market. */
+  readonly load?: RegistryLoadFilter;
+}
+
+// The schema and the interface must accept the same options: each is assignable to the other,
+// or this does not compile.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies Same<z.input<typeof RegistryOptionsSchema>, RegistryOptions>;

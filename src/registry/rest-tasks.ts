@@ -3,10 +3,13 @@
  * the initial sync and by reconcile), the event sync, and one exchange-status poll. The actors in
  * machines/ decide when these run; these decide what a run does.
  */
-import { parseEventRecord, parseExchangeStatus, parseMarketRecord } from '../domain/mapping.js';
-import type { ExchangeStatus, Micros } from '../domain/types.js';
-import type { KalshiRestClient, MarketsQuery } from '../kalshi/rest-client.js';
-import type { RegistryCore } from './core.js';
+import { isComboTicker, parseEventRecord, parseExchangeStatus, parseMarketRecord } from '../domain/mapping.js';
+import type { ExchangeStatus, Market, Micros } from '../domain/types.js';
+import type { MarketStatusFilter } from '../domain/vocabulary.js';
+import type { EventsQuery, KalshiRestClient, MarketsQuery, MultivariateEventsQuery, PageOptions, RawPage } from '../kalshi/rest-client.js';
+import type { MarketStore } from '../store/market-store.js';
+import { seriesOfEventTicker } from '../store/market-query.js';
+import type { DataSource, MarketAdmission, RegistryCore } from './core.js';
 
 /** The part of KalshiRestClient the registry uses (so tests can hand in a fake). */
 export type RestApi = Pick<KalshiRestClient, 'marketPages' | 'eventPages' | 'getExchangeStatus' | 'getMarket'> &
@@ -216,4 +219,114 @@ export async function fetchUnknownMarket(
   const pending = core.observe(parsed.value, requestedAt, 'fetch', framesAtRequest);
   if (pending) await pending;
   return 'added';
+}
+
+// Load filters (createRegistry's `load`) ----------------------------------------------------------
+
+/** Which part of the exchange to load: series tickers and REST status words (see RegistryLoadFilter). */
+export interface LoadFilter {
+  readonly seriesTickers?: readonly string[] | undefined;
+  readonly statuses?: readonly MarketStatusFilter[] | undefined;
+}
+
+type Pages = AsyncGenerator<RawPage, void, undefined>;
+
+/** The pages of each query in turn, as one pass. */
+async function* concatPages(queries: readonly unknown[], pages: (query: never) => Pages): Pages {
+  for (const q of queries) yield* pages(q as never);
+}
+
+/**
+ * The REST API as a load filter sees it: every market pass becomes one pass per series × status
+ * (Kalshi takes one `series_ticker` and one `status` per request), read one after another as a
+ * single pass. A delta pass (`min_updated_ts`) can be narrowed by series only (Kalshi allows no
+ * status beside it, and wants `mve_filter=exclude` with a series), so the admission below drops
+ * the new markets of other statuses it returns. Targeted reads (`tickers`) are of held markets
+ * and pass unchanged. Event passes read the listed series only (combo events, on their own
+ * endpoint, only for KXMVE* series).
+ */
+export function loadFilteredRest(rest: RestApi, filter: LoadFilter): RestApi {
+  const series: readonly (string | undefined)[] = filter.seriesTickers ?? [undefined];
+  const statuses: readonly (MarketStatusFilter | undefined)[] = filter.statuses ?? [undefined];
+  const withSeries = <Q extends object>(q: Q, s: string | undefined): Q => (s === undefined ? q : { ...q, seriesTicker: s });
+  const marketQueries = (query: MarketsQuery): MarketsQuery[] => {
+    if (query.tickers !== undefined) return [query];
+    if (query.minUpdatedTs !== undefined) return series.map((s) => withSeries(s === undefined ? query : { ...query, mveFilter: 'exclude' as const }, s));
+    return series.flatMap((s) => statuses.map((st) => withSeries(st === undefined ? query : { ...query, status: st }, s)));
+  };
+  const filtered: RestApi = {
+    marketPages: (query: MarketsQuery, signal?: AbortSignal, options?: PageOptions) =>
+      concatPages(marketQueries(query), (q: MarketsQuery) => rest.marketPages(q, signal, options)),
+    eventPages: (query: EventsQuery, signal?: AbortSignal, options?: PageOptions) =>
+      concatPages(
+        series.map((s) => withSeries(query, s)),
+        (q: EventsQuery) => rest.eventPages(q, signal, options),
+      ),
+    getExchangeStatus: (signal?: AbortSignal) => rest.getExchangeStatus(signal),
+    getMarket: (ticker, options, signal) => rest.getMarket(ticker, options, signal),
+  };
+  const multivariate = rest.multivariateEventPages;
+  if (multivariate !== undefined) {
+    const comboSeries = filter.seriesTickers?.filter((s) => isComboTicker(s));
+    filtered.multivariateEventPages = (query: MultivariateEventsQuery = {}, signal?: AbortSignal, options?: PageOptions) =>
+      concatPages(comboSeries === undefined ? [query] : comboSeries.map((s) => ({ ...query, seriesTicker: s })), (q: MultivariateEventsQuery) =>
+        multivariate.call(rest, q, signal, options),
+      );
+  }
+  return filtered;
+}
+
+/** What a load filter kept out. */
+export interface LoadFilterStats {
+  /** Lifecycle frames about markets the registry does not hold and the filter kept out (not fetched, not applied). */
+  readonly framesIgnored: number;
+  /** REST records of markets the registry does not hold and whose status the filter leaves out (delta passes). */
+  readonly recordsIgnored: number;
+}
+
+/**
+ * The core's admission for a load filter. A market the registry holds is always followed; one
+ * it does not hold enters only if the filter takes it:
+ *  - REST records (passes, fetches): by status (the passes were already narrowed by series on the
+ *    server, which knows each market's series; a record carries none);
+ *  - a `created` frame: by status and by series, the series being the event's (GET /events) or,
+ *    for an event not read yet, its ticker's (see seriesOfEventTicker);
+ *  - a frame naming an unknown ticker: fetched only when a series filter is set and the ticker's
+ *    prefix is one of its series; otherwise ignored (a status-only filter cannot tell without
+ *    fetching, and fetching every outsider would load what the filter is there to leave out).
+ */
+export class LoadAdmission implements MarketAdmission {
+  readonly #series: ReadonlySet<string> | null;
+  readonly #statuses: ReadonlySet<string> | null;
+  readonly #store: MarketStore;
+  framesIgnored = 0;
+  recordsIgnored = 0;
+
+  constructor(filter: LoadFilter, store: MarketStore) {
+    this.#series = filter.seriesTickers === undefined ? null : new Set(filter.seriesTickers);
+    this.#statuses = filter.statuses === undefined ? null : new Set(filter.statuses);
+    this.#store = store;
+  }
+
+  market(market: Market, source: DataSource): boolean {
+    const rest = source === 'sync' || source === 'reconcile';
+    const ok =
+      (this.#statuses === null || this.#statuses.has(market.tradingStatus)) &&
+      (rest || this.#series === null || this.#series.has(this.#store.getEvent(market.eventTicker)?.seriesTicker ?? seriesOfEventTicker(market.eventTicker)));
+    if (!ok) {
+      if (source === 'websocket') this.framesIgnored++;
+      else this.recordsIgnored++;
+    }
+    return ok;
+  }
+
+  ticker(ticker: string): boolean {
+    const ok = this.#series !== null && this.#series.has(seriesOfEventTicker(ticker));
+    if (!ok) this.framesIgnored++;
+    return ok;
+  }
+
+  stats(): LoadFilterStats {
+    return { framesIgnored: this.framesIgnored, recordsIgnored: this.recordsIgnored };
+  }
 }

@@ -39,7 +39,8 @@ export interface MarketQuery {
   readonly limit?: number;
 }
 
-const finite = z.number().refine(Number.isFinite, 'expected a finite number (microseconds since the epoch)');
+// Typed as Micros (whatever that unit's type is) so that the schema's input type is the interface's.
+const finite = z.custom<Micros>((v) => typeof v === 'number' && Number.isFinite(v), 'expected a finite number (microseconds since the epoch)');
 const status = z.enum(MARKET_STATUSES);
 
 export const MarketQuerySchema = z.strictObject({

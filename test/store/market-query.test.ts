@@ -5,37 +5,36 @@ import { seriesOfEventTicker, type MarketQuery } from '../../src/store/market-qu
 import { withStatus } from '../../src/domain/mapping.js';
 import { statusCode } from '../../src/domain/fast-status.js';
 import { MARKET_STATUSES, type MarketStatus } from '../../src/domain/vocabulary.js';
-import type { Market } from '../../src/domain/types.js';
+import type { Market, Micros } from '../../src/domain/types.js';
 import { hasErrorCode } from '../../src/errors.js';
 
 const HOUR = 3_600_000_000;
+/** A number in microseconds, as the unit's type (whether plain or branded). */
+const us = (n: number): Micros => n;
 
 function market(ticker: string, eventTicker: string, status: MarketStatus, closeTs: number): Market {
-  return withStatus(
-    {
-      ticker,
-      eventTicker,
-      title: '',
-      marketStatus: 'initialized',
-      tradingStatus: 'unopened',
-      marketType: 'binary',
-      result: '',
-      yesBid: 0,
-      yesAsk: 0,
-      lastPrice: 0,
-      volume: 0,
-      openTs: 0,
-      closeTs,
-      expirationTs: 0,
-      updatedAt: 0,
-    },
-    status,
-    1,
-  );
+  const base = {
+    ticker,
+    eventTicker,
+    title: '',
+    marketStatus: 'initialized',
+    tradingStatus: 'unopened',
+    marketType: 'binary',
+    result: '',
+    yesBid: 0,
+    yesAsk: 0,
+    lastPrice: 0,
+    volume: 0,
+    openTs: 0,
+    closeTs,
+    expirationTs: 0,
+    updatedAt: 0,
+  };
+  return withStatus(base as unknown as Market, status, us(1));
 }
 
 function event(eventTicker: string, seriesTicker: string) {
-  return { eventTicker, seriesTicker, title: '', subTitle: '', mutuallyExclusive: false, updatedAt: 0 };
+  return { eventTicker, seriesTicker, title: '', subTitle: '', mutuallyExclusive: false, updatedAt: us(0) };
 }
 
 /** What getMarkets must return, by a scan over every market. */
@@ -70,9 +69,9 @@ describe('MarketStore queries', () => {
     expect(byTicker(store.marketsOfEvent('KXA-1'))).toEqual(['KXA-1-X', 'KXA-1-Y']);
     expect(byTicker(store.getMarkets({ seriesTicker: 'KXA', status: 'active' }))).toEqual(['KXA-1-X', 'KXA-2-X']);
     expect(byTicker(store.getMarkets({ status: ['closed', 'determined'] }))).toEqual(['KXA-1-Y']);
-    expect(byTicker(store.getMarkets({ closesAfter: 10 * HOUR + 1, closesBefore: 20 * HOUR + 1 }))).toEqual(['KXA-1-Y', 'KXA-2-X', 'KXMVEC-S1-AB']);
+    expect(byTicker(store.getMarkets({ closesAfter: us(10 * HOUR + 1), closesBefore: us(20 * HOUR + 1) }))).toEqual(['KXA-1-Y', 'KXA-2-X', 'KXMVEC-S1-AB']);
     expect(byTicker(store.getMarkets({ combos: 'only' }))).toEqual(['KXMVEC-S1-AB']);
-    expect(byTicker(store.getMarkets({ combos: 'exclude', status: 'active', closesBefore: 15 * HOUR }))).toEqual(['KXA-1-X']);
+    expect(byTicker(store.getMarkets({ combos: 'exclude', status: 'active', closesBefore: us(15 * HOUR) }))).toEqual(['KXA-1-X']);
     expect(store.getMarkets({ eventTicker: 'NOPE' })).toEqual([]);
     expect(store.getMarkets({ status: [] })).toEqual([]);
     expect(store.getMarkets({ limit: 2 })).toHaveLength(2);
@@ -102,16 +101,16 @@ describe('MarketStore queries', () => {
     const store = new MarketStore();
     const tickers = ['A', 'B', 'C', 'D'];
     tickers.forEach((t, i) => store.set(market(t, 'E', 'active', 5 * HOUR + i * 1000)));
-    expect(byTicker(store.getMarkets({ closesBefore: 5 * HOUR + 2000 }))).toEqual(['A', 'B']);
+    expect(byTicker(store.getMarkets({ closesBefore: us(5 * HOUR + 2000) }))).toEqual(['A', 'B']);
     // D moves before A inside the same hour: the bucket is no longer in order.
-    store.setLifecycle(store.idOf('D'), statusCode('active'), 5 * HOUR + 100, '', 2);
-    expect(byTicker(store.getMarkets({ closesBefore: 5 * HOUR + 500 }))).toEqual(['A', 'D']);
+    store.setLifecycle(store.idOf('D'), statusCode('active'), us(5 * HOUR + 100), '', us(2));
+    expect(byTicker(store.getMarkets({ closesBefore: us(5 * HOUR + 500) }))).toEqual(['A', 'D']);
     // C moves to another hour.
-    store.setLifecycle(store.idOf('C'), statusCode('closed'), 2 * HOUR, '', 3);
-    expect(byTicker(store.getMarkets({ closesBefore: 3 * HOUR }))).toEqual(['C']);
-    expect(byTicker(store.getMarkets({ closesAfter: 5 * HOUR + 50 }))).toEqual(['B', 'D']);
+    store.setLifecycle(store.idOf('C'), statusCode('closed'), us(2 * HOUR), '', us(3));
+    expect(byTicker(store.getMarkets({ closesBefore: us(3 * HOUR) }))).toEqual(['C']);
+    expect(byTicker(store.getMarkets({ closesAfter: us(5 * HOUR + 50) }))).toEqual(['B', 'D']);
     store.delete('A');
-    expect(byTicker(store.getMarkets({ closesAfter: 5 * HOUR }))).toEqual(['B', 'D']);
+    expect(byTicker(store.getMarkets({ closesAfter: us(5 * HOUR) }))).toEqual(['B', 'D']);
   });
 
   it('rejects a bad query with a ValidationError (E_VALIDATION) naming the field', () => {
@@ -151,7 +150,7 @@ describe('MarketStore queries', () => {
     );
     const status = fc.constantFrom(...MARKET_STATUSES);
     const bound = fc.option(
-      fc.integer({ min: -2, max: 2 }).chain((h) => fc.integer({ min: -21, max: 21 }).map((d) => (100 + h) * HOUR + d * 1000)),
+      fc.integer({ min: -2, max: 2 }).chain((h) => fc.integer({ min: -21, max: 21 }).map((d) => us((100 + h) * HOUR + d * 1000))),
       { nil: undefined },
     );
     const combos = fc.constantFrom('include' as const, 'exclude' as const, 'only' as const);
@@ -201,7 +200,7 @@ describe('MarketStore queries', () => {
           else if (o.kind === 'event') store.setEvent(event(o.event, o.series));
           else {
             const id = store.idOf(o.ticker);
-            if (id >= 0) store.setLifecycle(id, statusCode(o.status), o.close, '', i);
+            if (id >= 0) store.setLifecycle(id, statusCode(o.status), us(o.close), '', us(i));
           }
         });
         queries.forEach(check);
