@@ -116,6 +116,23 @@ export function renderSynced(
   return fitLine(`synced ${n(markets)} markets in ${(ms / 1000).toFixed(1)} s (${how}${bad})`, columns);
 }
 
+/** The state directory's and the NATS fan-out's figures, when they are on (none otherwise). */
+function durableSegments(stats: RegistryStats): string[] {
+  const out: string[] = [];
+  // Optional chaining: RegistryStats built by hand (older embedders, tests) may lack both fields.
+  const writer = stats.persistence?.writer;
+  if (writer) {
+    const failed = writer.failures > 0 ? `, ${n(writer.failures)} failed batches${writer.lastError ? ` (${writer.lastError})` : ''}` : '';
+    out.push(`state: ${n(writer.marketsWritten)} market writes, ${n(writer.pendingMarkets)} pending${failed}`);
+  }
+  const nats = stats.publish;
+  if (nats) {
+    const link = nats.connected ? nats.stage : `DISCONNECTED (${nats.stage})`;
+    out.push(`nats: ${link}, ${n(nats.published)} published, ${n(nats.buffered)} buffered${nats.failures > 0 ? `, ${n(nats.failures)} retries` : ''}`);
+  }
+  return out;
+}
+
 /** The live summary, wrapped to `columns` by groups (never a line wider than the terminal). */
 export function renderLiveSummary(summary: RegistrySummary, stats: RegistryStats, changesPerSec: number, columns = 200): string[] {
   const ex = summary.exchange;
@@ -144,6 +161,7 @@ export function renderLiveSummary(summary: RegistrySummary, stats: RegistryStats
       [`exchange: ${exchange}`, `lifecycle: ${lifecycle}, ${n(stats.lifecycle.lifecycleMessages)} msgs, ${n(stats.lifecycle.gaps)} gaps`],
       columns,
     ),
+    ...packSegments(durableSegments(stats), columns),
     ...(problems.length > 0
       ? packSegments(
           problems.map((p, i) => (i === 0 ? `degraded: ${p}` : p)),

@@ -412,6 +412,8 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
             changes: stats.counters.changes,
             rejected: stats.counters.rejected,
             phase: registry.summary.getSnapshot().context.phase,
+            ...(stats.persistence ? { statePending: stats.persistence.writer.pendingMarkets, stateFailures: stats.persistence.writer.failures } : {}),
+            ...(stats.publish ? { natsConnected: stats.publish.connected, natsPublished: stats.publish.published, natsBuffered: stats.publish.buffered } : {}),
           },
           'registry summary',
         );
