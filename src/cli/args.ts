@@ -297,7 +297,7 @@ const CliSchema = z
   });
 
 /** What --publish and its companions give the registry's `publish` option. */
-export interface CliPublish {
+interface CliPublish {
   readonly url: string;
   readonly stream?: string;
   readonly bucket?: string;

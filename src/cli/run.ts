@@ -269,8 +269,12 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   }
   if (cli.publish !== null) {
     const p = cli.publish;
+    const servers = p.url
+      .split(',')
+      .map((u) => redactUrl(u))
+      .join(',');
     human(
-      `publishing: ${redactUrl(p.url)} (stream ${p.stream ?? DEFAULT_STREAM}, KV bucket ${p.bucket ?? DEFAULT_BUCKET}, subjects ${p.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX}.>)`,
+      `publishing: ${servers} (stream ${p.stream ?? DEFAULT_STREAM}, KV bucket ${p.bucket ?? DEFAULT_BUCKET}, subjects ${p.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX}.>)`,
     );
   }
 

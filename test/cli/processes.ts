@@ -13,7 +13,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'src/cli/main.ts');
 const SIM = join(ROOT, 'src/sim/main.ts');
 /** No credentials from the developer's environment (the tests give --rest-url, so no default state directory applies). */
-export const ENV: NodeJS.ProcessEnv = { ...process.env, KALSHI_API_KEY_ID: '', KALSHI_PRIVATE_KEY_PATH: '' };
+const ENV: NodeJS.ProcessEnv = { ...process.env, KALSHI_API_KEY_ID: '', KALSHI_PRIVATE_KEY_PATH: '' };
 
 const children = new Set<ChildProcess>();
 const dirs: string[] = [];
