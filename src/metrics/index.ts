@@ -6,6 +6,8 @@ export {
   type MetricsSource,
   type RegistryMetrics,
   type RegistryMetricsOptions,
+  type RestAttemptStatus,
+  type RestRequestListener,
   type RestRequestObservation,
 } from './registry-metrics.js';
 export { serveMetrics, MetricsServerError, type MetricsServer, type ServeMetricsOptions } from './server.js';

@@ -24,7 +24,8 @@ import type { RejectedTransition } from '../registry/core.js';
 import { OptionsError } from '../errors.js';
 import type { RestAttemptStatus, RestRequestObservation } from '../kalshi/rest/stats.js';
 
-export type { RestRequestObservation } from '../kalshi/rest/stats.js';
+// The REST client's per-attempt types, public with the metrics they feed (MarketRegistry.onRestRequest).
+export type { RestAttemptStatus, RestRequestListener, RestRequestObservation } from '../kalshi/rest/stats.js';
 
 /**
  * What the metrics read from a registry (a MarketRegistry has all of it). Without
