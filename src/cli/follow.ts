@@ -109,14 +109,17 @@ function renderChange(change: MarketChange, at: number): string {
   return `${time} ${change.eventType} ${change.ticker} ${from} → ${change.newStatus}`;
 }
 
+/** The lag once synced; before, what the follower is doing (it is not connected before its first connect). */
+const lagText = (stats: FollowerStats, synced: boolean): string => (synced ? renderLag(stats.lag) : 'syncing (reading the KV bucket and the stream)');
+
 /** The live frame: where from, the state held, the change rate, the lag, the last changes. */
-function renderFrame(source: string, stats: FollowerStats, rate: number, recent: readonly string[], columns: number): string[] {
+function renderFrame(source: string, stats: FollowerStats, synced: boolean, rate: number, recent: readonly string[], columns: number): string[] {
   const lines = packSegments(
     [
       `following ${source}`,
       `${n(stats.markets)} markets, ${n(stats.active)} active`,
       `${n(stats.changes)} changes (${n(Math.round(rate))}/s)`,
-      `lag: ${renderLag(stats.lag)}`,
+      `lag: ${lagText(stats, synced)}`,
     ],
     columns,
     { firstIndent: '' },
@@ -186,7 +189,8 @@ export async function runFollow(cli: FollowCliOptions, err: Stderr, stop: StopSi
   let lastAt = Date.now();
   let lastSummary = Date.now();
   let rate = 0;
-  const draw = () => screen?.show((columns) => renderFrame(source, follower.stats(), rate, recent, columns));
+  let isSynced = false;
+  const draw = () => screen?.show((columns) => renderFrame(source, follower.stats(), isSynced, rate, recent, columns));
   draw();
   const view = setInterval(() => {
     const stats = follower.stats();
@@ -198,7 +202,7 @@ export async function runFollow(cli: FollowCliOptions, err: Stderr, stop: StopSi
     else if (t - lastSummary >= SUMMARY_EVERY_MS) {
       lastSummary = t;
       if (cli.json) logger.info({ markets: stats.markets, active: stats.active, changes: stats.changes, lag: stats.lag }, 'follower summary');
-      else err.line(`follower: ${n(stats.markets)} markets, ${n(stats.active)} active, ${n(stats.changes)} changes; lag: ${renderLag(stats.lag)}`);
+      else err.line(`follower: ${n(stats.markets)} markets, ${n(stats.active)} active, ${n(stats.changes)} changes; lag: ${lagText(stats, isSynced)}`);
     }
   }, 1000);
 
@@ -214,12 +218,14 @@ export async function runFollow(cli: FollowCliOptions, err: Stderr, stop: StopSi
     stopped,
   ]);
   if (synced !== null && !stop.signal.aborted) {
+    isSynced = true;
     const resumed = synced.resumed
       ? `resumed consumer ${follower.stats().consumer} at sequence ${n(synced.resumedFrom)}`
       : `from sequence ${n(synced.resumedFrom)}`;
     const line = `synced ${n(synced.markets)} markets from ${source} in ${(synced.ms / 1000).toFixed(1)} s (${resumed})`;
     if (screen) {
       screen.print(line);
+      draw();
     } else human(line);
     if (cli.json) {
       const target = published;
