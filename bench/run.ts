@@ -26,8 +26,9 @@ import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { ROOT, fmtNum, killChildren, median, parseArgsOrExit, progress, runWorker, spread, startChild } from './lib.js';
 import { formatSummary, profileTimes, summaryOf, type CpuProfile, type ProfileSummary, type ProfileTimes } from './profile.js';
+import { queryRows, type QueryBenchResult } from './micro-query.js';
 
-const ALL = ['sync', 'memory', 'lifecycle', 'active', 'deadline'] as const;
+const ALL = ['sync', 'memory', 'lifecycle', 'active', 'deadline', 'query'] as const;
 const HELP = `npm run bench -- [flags]
 
   --markets N     simulated exchange size (default 1000000; 20000 with --quick)
@@ -247,6 +248,13 @@ async function main(): Promise<void> {
   );
   if (only.has('sync') || only.has('memory')) await section('sync/memory', syncSection);
   if (['lifecycle', 'active', 'deadline'].some((x) => only.has(x))) await section('live', liveSection);
+  // getMarkets against a brute-force scan, in a worker of its own (bench/micro-query.ts).
+  if (only.has('query'))
+    await section(
+      'query',
+      async () =>
+        void rows.push(...queryRows(await runWorker<QueryBenchResult>('bench/micro-query.ts', ['--markets', String(N), '--reps', String(reps)], WORKER_NODE))),
+    );
   finishRun();
 }
 

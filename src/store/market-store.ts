@@ -29,7 +29,9 @@
  *    falls in it (and only if it changed since), and the sorted list of non-empty buckets;
  *  - combo (KXMVE*) markets: a dense id list.
  * A query starts from the smallest of the candidate sets its fields name and checks the other
- * fields on each candidate's columns.
+ * fields on each candidate's columns. The status lists are always kept (they are the active
+ * index); the others are built by the first query, in one pass over the cells, and kept from
+ * then on, so that the initial sync of a registry nobody queries does not pay for them.
  *
  * Only the registry writes (single-threaded JS, so no locks); reads are synchronous and safe at
  * any time. The store does not judge transitions: callers pass only what the lifecycle table
@@ -37,7 +39,7 @@
  */
 import { MARKET_STATUSES, type MarketStatus } from '../domain/vocabulary.js';
 import { STATUS_BY_CODE, STATUS_COUNT, S_ACTIVE, S_FINALIZED, TRADING_BY_CODE, statusCode } from '../domain/fast-status.js';
-import type { Market, MarketEvent, Micros } from '../domain/types.js';
+import type { CountE2, Market, MarketEvent, Micros, PriceE4 } from '../domain/types.js';
 import { isComboTicker } from '../domain/mapping.js';
 import { parseMarketQuery, seriesOfEventTicker, type MarketQuery } from './market-query.js';
 
@@ -256,6 +258,12 @@ export class MarketStore {
   /** Combo markets: id → position in #comboIds (-1: not a combo). */
   #comboPos = new Int32Array(0);
   readonly #comboIds: number[] = [];
+  /**
+   * Whether the event, series, close-time and combo indexes exist: they are built by the first
+   * query (one pass over the cells) and kept by every write after it, so a registry nobody
+   * queries (and the initial sync of one that will be) does not pay for them.
+   */
+  #indexed = false;
   /** Pass stamp per id (see beginPass). */
   #seen = new Uint32Array(0);
   #pass = 0;
@@ -376,6 +384,7 @@ export class MarketStore {
    */
   getMarkets(query?: MarketQuery): readonly Market[] {
     const q = parseMarketQuery(query);
+    if (!this.#indexed) this.#buildIndexes();
     const out: Market[] = [];
     const limit = q.limit;
     const { statusMask, eventTicker, seriesTicker, combos, closesAfter, closesBefore } = q;
@@ -477,6 +486,7 @@ export class MarketStore {
 
   /** The markets of one event (the same frozen objects `get` returns; order unspecified). */
   marketsOfEvent(eventTicker: string): readonly Market[] {
+    if (!this.#indexed) this.#buildIndexes();
     const slot = this.#eventSlots.get(eventTicker);
     if (slot === undefined) return [];
     const members = this.#slotMembers[slot] as number[];
@@ -487,6 +497,7 @@ export class MarketStore {
 
   /** The series a held market is filed under (its event's, or its event ticker's: see MarketQuery.seriesTicker). */
   seriesOf(ticker: string): string | undefined {
+    if (!this.#indexed) this.#buildIndexes();
     const id = this.#ids.get(ticker);
     return id < 0 ? undefined : this.#slotSeries[this.#eventOf[id] as number];
   }
@@ -518,9 +529,11 @@ export class MarketStore {
     this.#ids.delete(ticker);
     this.#statusChange(id, this.#status[id] as number, FREE);
     this.#status[id] = FREE;
-    this.#unindexEvent(id);
-    this.#unindexClose(id, this.#nums[id * NUMS + F_CLOSE] as number);
-    if ((this.#comboPos[id] as number) >= 0) this.#unindexCombo(id);
+    if (this.#indexed) {
+      this.#unindexEvent(id);
+      this.#unindexClose(id, this.#nums[id * NUMS + F_CLOSE] as number);
+      if ((this.#comboPos[id] as number) >= 0) this.#unindexCombo(id);
+    }
     this.#tickers[id] = '';
     this.#eventTickers[id] = '';
     this.#titles[id] = '';
@@ -588,9 +601,7 @@ export class MarketStore {
     this.#nums[id * NUMS + F_UPDATED] = updatedAt;
     this.#status[id] = status;
     this.#statusChange(id, FREE, status);
-    this.#indexEvent(id, this.#eventTickers[id] as string);
-    this.#indexClose(id, m.closeTs);
-    if (isComboTicker(m.ticker)) this.#indexCombo(id);
+    if (this.#indexed) this.#indexCell(id);
     this.#version++;
     return id;
   }
@@ -603,11 +614,13 @@ export class MarketStore {
     this.#writeData(id, m);
     this.#nums[id * NUMS + F_UPDATED] = updatedAt;
     this.#cache[id] = undefined;
-    if (m.eventTicker !== eventBefore) {
+    if (!this.#indexed) {
+      // The query indexes are built on the first query (see #buildIndexes).
+    } else if (m.eventTicker !== eventBefore) {
       this.#unindexEvent(id);
       this.#indexEvent(id, this.#eventTickers[id] as string);
     }
-    if (m.closeTs !== closeBefore) this.#moveClose(id, closeBefore, m.closeTs);
+    if (this.#indexed && m.closeTs !== closeBefore) this.#moveClose(id, closeBefore, m.closeTs);
     if (from !== status) {
       this.#status[id] = status;
       this.#statusChange(id, from, status);
@@ -621,7 +634,7 @@ export class MarketStore {
     const from = this.#status[id] as number;
     const closeBefore = this.#nums[o + F_CLOSE] as number;
     this.#nums[o + F_CLOSE] = closeTs;
-    if (closeTs !== closeBefore) this.#moveClose(id, closeBefore, closeTs);
+    if (this.#indexed && closeTs !== closeBefore) this.#moveClose(id, closeBefore, closeTs);
     this.#nums[o + F_UPDATED] = updatedAt;
     if (this.#results[id] !== result) this.#results[id] = internResult(result);
     this.#cache[id] = undefined;
@@ -693,6 +706,7 @@ export class MarketStore {
 
   setEvent(event: MarketEvent): void {
     this.#events.set(event.eventTicker, event);
+    if (!this.#indexed) return;
     // The event's own series replaces the one its ticker suggested.
     const slot = this.#eventSlot(event.eventTicker, event.seriesTicker);
     if (this.#slotSeries[slot] !== event.seriesTicker) {
@@ -729,10 +743,10 @@ export class MarketStore {
       tradingStatus: TRADING_BY_CODE[s] as Market['tradingStatus'],
       marketType: this.#types[id] as string,
       result: this.#results[id] as string,
-      yesBid: n[o + F_YES_BID] as number,
-      yesAsk: n[o + F_YES_ASK] as number,
-      lastPrice: n[o + F_LAST] as number,
-      volume: n[o + F_VOLUME] as number,
+      yesBid: n[o + F_YES_BID] as PriceE4,
+      yesAsk: n[o + F_YES_ASK] as PriceE4,
+      lastPrice: n[o + F_LAST] as PriceE4,
+      volume: n[o + F_VOLUME] as CountE2,
       openTs: n[o + F_OPEN] as number,
       closeTs: n[o + F_CLOSE] as number,
       expirationTs: n[o + F_EXPIRATION] as number,
@@ -802,6 +816,64 @@ export class MarketStore {
   }
 
   // Event, series, close-time and combo indexes ---------------------------------------------
+
+  /** Builds the query indexes from the cells (the first query; see #indexed). */
+  #buildIndexes(): void {
+    this.#indexed = true;
+    // Two passes: slots and bucket sizes first, then every list allocated at its final length
+    // and filled (no list grows push by push: at 1M markets that growth was most of the cost).
+    const top = this.#top;
+    const status = this.#status;
+    const eventOf = this.#eventOf;
+    const nums = this.#nums;
+    const eventCount: number[] = [];
+    const bucketCount = new Map<number, number>();
+    let lastTicker = '';
+    let lastSlot = -1;
+    for (let id = 0; id < top; id++) {
+      if (status[id] === FREE) continue;
+      const et = this.#eventTickers[id] as string;
+      // Consecutive cells usually share their event (and its string): one lookup per run.
+      if (et !== lastTicker || lastSlot < 0) {
+        lastTicker = et;
+        lastSlot = this.#eventSlot(et, this.#events.get(et)?.seriesTicker ?? seriesOfEventTicker(et));
+      }
+      eventOf[id] = lastSlot;
+      eventCount[lastSlot] = (eventCount[lastSlot] ?? 0) + 1;
+      const key = closeBucketOf(nums[id * NUMS + F_CLOSE] as number);
+      if (!Number.isNaN(key)) bucketCount.set(key, (bucketCount.get(key) ?? 0) + 1);
+      if (isComboTicker(this.#tickers[id] as string)) this.#indexCombo(id);
+    }
+    const members = this.#slotMembers;
+    for (let slot = 0; slot < members.length; slot++) members[slot] = new Array<number>(eventCount[slot] ?? 0);
+    const fill = new Int32Array(members.length);
+    for (const [key, n] of bucketCount) this.#closeBuckets.set(key, { key, ids: new Array<number>(n), sorted: false });
+    const bucketFill = new Map<number, number>();
+    this.#closeKeys = null;
+    for (let id = 0; id < top; id++) {
+      if (status[id] === FREE) continue;
+      const slot = eventOf[id] as number;
+      const p = fill[slot] as number;
+      (members[slot] as number[])[p] = id;
+      this.#eventPos[id] = p;
+      fill[slot] = p + 1;
+      const key = closeBucketOf(nums[id * NUMS + F_CLOSE] as number);
+      if (Number.isNaN(key)) {
+        this.#closePos[id] = -1;
+        continue;
+      }
+      const q = bucketFill.get(key) ?? 0;
+      (this.#closeBuckets.get(key) as CloseBucket).ids[q] = id;
+      this.#closePos[id] = q;
+      bucketFill.set(key, q + 1);
+    }
+  }
+
+  #indexCell(id: number): void {
+    this.#indexEvent(id, this.#eventTickers[id] as string);
+    this.#indexClose(id, this.#nums[id * NUMS + F_CLOSE] as number);
+    if (isComboTicker(this.#tickers[id] as string)) this.#indexCombo(id);
+  }
 
   /** The slot of `eventTicker`, created (filed under `series`) when new. */
   #eventSlot(eventTicker: string, series: string): number {
