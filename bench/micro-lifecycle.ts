@@ -20,6 +20,7 @@ import { LifecycleHandler } from '../src/registry/lifecycle-handler.js';
 import { MarketStore } from '../src/store/market-store.js';
 import { median, parseArgsOrExit } from './lib.js';
 import { Profiler } from './profile.js';
+import { asCountE2, asPriceE4 } from '../src/domain/units.js';
 
 const args = parseArgsOrExit(
   process.argv.slice(2),
@@ -45,10 +46,10 @@ for (let i = 0; i < N; i++) {
     tradingStatus: i % 10 < 3 ? 'open' : 'settled',
     marketType: 'binary',
     result: '',
-    yesBid: 4500,
-    yesAsk: 4600,
-    lastPrice: 4550,
-    volume: 123_400,
+    yesBid: asPriceE4(4500),
+    yesAsk: asPriceE4(4600),
+    lastPrice: asPriceE4(4550),
+    volume: asCountE2(123_400),
     openTs: now - 86_400e6,
     closeTs: now + 30 * 86_400e6,
     expirationTs: now + 31 * 86_400e6,

@@ -35,7 +35,7 @@ export type {
   CountE2,
   Micros,
 } from './domain/types.js';
-export { dollarsToE4, e4ToDollars, countToE2, e2ToCount, isoToMicros, microsToIso } from './domain/units.js';
+export { dollarsToE4, e4ToDollars, countToE2, e2ToCount, isoToMicros, microsToIso, asPriceE4, asCountE2, asMicros } from './domain/units.js';
 
 export { marketLifecycleMachine } from '../machines/market-lifecycle.js';
 export type { MarketLifecycleEvent } from '../machines/market-lifecycle.js';

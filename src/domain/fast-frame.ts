@@ -18,7 +18,7 @@
 import { isDecimalText } from './fast-scalars.js';
 import { K_ACTIVATED, K_CLOSE_DATE_UPDATED, K_DEACTIVATED, K_DETERMINED, K_SETTLED, KEY_BY_CODE, S_INITIALIZED, TRADING_BY_CODE } from './fast-status.js';
 import { MAX_RULES_LENGTH, MAX_TEXT_LENGTH, MAX_TICKER_LENGTH, MAX_WORD_LENGTH } from './limits.js';
-import { secondsToMicros } from './units.js';
+import { asCountE2, asPriceE4, secondsToMicros } from './units.js';
 import type { LifecycleUpdate } from './mapping.js';
 import type { Market, Micros } from './types.js';
 
@@ -224,6 +224,10 @@ export function fastLifecycleFrame(json: unknown, out: FastFrame): boolean {
   return true;
 }
 
+/** A created market's price and volume: nothing has traded yet. */
+const NO_PRICE = asPriceE4(0);
+const NO_VOLUME = asCountE2(0);
+
 /** The market a certified `created` frame announces (as lifecycleUpdateFromMsg builds it). */
 export function createdMarket(f: FastFrame, now: Micros): Market {
   return {
@@ -234,10 +238,10 @@ export function createdMarket(f: FastFrame, now: Micros): Market {
     tradingStatus: TRADING_BY_CODE[S_INITIALIZED] as Market['tradingStatus'],
     marketType: 'binary',
     result: '',
-    yesBid: 0,
-    yesAsk: 0,
-    lastPrice: 0,
-    volume: 0,
+    yesBid: NO_PRICE,
+    yesAsk: NO_PRICE,
+    lastPrice: NO_PRICE,
+    volume: NO_VOLUME,
     openTs: f.openTs,
     closeTs: f.closeTs,
     expirationTs: f.expirationTs,

@@ -23,7 +23,8 @@
 import { fastIsoMicros, fastScaled } from './fast-scalars.js';
 import { STATUS_BY_CODE, TRADING_BY_CODE, statusCode } from './fast-status.js';
 import { MAX_TEXT_LENGTH, MAX_TICKER_LENGTH, MAX_WORD_LENGTH } from './limits.js';
-import type { Market, Micros } from './types.js';
+import { asCountE2, asPriceE4 } from './units.js';
+import type { CountE2, Market, Micros } from './types.js';
 
 /** A nullish string field of at most `max` characters: the string, null for absent/null, or false for a wrong type or length. */
 function optString(v: unknown, max: number): string | null | false {
@@ -108,13 +109,13 @@ export function fastMarketFromRecord(raw: unknown, now: Micros): Market | undefi
   const volumeFp = r.volume_fp;
   const legacyVolume = r.volume;
   if (!okLegacyInt(legacyVolume)) return undefined;
-  let volume: number;
+  let volume: CountE2;
   if (volumeFp !== undefined && volumeFp !== null) {
     if (typeof volumeFp !== 'string') return undefined;
-    volume = fastScaled(volumeFp, 2);
+    volume = asCountE2(fastScaled(volumeFp, 2));
     if (Number.isNaN(volume)) return undefined;
   } else {
-    volume = ((legacyVolume as number | null | undefined) ?? 0) * 100;
+    volume = asCountE2(((legacyVolume as number | null | undefined) ?? 0) * 100);
     if (!Number.isSafeInteger(volume)) return undefined;
   }
 
@@ -126,9 +127,10 @@ export function fastMarketFromRecord(raw: unknown, now: Micros): Market | undefi
     tradingStatus: TRADING_BY_CODE[status] as Market['tradingStatus'],
     marketType: marketType === null ? 'binary' : internType(marketType),
     result: result === null ? '' : internResult(result),
-    yesBid,
-    yesAsk,
-    lastPrice,
+    // The values dollarsToE4 / countToE2 / centsToE4 give (test/perf-equivalence/), in their units.
+    yesBid: asPriceE4(yesBid),
+    yesAsk: asPriceE4(yesAsk),
+    lastPrice: asPriceE4(lastPrice),
     volume,
     openTs,
     closeTs,

@@ -20,8 +20,8 @@ import type { TransitionKey } from '../lifecycle/transition-table.js';
 import { fastEventFromRecord } from './fast-event.js';
 import { fastMarketFromRecord } from './fast-market.js';
 import { truncateForLog } from './limits.js';
-import { countToE2, dollarsToE4, isoToMicros, secondsToMicros } from './units.js';
-import type { ExchangeStatus, Market, MarketEvent, Micros, TradingStatus } from './types.js';
+import { asCountE2, asPriceE4, centsToE4, contractsToE2, countToE2, dollarsToE4, isoToMicros, secondsToMicros } from './units.js';
+import type { CountE2, ExchangeStatus, Market, MarketEvent, Micros, PriceE4, TradingStatus } from './types.js';
 
 /** Kalshi's REST filter word for each status (shared/kalshi-api.md §2.2). */
 export const TRADING_STATUS_BY_MARKET_STATUS: Readonly<Record<MarketStatus, TradingStatus>> = {
@@ -60,11 +60,15 @@ function failure(source: string, issues: z.core.$ZodIssue[], raw: unknown, key =
  * A price in units of $0.0001: the dollar string when present (exact, sub-cent digits kept),
  * else the legacy integer cents × 100, else 0. Null counts as absent.
  */
-function price(dollars: string | null | undefined, legacyCents: number | null | undefined): number {
+function price(dollars: string | null | undefined, legacyCents: number | null | undefined): PriceE4 {
   if (dollars != null) return dollarsToE4(dollars);
-  if (legacyCents != null) return legacyCents * 100;
-  return 0;
+  if (legacyCents != null) return centsToE4(legacyCents);
+  return NO_PRICE;
 }
+
+/** A market's price and volume before anything has traded (a `created` frame carries none). */
+const NO_PRICE = asPriceE4(0);
+const NO_VOLUME = asCountE2(0);
 
 /** True for multivariate ("combo") market tickers, which Kalshi prefixes with KXMVE. */
 export function isComboTicker(ticker: string): boolean {
@@ -89,7 +93,7 @@ export function marketFromRecord(rec: KalshiMarketCore, now: Micros): ParseResul
   const yesBid = price(rec.yes_bid_dollars, rec.yes_bid);
   const yesAsk = price(rec.yes_ask_dollars, rec.yes_ask);
   const lastPrice = price(rec.last_price_dollars, rec.last_price);
-  const volume = rec.volume_fp != null ? countToE2(rec.volume_fp) : (rec.volume ?? 0) * 100;
+  const volume: CountE2 = rec.volume_fp != null ? countToE2(rec.volume_fp) : contractsToE2(rec.volume ?? 0);
   const openTs = isoToMicros(rec.open_time);
   const closeTs = isoToMicros(rec.close_time);
   const expiration = rec.expected_expiration_time ?? rec.latest_expiration_time ?? rec.expiration_time;
@@ -326,10 +330,10 @@ export function lifecycleUpdateFromMsg(msg: LifecycleMsg, now: Micros): Lifecycl
         tradingStatus: TRADING_STATUS_BY_MARKET_STATUS.initialized,
         marketType: 'binary',
         result: '',
-        yesBid: 0,
-        yesAsk: 0,
-        lastPrice: 0,
-        volume: 0,
+        yesBid: NO_PRICE,
+        yesAsk: NO_PRICE,
+        lastPrice: NO_PRICE,
+        volume: NO_VOLUME,
         openTs: secondsToMicros(msg.open_ts),
         closeTs,
         // Kalshi's expected expiration, as REST's expected_expiration_time (see marketFromRecord).

@@ -4,7 +4,7 @@
  *
  * Units (chosen so that every value Kalshi sends is represented exactly, with no float error):
  *  - prices (`yesBid`, `yesAsk`, `lastPrice`) are integers in units of $0.0001 — Kalshi's
- *    4-decimal dollar strings scaled by 10 000: "0.5600" → 5600, "0.0010" → 10. The type alias
+ *    4-decimal dollar strings scaled by 10 000: "0.5600" → 5600, "0.0010" → 10. The branded type
  *    `PriceE4` names that unit.
  *  - `volume` is an integer in hundredths of a contract — Kalshi's 2-decimal `volume_fp` count
  *    scaled by 100: "1234.50" → 123450 (`CountE2`). Kalshi allows fractional contracts (0.01).
@@ -16,12 +16,31 @@ import type { MarketStatus } from './vocabulary.js';
 export type { MarketStatus } from './vocabulary.js';
 export { MARKET_STATUSES } from './vocabulary.js';
 
-/** A price in units of $0.0001 (so $1.00 = 10 000). Integer. */
-export type PriceE4 = number;
-/** A contract count in hundredths of a contract (so 1 contract = 100). Integer. */
-export type CountE2 = number;
-/** Microseconds since the Unix epoch. Integer (safe up to year 2255). */
-export type Micros = number;
+/**
+ * The brand that tells the three integer units apart at compile time. Type-only: it exists in no
+ * emitted JavaScript, a branded value is a plain number at run time, and arithmetic on one gives
+ * a plain `number` again.
+ */
+declare const unitBrand: unique symbol;
+
+/**
+ * A price in units of $0.0001 (so $1.00 = 10 000). Integer. Branded: only a converter of
+ * units.ts makes one (`dollarsToE4`, `centsToE4`, or `asPriceE4` for a number already in this
+ * unit), so neither a bare number, a `CountE2` nor a `Micros` is accepted where a price belongs.
+ */
+export type PriceE4 = number & { readonly [unitBrand]: 'PriceE4' };
+/**
+ * A contract count in hundredths of a contract (so 1 contract = 100). Integer. Branded like
+ * `PriceE4`: made by `countToE2`, `contractsToE2` or `asCountE2`.
+ */
+export type CountE2 = number & { readonly [unitBrand]: 'CountE2' };
+/**
+ * Microseconds since the Unix epoch. Integer (safe up to year 2255). Branded, but loosely (the
+ * brand is optional): a `PriceE4` or a `CountE2` is refused where a time belongs, while a plain
+ * number is accepted, since time arithmetic (`now + 5 * SEC`, deadlines, clocks) runs through the
+ * whole data plane. `isoToMicros`, `secondsToMicros`, `msToMicros` and `asMicros` make one.
+ */
+export type Micros = number & { readonly [unitBrand]?: 'Micros' };
 
 /**
  * Kalshi documents 'binary' | 'scalar'. Any other string Kalshi may add is kept as sent (the

@@ -2,8 +2,39 @@
  * Exact conversions from Kalshi's wire units into the registry's integer units (see types.ts).
  * All of them work on the decimal string digits, never through a float, so "0.5600" is exactly
  * 5600 and "1234.57" contracts exactly 123457 hundredths.
+ *
+ * These are the producers of the branded unit types: a `PriceE4` or a `CountE2` comes from a
+ * converter here, or from `asPriceE4` / `asCountE2` for a number that is already in that unit.
  */
 import type { CountE2, Micros, PriceE4 } from './types.js';
+
+/** The value is already in units of $0.0001 (a stored, computed or literal price): brands it, converts nothing. */
+export function asPriceE4(value: number): PriceE4 {
+  return value as PriceE4;
+}
+
+/** The value is already in hundredths of a contract: brands it, converts nothing. */
+export function asCountE2(value: number): CountE2 {
+  return value as CountE2;
+}
+
+/**
+ * The value is already in microseconds since the epoch: converts nothing. (A plain number is
+ * accepted as Micros anyway — see types.ts — so this only says so where it helps the reader.)
+ */
+export function asMicros(value: number): Micros {
+  return value;
+}
+
+/** Kalshi's legacy integer cents (`yes_bid`, …) → units of $0.0001: 56 → 5600. */
+export function centsToE4(cents: number): PriceE4 {
+  return (cents * 100) as PriceE4;
+}
+
+/** Kalshi's legacy whole-contract count (`volume`) → hundredths of a contract: 18 → 1800. */
+export function contractsToE2(contracts: number): CountE2 {
+  return (contracts * 100) as CountE2;
+}
 
 /**
  * Parses a non-negative-or-negative decimal string into an integer scaled by 10^scale.
@@ -26,12 +57,12 @@ export function parseScaledDecimal(text: string, scale: number): number {
 
 /** "0.5600" → 5600 (units of $0.0001). */
 export function dollarsToE4(text: string): PriceE4 {
-  return parseScaledDecimal(text, 4);
+  return parseScaledDecimal(text, 4) as PriceE4;
 }
 
 /** "1234.50" → 123450 (hundredths of a contract). */
 export function countToE2(text: string): CountE2 {
-  return parseScaledDecimal(text, 2);
+  return parseScaledDecimal(text, 2) as CountE2;
 }
 
 /** Formats units of $0.0001 back to Kalshi's 4-decimal string: 5600 → "0.5600". */

@@ -21,7 +21,7 @@
 import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
 import { TRADING_STATUS_BY_MARKET_STATUS } from '../domain/mapping.js';
 import { statusCode } from '../domain/fast-status.js';
-import type { Market, MarketEvent, Micros } from '../domain/types.js';
+import type { CountE2, Market, MarketEvent, Micros, PriceE4 } from '../domain/types.js';
 import type { MarketStore } from '../store/market-store.js';
 
 /** `PRAGMA application_id` of our files: "KMRG". */
@@ -147,10 +147,10 @@ export function marketFromRow(r: readonly unknown[]): Market | string {
     tradingStatus: TRADING_STATUS_BY_MARKET_STATUS[marketStatus],
     marketType,
     result,
-    yesBid,
-    yesAsk,
-    lastPrice,
-    volume,
+    yesBid: yesBid as PriceE4,
+    yesAsk: yesAsk as PriceE4,
+    lastPrice: lastPrice as PriceE4,
+    volume: volume as CountE2,
     openTs,
     closeTs,
     expirationTs,

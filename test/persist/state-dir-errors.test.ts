@@ -16,6 +16,7 @@ import { openStateDir } from '../../src/persist/state-file.js';
 import { createRegistry } from '../../src/registry/create-registry.js';
 import { MarketStore } from '../../src/store/market-store.js';
 import { tempDir } from './helpers.js';
+import { asCountE2, asPriceE4 } from '../../src/domain/units.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -51,10 +52,10 @@ const market = (ticker: string): Market => ({
   tradingStatus: 'open',
   marketType: 'binary',
   result: '',
-  yesBid: 100,
-  yesAsk: 200,
-  lastPrice: 150,
-  volume: 1000,
+  yesBid: asPriceE4(100),
+  yesAsk: asPriceE4(200),
+  lastPrice: asPriceE4(150),
+  volume: asCountE2(1000),
   openTs: 1,
   closeTs: 4_102_444_800_000_000,
   expirationTs: 4_102_444_800_000_000,

@@ -11,6 +11,7 @@ import { openStateDir } from '../../src/persist/state-file.js';
 import { StateWriter } from '../../src/persist/writer.js';
 import { MarketStore } from '../../src/store/market-store.js';
 import { tempDir } from './helpers.js';
+import { asCountE2, asPriceE4 } from '../../src/domain/units.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -25,10 +26,10 @@ const market = (i: number, updatedAt = 1000 + i): Market => ({
   tradingStatus: 'unopened',
   marketType: i % 2 ? 'binary' : 'scalar',
   result: '',
-  yesBid: i,
-  yesAsk: i + 1,
-  lastPrice: i + 2,
-  volume: i * 100,
+  yesBid: asPriceE4(i),
+  yesAsk: asPriceE4(i + 1),
+  lastPrice: asPriceE4(i + 2),
+  volume: asCountE2(i * 100),
   openTs: 1_800_000_000_000_000 + i,
   closeTs: 1_900_000_000_000_000 + i,
   expirationTs: 1_900_000_000_000_001 + i,

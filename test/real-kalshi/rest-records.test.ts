@@ -15,6 +15,7 @@ import { parseEventRecord, parseExchangeStatus, parseMarketRecord } from '../../
 import { KalshiEventSchema, KalshiExchangeStatusSchema, KalshiMarketSchema } from '../../src/kalshi/schemas.js';
 import type { Market } from '../../src/domain/types.js';
 import { loadRealCorpus, marketSample, type Sample } from '../fixtures/real-kalshi.js';
+import { asCountE2, asPriceE4 } from '../../src/domain/units.js';
 
 const corpus = loadRealCorpus();
 const NOW = 1_800_000_000_000_000;
@@ -61,10 +62,10 @@ function expectedMarket(r: Record<string, unknown>): Market {
     tradingStatus: TRADING[r.status as string] as Market['tradingStatus'],
     marketType: str(r.market_type) ?? 'binary',
     result: str(r.result) ?? '',
-    yesBid: p('yes_bid_dollars', 'yes_bid'),
-    yesAsk: p('yes_ask_dollars', 'yes_ask'),
-    lastPrice: p('last_price_dollars', 'last_price'),
-    volume: str(r.volume_fp) !== undefined ? e2(r.volume_fp as string) : (num(r.volume) ?? 0) * 100,
+    yesBid: asPriceE4(p('yes_bid_dollars', 'yes_bid')),
+    yesAsk: asPriceE4(p('yes_ask_dollars', 'yes_ask')),
+    lastPrice: asPriceE4(p('last_price_dollars', 'last_price')),
+    volume: asCountE2(str(r.volume_fp) !== undefined ? e2(r.volume_fp as string) : (num(r.volume) ?? 0) * 100),
     openTs: micros(r.open_time as string),
     closeTs,
     expirationTs: exp === undefined ? closeTs : micros(exp),

@@ -19,6 +19,7 @@ import { MARKET_TRANSITIONS, TRANSITION_KEYS, observedKey, type TransitionKey } 
 import { dueTimeEvents, timeAdjustedStatus } from '../../src/lifecycle/time-rules.js';
 import type { Market, MarketChange, Micros } from '../../src/domain/types.js';
 import { lifecycleFrames, marketRecord } from '../fixtures/kalshi.js';
+import { asPriceE4 } from '../../src/domain/units.js';
 
 const SEC = 1_000_000;
 /** REST fixture: open 2026-11-23T15:00Z, close 2026-11-25T04:59Z. */
@@ -758,7 +759,7 @@ describe('RegistryCore property: only legal, consistent changes are ever emitted
       openTs,
       closeTs,
       expirationTs: closeTs,
-      yesBid: price,
+      yesBid: asPriceE4(price),
     };
   }
 

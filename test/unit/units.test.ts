@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { countToE2, dollarsToE4, e2ToCount, e4ToDollars, isoToMicros, parseScaledDecimal, secondsToMicros } from '../../src/domain/units.js';
+import {
+  asCountE2,
+  asPriceE4,
+  countToE2,
+  dollarsToE4,
+  e2ToCount,
+  e4ToDollars,
+  isoToMicros,
+  parseScaledDecimal,
+  secondsToMicros,
+} from '../../src/domain/units.js';
 
 describe('fixed-point parsing', () => {
   it('parses Kalshi dollar strings exactly into units of $0.0001', () => {
@@ -36,17 +46,17 @@ describe('fixed-point parsing', () => {
   it('round-trips every 4-decimal dollar string (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }), (units) => {
-        expect(dollarsToE4(e4ToDollars(units))).toBe(units);
-        expect(countToE2(e2ToCount(units))).toBe(units);
+        expect(dollarsToE4(e4ToDollars(asPriceE4(units)))).toBe(units);
+        expect(countToE2(e2ToCount(asCountE2(units)))).toBe(units);
       }),
     );
   });
 
   it('formats back to Kalshi strings', () => {
-    expect(e4ToDollars(5600)).toBe('0.5600');
-    expect(e4ToDollars(10)).toBe('0.0010');
-    expect(e4ToDollars(-1)).toBe('-0.0001');
-    expect(e2ToCount(1834250)).toBe('18342.50');
+    expect(e4ToDollars(asPriceE4(5600))).toBe('0.5600');
+    expect(e4ToDollars(asPriceE4(10))).toBe('0.0010');
+    expect(e4ToDollars(asPriceE4(-1))).toBe('-0.0001');
+    expect(e2ToCount(asCountE2(1834250))).toBe('18342.50');
   });
 });
 
