@@ -70,8 +70,9 @@ Simulator (only without --env/--rest-url):
 SIGINT/SIGTERM stop gracefully (snapshot written, exit 0); a second one prints "stopping, please
 wait", a third forces exit (130/143) without touching the snapshot file.
 Exit codes: 0 stopped, 1 unexpected error or unusable key, 2 bad flag, port taken or unusable
-state directory file (corrupt, foreign, locked), 3 exchange unreachable, 4 the initial sync keeps failing in a way retrying cannot fix
-(credentials refused, a URL that does not answer Kalshi's JSON, a repeated cursor).
+state directory file (corrupt, foreign, locked), 3 exchange unreachable, 4 the initial sync
+keeps failing in a way retrying cannot fix (credentials refused, a URL that does not answer
+Kalshi's JSON, a repeated cursor).
 `;
 
 export class UsageError extends Error {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * market-registry CLI. With no flags: the embedded simulator plus the registry on it, with a
- * progress bar and a live summary. See `--help` and README.md.
+ * progress bar and a live summary. `market-registry follow --nats URL` follows a registry that
+ * publishes on NATS (follow.ts). See `--help` and README.md.
  *
  * What it promises its user: stdout carries only NDJSON under --json, and a closed stdout
  * (`| head`) ends it quietly with exit 0; every argument or port problem is one line and exit 2;
