@@ -15,6 +15,7 @@
  */
 export { createRegistry, RegistryOptionsSchema } from './registry/create-registry.js';
 export type { MarketRegistry, RegistryOptions, RegistryStats, ConnectionStats, SyncSummary, RegistrySummary } from './registry/create-registry.js';
+export type { MarketQuery, RegistryLoadFilter, RegistryPublishOptions, LoadFilterStats } from './registry/create-registry.js';
 export type { ChangeSubscription, ChangeListener } from './registry/change-stream.js';
 export type { RejectedTransition, QuarantinedInput, RegistryCounters, DataSource } from './registry/core.js';
 export type { SummaryStore, SyncProgress, LifecycleConnection, RegistryDecisions } from './registry/summary-store.js';
