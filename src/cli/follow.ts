@@ -79,7 +79,8 @@ async function preflight(cli: FollowCliOptions & { nats: string }, stop: AbortSi
       await jsm.streams.info(cli.stream ?? DEFAULT_STREAM);
       return { streamExists: true };
     } catch (err) {
-      if (jetStreamMissing(err)) throw err;
+      // Only "not found" means "not yet": anything else is JetStream failing to answer.
+      if (jetStreamMissing(err) || !/not found/i.test(`${(err as Error).name} ${(err as Error).message}`)) throw err;
       return { streamExists: false };
     }
   } catch (err) {
@@ -95,7 +96,7 @@ async function preflight(cli: FollowCliOptions & { nats: string }, stop: AbortSi
   }
 }
 
-/** "seq 1,234, 0 pending, caught up" / "… 12 pending, 3.2 s behind" / "disconnected (retrying)". */
+/** "seq 1,234, caught up" / "seq 1,234, 12 pending, 3.2 s behind", led by "DISCONNECTED (retrying), " while NATS is away. */
 export function renderLag(lag: FollowerLag): string {
   const where = lag.sequence === 0 ? 'no change yet' : `seq ${n(lag.sequence)}`;
   const behind = lag.pending === 0 ? 'caught up' : `${n(lag.pending)} pending, ${(lag.behindMs / 1000).toFixed(1)} s behind`;

@@ -70,6 +70,25 @@ describe('market-registry follow', () => {
     expect((await interrupt(c)).code, c.stderr()).toBe(0);
   }, 90_000);
 
+  it('a follower started before any registry waits for the stream, says so, and syncs once a registry publishes', async () => {
+    const empty = await natsServer();
+    await empty.start();
+    try {
+      const f = cli(['follow', '--nats', empty.url, '--json', '--log-level', 'error']);
+      await f.waitErr(
+        /^market-registry follow: waiting for stream KALSHI_MARKETS on nats:\/\/127\.0\.0\.1:\d+: a registry started with --publish creates it$/m,
+      );
+      const publisher = cli(['--rest-url', sim.restUrl, '--ws-url', sim.wsUrl, '--no-visualize', '--publish', empty.url, '--json', '--log-level', 'warn']);
+      const published = await publisher.waitLine(isSynced);
+      const followed = await f.waitLine(isSynced);
+      expect(followed).toMatchObject({ markets: published['markets'], active: published['active'] });
+      expect((await interrupt(f)).code, f.stderr()).toBe(0);
+      expect((await interrupt(publisher)).code, publisher.stderr()).toBe(0);
+    } finally {
+      await empty.close();
+    }
+  }, 60_000);
+
   it('without --json: the synced line in words on stderr, nothing on stdout', async () => {
     const p = cli(['follow', '--nats', nats.url]);
     await p.waitErr(
