@@ -24,6 +24,7 @@ import { OptionsError, formatIssues } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { ChangeStream, type ChangeListener, type ChangeSubscription, type SubscribeOptions } from '../registry/change-stream.js';
 import { MarketStore, type StatusCounts } from '../store/market-store.js';
+import type { MarketQuery } from '../store/market-query.js';
 import { connectNats } from '../publish/nats-connect.js';
 import { retryUntilStopped, sleep } from '../publish/retry.js';
 import {
@@ -91,6 +92,12 @@ export interface FollowerRegistry {
   stop(): Promise<void>;
   getActiveMarkets(): readonly Market[];
   getMarket(ticker: string): Market | undefined;
+  /**
+   * As the registry's getMarkets. The follower reads no events, so a series is always the one
+   * the event ticker names (its part before the first '-'), which older Kalshi events do not follow.
+   */
+  getMarkets(query?: MarketQuery): readonly Market[];
+  getMarketsByEvent(eventTicker: string): readonly Market[];
   markets(): IterableIterator<Market>;
   statusCounts(): StatusCounts;
   subscribeChanges(options?: SubscribeOptions): ChangeSubscription;
@@ -355,6 +362,8 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
     },
     getActiveMarkets: () => store.activeMarkets(),
     getMarket: (ticker) => store.get(ticker),
+    getMarkets: (query) => store.getMarkets(query),
+    getMarketsByEvent: (eventTicker) => store.marketsOfEvent(eventTicker),
     markets: () => store.values(),
     statusCounts: () => store.statusCounts(),
     subscribeChanges: (opts) => changes.subscribe(opts),
