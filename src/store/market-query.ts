@@ -43,7 +43,7 @@ export interface MarketQuery {
 const finite = z.custom<Micros>((v) => typeof v === 'number' && Number.isFinite(v), 'expected a finite number (microseconds since the epoch)');
 const status = z.enum(MARKET_STATUSES);
 
-export const MarketQuerySchema = z.strictObject({
+const MarketQuerySchema = z.strictObject({
   status: z.union([status, z.array(status).readonly()]).optional(),
   eventTicker: z.string().min(1).optional(),
   seriesTicker: z.string().min(1).optional(),
