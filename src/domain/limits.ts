@@ -46,8 +46,11 @@ export const MAX_WORD_LENGTH = 256;
  */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-/** Untrusted text up to this length is quoted whole in logs; longer text is cut (see `truncateForLog`). */
-export const LOG_QUOTE_MAX = MAX_TICKER_LENGTH;
+/**
+ * Untrusted text up to this length is quoted whole in logs; longer text is cut (see
+ * `truncateForLog`). At least MAX_TICKER_LENGTH, so that every valid ticker is shown whole.
+ */
+export const LOG_QUOTE_MAX = 256;
 
 /** How many leading characters of an over-long input a log line keeps. */
 export const LOG_QUOTE_HEAD = 64;

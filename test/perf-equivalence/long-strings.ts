@@ -9,7 +9,7 @@ import { MAX_RULES_LENGTH, MAX_TEXT_LENGTH, MAX_TICKER_LENGTH, MAX_WORD_LENGTH }
 const LIMITS = [...new Set([MAX_TICKER_LENGTH, MAX_WORD_LENGTH, MAX_TEXT_LENGTH, MAX_RULES_LENGTH])];
 
 /** For each limit: a string of exactly that length and one a character longer; plus 1 MiB. */
-export const LIMIT_EDGE_STRINGS: readonly string[] = [...LIMITS.flatMap((n) => ['K'.repeat(n), 'K'.repeat(n + 1)]), 'K'.repeat(1 << 20)];
+const LIMIT_EDGE_STRINGS: readonly string[] = [...LIMITS.flatMap((n) => ['K'.repeat(n), 'K'.repeat(n + 1)]), 'K'.repeat(1 << 20)];
 
 /** One of LIMIT_EDGE_STRINGS (the strings are built once and shared between runs). */
 export const limitEdgeString: fc.Arbitrary<string> = fc.constantFrom(...LIMIT_EDGE_STRINGS);
