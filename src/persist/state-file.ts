@@ -8,6 +8,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSy
 import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { statusCode } from '../domain/fast-status.js';
 import type { MarketStore } from '../store/market-store.js';
 import { StateDirError } from './errors.js';
 import {
@@ -31,6 +32,9 @@ export type SqliteDatabase = Database.Database;
 
 /** Connection settings shared by the main thread's connection and the writer thread's. */
 export const PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'busy_timeout = 10000', 'cache_size = -65536', 'temp_store = MEMORY'] as const;
+
+/** The most markets a warm load makes room for up front (a hint; the store grows beyond it as needed). */
+const MAX_RESERVE = 10_000_000;
 
 export interface OpenedState {
   readonly dir: string;
@@ -234,6 +238,12 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
     let loaded = 0;
     let events = 0;
     try {
+      // The markets table's tickers are unique (its primary key): into an empty store they go by
+      // `insert`, one ticker lookup each instead of set's two, into cells sized once up front. The
+      // size is a hint read in O(log n): records has about one row per market, and its largest
+      // rowid bounds their number (count(*) would scan the whole table: 0.2-0.4 s at 1M).
+      const bulk = store.size === 0;
+      if (bulk) store.reserve(Math.min(MAX_RESERVE, Number(db.prepare('SELECT coalesce(max(rowid), 0) FROM records').pluck().get())));
       for (const json of db.prepare('SELECT row FROM markets').pluck().iterate() as IterableIterator<string>) {
         let row: unknown;
         try {
@@ -243,7 +253,8 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
         }
         const market = Array.isArray(row) ? marketFromRow(row) : 'a stored market row is not a list';
         if (typeof market === 'string') throw new StateDirError(file, 'corrupt', `invalid stored market: ${market}`);
-        store.set(market);
+        if (bulk) store.insert(market, statusCode(market.marketStatus), market.updatedAt);
+        else store.set(market);
         loaded++;
       }
       // Batches not yet folded into `markets`, in the order they were written.

@@ -160,6 +160,13 @@ export class TickerIndex {
     }
   }
 
+  /** Makes room for `count` tickers at once (a bulk load), instead of doubling step by step. */
+  reserve(count: number): void {
+    let cap = this.#ids.length;
+    while (cap < count * 2) cap *= 2;
+    if (cap > this.#ids.length) this.#resize(cap);
+  }
+
   /** Adds `ticker` (not present) → `id`. */
   add(ticker: string, id: number): void {
     if ((this.#size + 1) * 2 > this.#ids.length) this.#resize(this.#ids.length * 2);
@@ -290,6 +297,12 @@ export class MarketStore {
 
   get size(): number {
     return this.#ids.size;
+  }
+
+  /** Makes room for `count` markets at once (the state directory's warm load), so loading does not grow the cells and the ticker index step by step. */
+  reserve(count: number): void {
+    if (count > this.#capacity) this.#grow(count);
+    this.#ids.reserve(count);
   }
 
   get activeCount(): number {
