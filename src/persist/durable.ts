@@ -53,6 +53,8 @@ export interface Durable {
   start(supervisor: () => SupervisorLike | null): void;
   /** At shutdown, before the change stream closes: publish what is buffered (bounded wait). */
   beforeShutdown(): Promise<void>;
+  /** Resolves once every change so far is committed to the state directory (at once without one). */
+  whenDurable(): Promise<void>;
   /** Last: final state batch, NATS connection. */
   close(): Promise<void>;
   getMarketRecord(ticker: string): MarketRecord | undefined;
@@ -116,6 +118,7 @@ export function createDurable(config: DurableConfig, deps: DurableDeps): Durable
       await publisher?.close();
       await persistence?.close();
     },
+    whenDurable: () => persistence?.whenDurable() ?? Promise.resolve(),
     getMarketRecord: (ticker) => persistence?.readRecord(ticker),
     persistenceStats: () => persistence?.stats() ?? null,
     publishStats: () => publisher?.stats() ?? null,
