@@ -181,6 +181,21 @@ export function registryMetrics(source: MetricsSource, options: RegistryMetricsO
     'Lifecycle events naming a market not known yet (each fetched by GET /markets/{ticker}).',
     () => stats().counters.unknownTickerEvents,
   );
+  define(
+    'counter',
+    'load_filter_ignored_total',
+    'Markets the load filter kept out (not held, not fetched), per source; absent without a load filter.',
+    ['source'],
+    () => {
+      const f = stats().loadFilter;
+      return f === null
+        ? []
+        : ([
+            [{ source: 'lifecycle' }, f.framesIgnored],
+            [{ source: 'rest' }, f.recordsIgnored],
+          ] as const);
+    },
+  );
   counter('listener_errors_total', 'onChange/onRejected callbacks that threw (isolated; ingestion went on).', () => stats().listenerErrors);
 
   // ---- lifecycle frames -----------------------------------------------------------------

@@ -63,6 +63,7 @@ function baseStats(): Mutable<RegistryStats> {
     deadlines: { queued: 0, fired: 0 },
     reconciles: 0,
     listenerErrors: 0,
+    loadFilter: null,
   } as Mutable<RegistryStats>;
 }
 
@@ -317,6 +318,17 @@ describe('registryMetrics', () => {
     expect(s.get(`${P}rest_request_duration_seconds_count{method="GET",endpoint="/events",outcome="429"}`)).toBe(1);
     m.close();
     expect(f.listeners()).toBe(0);
+  });
+
+  it('counts what a load filter kept out, per source, and has no sample without a load filter', async () => {
+    const f = fakeSource();
+    const m = registryMetrics(f.source);
+    let s = parse(await m.metrics());
+    expect([...s.keys()].some((k) => k.startsWith(`${P}load_filter_ignored_total`))).toBe(false);
+    f.stats.loadFilter = { framesIgnored: 7, recordsIgnored: 3 };
+    s = parse(await m.metrics());
+    expect(s.get(`${P}load_filter_ignored_total{source="lifecycle"}`)).toBe(7);
+    expect(s.get(`${P}load_filter_ignored_total{source="rest"}`)).toBe(3);
   });
 
   it('takes one stats() snapshot per scrape, however many metrics read it', async () => {
