@@ -12,6 +12,7 @@ import { RATE_LIMIT_TIER_NAMES, type BucketParams, type RateLimitTier } from '..
 import type { Logger, LogLevel } from '../log.js';
 import type { RestApi } from './rest-tasks.js';
 import { BUCKET_NAME, DEFAULT_BUCKET, DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, STREAM_NAME, SUBJECT_PREFIX } from '../publish/layout.js';
+import type { SameType } from '../util/same-type.js';
 
 const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL');
 const wsUrl = z.string().regex(/^wss?:\/\/[^\s]+$/, 'expected a ws(s) URL');
@@ -284,5 +285,4 @@ export interface RegistryOptions {
 
 // The schema and the interface must accept the same options: each is assignable to the other,
 // or this does not compile.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-true satisfies Same<z.input<typeof RegistryOptionsSchema>, RegistryOptions>;
+true satisfies SameType<z.input<typeof RegistryOptionsSchema>, RegistryOptions>;

@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { MARKET_STATUSES, type MarketStatus } from '../kalshi/schemas.js';
+import type { SameType } from '../util/same-type.js';
 
 const Range = z.union([
   z.number().int().min(1),
@@ -57,7 +58,93 @@ export const SimExchangeOptionsSchema = z
   })
   .strict();
 
-export type SimExchangeOptions = z.input<typeof SimExchangeOptionsSchema>;
+/** A count given exactly, or drawn uniformly from an inclusive range for each event/series. */
+export type SimRange = number | { readonly min: number; readonly max: number };
+
+/**
+ * Options of `createSimExchange` (and `npm run sim`), checked by `SimExchangeOptionsSchema`; an
+ * unknown or out-of-range option throws. Every field is optional.
+ */
+export interface SimExchangeOptions {
+  /**
+   * Markets generated at start (0–5,000,000).
+   * @default 1000
+   */
+  readonly markets?: number;
+  /**
+   * Share of the markets that are combo (multivariate, KXMVE*) markets, 0–0.9; 0 turns combos
+   * off, including in the random lifecycle. Their legs are ordinary markets of the sim; their
+   * frames go out on the `multivariate_market_lifecycle` channel only.
+   * @default 0.1
+   */
+  readonly comboShare?: number;
+  /**
+   * PRNG seed: the same seed gives the same markets (tickers, statuses, prices). Times are
+   * relative to the start, so two runs with one seed differ in their timestamps only.
+   * @default 1
+   */
+  readonly seed?: number;
+  /**
+   * Interface to listen on: loopback only, by design (the sim has an admin API).
+   * @default '127.0.0.1'
+   */
+  readonly host?: '127.0.0.1' | 'localhost' | '::1';
+  /**
+   * Port for REST and WebSocket alike; 0 picks a free one (read it from the handle's URLs).
+   * @default 0
+   */
+  readonly port?: number;
+  /**
+   * Markets per event.
+   * @default { min: 1, max: 10 }
+   */
+  readonly marketsPerEvent?: SimRange;
+  /**
+   * Events per series. Default 1–200, capped for small exchanges so that every kind of series
+   * (weather, crypto with '.' tickers, sports with custom strikes, …) appears.
+   */
+  readonly eventsPerSeries?: SimRange;
+  /** Fractions of the initial markets per status (normalised; at least one positive). Default: `DEFAULT_STATUS_MIX`. */
+  readonly statusMix?: Partial<Record<MarketStatus, number>>;
+  /**
+   * Interval of the WebSocket's pings, in milliseconds (≥ 10).
+   * @default 10000
+   */
+  readonly pingIntervalMs?: number;
+  /**
+   * Gzip REST bodies for clients that accept it.
+   * @default false
+   */
+  readonly gzip?: boolean;
+  /**
+   * Refuse REST and WebSocket requests without Kalshi's KALSHI-ACCESS-* headers (401).
+   * @default false
+   */
+  readonly requireAuth?: boolean;
+  /** PEM string or KeyObject; with `requireAuth`, the RSA-PSS signature is verified against it. */
+  readonly publicKey?: string | KeyObject;
+  /**
+   * GET /markets/{ticker} answers 404 for this long after a market created at run time, in
+   * milliseconds (Kalshi's REST can lag its WebSocket).
+   * @default 0
+   */
+  readonly notFoundAfterCreateMs?: number;
+  /**
+   * Whether implicit (time-driven) status changes bump `updated_time`. Real Kalshi does not
+   * (its `updated_time` tracks non-trading metadata), which is what delta reconciles must survive.
+   * @default false
+   */
+  readonly implicitTransitionsBumpUpdatedTime?: boolean;
+  /**
+   * WebSocket `bufferedAmount` above which a subscriber gets error 25 and loses its subscription, in bytes (≥ 1024).
+   * @default 8388608
+   */
+  readonly wsBufferLimitBytes?: number;
+  /** Logger for the sim's own lines (pino-compatible); silent without one. */
+  readonly logger?: Logger;
+}
+
+true satisfies SameType<z.input<typeof SimExchangeOptionsSchema>, SimExchangeOptions>;
 export type ResolvedSimOptions = z.output<typeof SimExchangeOptionsSchema>;
 
 /** Default status mix of the initial markets (roughly what the live exchange looks like). */

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Micros } from '../domain/types.js';
 import { MARKET_STATUSES, type MarketStatus } from '../domain/vocabulary.js';
 import { ValidationError } from '../errors.js';
+import type { SameType } from '../util/same-type.js';
 
 /**
  * What `getMarkets` returns: every held market that matches all the given fields (an absent
@@ -55,8 +56,7 @@ const MarketQuerySchema = z.strictObject({
 
 // The schema and the interface must accept the same queries: each is assignable to the other,
 // or this does not compile.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-true satisfies Same<z.input<typeof MarketQuerySchema>, MarketQuery>;
+true satisfies SameType<z.input<typeof MarketQuerySchema>, MarketQuery>;
 
 /** A validated query: statuses as a bit mask over the status codes (0: any). */
 export interface ParsedMarketQuery {
