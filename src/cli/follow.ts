@@ -19,6 +19,7 @@ import type { FollowCliOptions } from './args.js';
 import { ExitError } from './errors.js';
 import { LiveScreen, fitLine, packSegments } from './live-view.js';
 import { redactUrl } from './redact.js';
+import { ChangeLines } from './change-lines.js';
 import { createCliLogger, type JsonOut, type Stderr } from './run.js';
 import type { StopSignals } from './signals.js';
 
@@ -111,7 +112,12 @@ function renderChange(change: MarketChange, at: number): string {
 }
 
 /** The lag once synced; before, what the follower is doing (it is not connected before its first connect). */
-const lagText = (stats: FollowerStats, synced: boolean): string => (synced ? renderLag(stats.lag) : 'syncing (reading the KV bucket and the stream)');
+const lagText = (stats: FollowerStats, synced: boolean): string =>
+  synced
+    ? renderLag(stats.lag)
+    : stats.registry?.synced === true
+      ? 'syncing (reading the KV bucket and the stream)'
+      : 'syncing (waiting for a registry on NATS to finish its initial sync)';
 
 /** The live frame: where from, the state held, the change rate, the lag, the last changes. */
 function renderFrame(source: string, stats: FollowerStats, synced: boolean, rate: number, recent: readonly string[], columns: number): string[] {
@@ -157,30 +163,16 @@ export async function runFollow(cli: FollowCliOptions, err: Stderr, stop: StopSi
 
   // As in the registry CLI: the "synced" line comes after the changes the catch-up delivered.
   const tasks: Promise<unknown>[] = [];
-  let published = 0;
-  let written = 0;
-  let caughtUp = null as { target: number; resolve: () => void } | null;
+  const changeLines = cli.json ? new ChangeLines(follower.subscribeChanges(), json) : null;
+  if (changeLines) tasks.push(changeLines.finished);
   const recent: string[] = [];
   follower.onChange((change) => {
-    published++;
+    changeLines?.countPublished();
     if (interactive) {
       recent.push(renderChange(change, Date.now()));
       if (recent.length > RECENT) recent.shift();
     }
   });
-  if (cli.json) {
-    const subscription = follower.subscribeChanges();
-    tasks.push(
-      (async () => {
-        for await (const change of subscription) {
-          await json.write({ kind: 'change', ...change });
-          written++;
-          if (caughtUp && written >= caughtUp.target) caughtUp.resolve();
-        }
-        caughtUp?.resolve();
-      })(),
-    );
-  }
 
   follower.start();
   const stopped = stop.signal.aborted ? Promise.resolve(null) : once(stop.signal, 'abort').then(() => null);
@@ -229,9 +221,7 @@ export async function runFollow(cli: FollowCliOptions, err: Stderr, stop: StopSi
       draw();
     } else human(line);
     if (cli.json) {
-      const target = published;
-      if (written < target) await Promise.race([new Promise<void>((resolve) => (caughtUp = { target, resolve })), stopped]);
-      caughtUp = null;
+      await changeLines?.drained(stopped);
       await json.write({
         kind: 'synced',
         markets: synced.markets,
@@ -239,6 +229,8 @@ export async function runFollow(cli: FollowCliOptions, err: Stderr, stop: StopSi
         ms: synced.ms,
         resumed: synced.resumed,
         resumedFrom: synced.resumedFrom,
+        // The registry this state equals (as of its synced): on a bucket whose registry is gone, how old it is.
+        registry: { instance: synced.registry.instance, markets: synced.registry.markets, syncedAt: synced.registry.syncedAt, warm: synced.registry.warm },
       });
     } else if (!interactive) logger.info({ markets: synced.markets, ms: synced.ms, resumed: synced.resumed, resumedFrom: synced.resumedFrom }, 'synced');
     await stopped;

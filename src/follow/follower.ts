@@ -12,6 +12,17 @@
  *
  * Backpressure as in the registry: a subscriber that does not read holds the follower still,
  * and JetStream keeps the rest (the follower never buffers more than one pull batch).
+ *
+ * `synced` means "equals a synced registry": the publisher announces its registry on the
+ * reserved KV key `_registry` (layout.ts), `synced: true` only once everything before the
+ * registry's own `synced` is acknowledged. The follower resolves `synced` once it has (a) the
+ * bucket's latest announcement saying synced, (b) read the bucket past it (the last value of
+ * every key up to the bucket's end, or, live, every update before it: KV entries are ordered),
+ * and (c) applied the stream up to its last sequence as it was after (b). A follower started
+ * before the registry, or during its initial sync (`synced: false` announced), waits. On a bucket
+ * whose registry is gone, `synced` is "as of" that registry's announcement (`registry` in the
+ * summary, `registrySyncedAt` in stats). A registry that restarts later announces again; the
+ * follower stays synced and follows it.
  */
 import { setMaxListeners } from 'node:events';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
@@ -34,9 +45,14 @@ import {
   DEFAULT_SUBJECT_PREFIX,
   STREAM_NAME,
   SUBJECT_PREFIX,
+  REGISTRY_KEY,
+  parseAnnouncement,
   parseChangeSubject,
   tickerOfKvKey,
+  type RegistryAnnouncement,
 } from '../publish/layout.js';
+
+export type { RegistryAnnouncement } from '../publish/layout.js';
 
 const natsUrl = z.string().regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'expected nats://host:port');
 
@@ -61,10 +77,15 @@ export const FollowerOptionsSchema = z
 /** followRegistry's options: `nats.url` is required; stream, subjectPrefix and bucket must match the registry's `publish`. */
 export type FollowerOptions = z.input<typeof FollowerOptionsSchema>;
 
-/** What `synced` resolves to: the KV bucket read whole and the stream caught up. */
+/** What `synced` resolves to: a synced registry's announcement seen, the KV bucket read past it, the stream caught up. */
 export interface FollowerSyncSummary {
-  /** Markets held once the KV bucket was read and the stream caught up. */
+  /** Markets held once the KV bucket was read and the stream caught up (the registry's then, plus any created since). */
   readonly markets: number;
+  /**
+   * The announcement of the registry the follower synced to: its `markets` and `syncedAt` are the
+   * registry's `synced`. On a bucket whose registry is gone, the follower's state is as of then.
+   */
+  readonly registry: RegistryAnnouncement;
   readonly ms: number;
   /** The stream sequence the follower continued from (its consumer's first undelivered change). */
   readonly resumedFrom: number;
@@ -116,6 +137,10 @@ export interface FollowerStats {
   readonly staleRecords: number;
   readonly consumer: string;
   readonly lag: FollowerLag;
+  /** The latest registry announcement read from the bucket (null: none yet, e.g. no registry has started). */
+  readonly registry: RegistryAnnouncement | null;
+  /** When the registry the follower follows said it was synced (epoch ms; null: not synced, or none yet). */
+  readonly registrySyncedAt: number | null;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -142,6 +167,8 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
   const lagState = { connected: false, sequence: 0, pending: 0, lastPublishedAt: null as number | null };
   let nc: NatsConnection | null = null;
   let running: Promise<void> | null = null;
+  /** The latest announcement under `_registry` (the KV consumer's view). */
+  let announcement: RegistryAnnouncement | null = null;
 
   let resolveSynced!: (s: FollowerSyncSummary) => void;
   let rejectSynced!: (e: Error) => void;
@@ -197,14 +224,36 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
     return { resumedFrom: start, resumed: false };
   };
 
-  /** Follows the KV bucket: its last value per key, then every update. Calls `onSnapshot` once read whole. */
-  const followKv = async (js: JetStreamClient, onSnapshot: () => void): Promise<void> => {
+  /**
+   * Follows the KV bucket: its last value per key, then every update. Calls `onRead` once the
+   * bucket was read past a synced announcement: read whole (its end as of the consumer's start)
+   * with the latest announcement synced, or, later, when a synced announcement arrives live.
+   */
+  const followKv = async (js: JetStreamClient, onRead: (a: RegistryAnnouncement) => void): Promise<void> => {
     const prefix = `$KV.${options.bucket}.`;
     let snapshotDone = false;
+    let read = false;
+    const check = () => {
+      if (read || !snapshotDone || announcement?.synced !== true) return;
+      read = true;
+      onRead(announcement);
+    };
     const done = () => {
       if (snapshotDone) return;
       snapshotDone = true;
-      onSnapshot();
+      check();
+    };
+    const announced = (a: RegistryAnnouncement | null, subject: string) => {
+      if (a === null) {
+        logger.warn({ subject }, 'follower: unreadable registry announcement ignored');
+        return;
+      }
+      if (announcement?.instance !== a.instance)
+        logger.info({ instance: a.instance, startedAt: a.startedAt, synced: a.synced }, 'follower: a registry announced itself');
+      else if (a.synced && !announcement.synced) logger.info({ instance: a.instance, markets: a.markets }, 'follower: the registry is synced');
+      announcement = a;
+      // Live: every update before this one was delivered first (one ordered consumer).
+      check();
     };
     while (!stop.signal.aborted) {
       const kvConsumer = await retry('open the KV bucket', () => js.consumers.get(`KV_${options.bucket}`, { deliver_policy: DeliverPolicy.LastPerSubject }));
@@ -216,10 +265,21 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
       try {
         for await (const msg of messages) {
           const op = msg.headers?.get('KV-Operation');
-          if (msg.subject.startsWith(prefix) && op !== 'DEL' && op !== 'PURGE') {
+          const key = msg.subject.slice(prefix.length);
+          if (key === REGISTRY_KEY && msg.subject.startsWith(prefix)) {
+            if (op !== 'DEL' && op !== 'PURGE') {
+              let value: unknown = null;
+              try {
+                value = msg.json<unknown>();
+              } catch {
+                value = null;
+              }
+              announced(parseAnnouncement(value), msg.subject);
+            }
+          } else if (msg.subject.startsWith(prefix) && op !== 'DEL' && op !== 'PURGE') {
             try {
               const record = msg.json<Market>();
-              if (typeof record?.ticker === 'string' && record.ticker === tickerOfKvKey(msg.subject.slice(prefix.length))) {
+              if (typeof record?.ticker === 'string' && record.ticker === tickerOfKvKey(key)) {
                 counters.kvUpdates++;
                 take(record);
               }
@@ -237,20 +297,19 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
     }
   };
 
-  /** Reads the change stream into the change stream of this process, acknowledging each change once delivered. */
-  const followChanges = async (js: JetStreamClient, target: number, onCaughtUp: () => void): Promise<void> => {
-    let caughtUp = false;
-    const reached = () => {
-      if (caughtUp) return;
-      caughtUp = true;
-      onCaughtUp();
+  /**
+   * Reads the change stream into the change stream of this process, acknowledging each change
+   * once delivered. Calls `onCaughtUp` once a change at or past `target()` is applied (null: no
+   * target yet); `caughtUpAlready` covers a consumer with nothing left to deliver.
+   */
+  const followChanges = async (js: JetStreamClient, target: () => number | null, onCaughtUp: () => void): Promise<void> => {
+    const reached = (seq: number) => {
+      const t = target();
+      if (t !== null && seq >= t) onCaughtUp();
     };
     while (!stop.signal.aborted) {
       const consumer: Consumer | null = await retry('open the change consumer', () => js.consumers.get(options.stream, consumerName));
       if (consumer === null) return;
-      const info = await retry('read the change consumer', () => consumer.info());
-      if (info === null) return;
-      if (info.num_pending === 0 && info.num_ack_pending === 0) reached();
       const messages = await retry('consume changes', () => consumer.consume({ max_messages: options.batch }));
       if (messages === null) return;
       const onAbort = () => void messages.close();
@@ -273,6 +332,7 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
           if (where === null || change === null || change.ticker !== where.ticker || change.eventType !== where.eventType) {
             logger.warn({ subject: msg.subject, seq: msg.seq }, 'follower: not a registry change; acknowledged and skipped');
             msg.ack();
+            reached(msg.info.streamSequence);
             continue;
           }
           applyChange(change);
@@ -283,8 +343,8 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
           lagState.sequence = msg.info.streamSequence;
           lagState.pending = msg.info.pending;
           lagState.lastPublishedAt = Math.floor(msg.info.timestampNanos / 1e6);
-          // Caught up: at the stream's end as it was at start (a busy stream may never show 0 pending).
-          if (msg.info.pending === 0 || msg.info.streamSequence >= target) reached();
+          // Caught up: at the stream's end as it was once the KV was read (a busy stream may never show 0 pending).
+          reached(msg.info.streamSequence);
         }
       } finally {
         stop.signal.removeEventListener('abort', onAbort);
@@ -311,22 +371,34 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
     // The registry creates the stream; a follower started first waits for it.
     const position = await retry(`find the stream ${options.stream}`, () => openConsumer(jsm));
     if (position === null) return;
-    const target = await retry('read the stream', async () => (await jsm.streams.info(options.stream)).state.last_seq);
-    if (target === null) return;
-    let kvRead = false;
-    let streamRead = false;
-    const maybeSynced = () => {
-      if (kvRead && streamRead) resolveSynced({ markets: store.size, ms: Math.round(performance.now() - started), ...position });
+    // (c) The stream's last sequence once the KV was read past a synced announcement: every change
+    // the registry published before its announcement is at or before it.
+    let target: number | null = null;
+    let syncedTo: RegistryAnnouncement | null = null;
+    let done = false;
+    const caughtUp = () => {
+      if (done || syncedTo === null) return;
+      done = true;
+      resolveSynced({ markets: store.size, registry: syncedTo, ms: Math.round(performance.now() - started), ...position });
+    };
+    const onKvRead = async (a: RegistryAnnouncement): Promise<void> => {
+      const last = await retry('read the stream', async () => (await jsm.streams.info(options.stream)).state.last_seq);
+      if (last === null) return;
+      syncedTo = a;
+      target = last;
+      if (lagState.sequence >= last) return caughtUp();
+      // Nothing left to deliver and all of it applied (acknowledged after applying): caught up,
+      // even if no change at or past the target ever comes (e.g. it was before the consumer's start).
+      const info = await retry('read the change consumer', () => jsm.consumers.info(options.stream, consumerName));
+      if (info !== null && info.num_pending === 0 && info.num_ack_pending === 0) caughtUp();
     };
     await Promise.all([
-      followKv(js, () => {
-        kvRead = true;
-        maybeSynced();
-      }),
-      followChanges(js, target, () => {
-        streamRead = true;
-        maybeSynced();
-      }),
+      followKv(js, (a) => void onKvRead(a)),
+      followChanges(
+        js,
+        () => target,
+        () => caughtUp(),
+      ),
     ]);
   };
 
@@ -372,7 +444,15 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
       ...lagState,
       behindMs: lagState.pending > 0 && lagState.lastPublishedAt !== null ? Math.max(0, Date.now() - lagState.lastPublishedAt) : 0,
     }),
-    stats: () => ({ markets: store.size, active: store.activeCount, ...counters, consumer: consumerName, lag: follower.lag() }),
+    stats: () => ({
+      markets: store.size,
+      active: store.activeCount,
+      ...counters,
+      consumer: consumerName,
+      lag: follower.lag(),
+      registry: announcement,
+      registrySyncedAt: announcement?.syncedAt ?? null,
+    }),
   };
   return follower;
 }

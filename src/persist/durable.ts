@@ -53,6 +53,8 @@ export interface Durable {
   start(supervisor: () => SupervisorLike | null): void;
   /** At shutdown, before the change stream closes: publish what is buffered (bounded wait). */
   beforeShutdown(): Promise<void>;
+  /** The registry's `synced` resolved: the NATS publisher announces it (`_registry`) once it has published everything before. */
+  registrySynced(summary: { markets: number; warm: boolean }): void;
   /** Resolves once every change so far is committed to the state directory (at once without one). */
   whenDurable(): Promise<void>;
   /** Last: final state batch, NATS connection. */
@@ -118,6 +120,7 @@ export function createDurable(config: DurableConfig, deps: DurableDeps): Durable
       await publisher?.close();
       await persistence?.close();
     },
+    registrySynced: (summary) => publisher?.markSynced(summary),
     whenDurable: () => persistence?.whenDurable() ?? Promise.resolve(),
     getMarketRecord: (ticker) => persistence?.readRecord(ticker),
     persistenceStats: () => persistence?.stats() ?? null,

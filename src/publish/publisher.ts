@@ -16,10 +16,16 @@
  * ahead of the stored state; after a crash the next start re-derives the rest, and (warm) first
  * brings the KV bucket and the stream up to the loaded state ("resync": each market whose KV
  * record differs gets the change from the KV's status to the stored one, and its record).
+ *
+ * The registry's sync state goes to the reserved KV key `_registry` (layout.ts): `synced: false`
+ * once the bucket exists (a new instance is syncing: what the bucket holds is no registry's synced
+ * state any more), `synced: true` once `markSynced` was called AND every change published on the
+ * change stream before that call, and every data-only record dirty then, has been acknowledged.
+ * A follower's `synced` waits for that announcement (src/follow/follower.ts).
  */
 import { DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { nanos, nuid, type NatsConnection } from '@nats-io/transport-node';
 import type { Market, MarketChange } from '../domain/types.js';
 import { MARKET_TRANSITIONS } from '../lifecycle/transition-table.js';
 import type { Logger } from '../log.js';
@@ -28,8 +34,9 @@ import type { MarketStore } from '../store/market-store.js';
 import { currentMarket, type WriteTracker } from '../persist/write-tracker.js';
 import { connectNats } from './nats-connect.js';
 import { retryUntilStopped } from './retry.js';
-import { DUPLICATE_WINDOW_MS, changeMsgId, changeSubject, kvKey, tickerOfKvKey, type NatsLayout } from './layout.js';
+import { DUPLICATE_WINDOW_MS, REGISTRY_KEY, changeMsgId, changeSubject, kvKey, tickerOfKvKey, type NatsLayout, type RegistryAnnouncement } from './layout.js';
 
+/** Where a registry publishes and how (createRegistry's `publish` option, with the layout names filled in). */
 export interface PublisherOptions extends NatsLayout {
   /** nats://host:port (a comma-separated list for a cluster). */
   readonly url: string;
@@ -40,6 +47,7 @@ export interface PublisherOptions extends NatsLayout {
   readonly publishTimeoutMs?: number;
 }
 
+/** What the publisher reads: the registry's store and change stream, and the state directory's hooks. */
 export interface PublisherDeps {
   readonly store: MarketStore;
   readonly changes: ChangeStream;
@@ -50,6 +58,7 @@ export interface PublisherDeps {
   readonly whenDurable: (() => Promise<void>) | null;
 }
 
+/** The publisher's counters (the registry's `stats().publish`). */
 export interface PublisherStats {
   readonly stage: 'idle' | 'connecting' | 'preparing' | 'resyncing' | 'publishing' | 'closed';
   readonly connected: boolean;
@@ -67,6 +76,25 @@ export interface PublisherStats {
   /** Changes the warm-start resync published (KV behind the stored state). */
   readonly resynced: number;
   readonly lastError: string | null;
+  /** This publisher's registry instance id (the `_registry` announcement's `instance`). */
+  readonly instance: string;
+  /** What `_registry` says about this instance so far: nothing yet, syncing, or synced. */
+  readonly announced: 'none' | 'syncing' | 'synced';
+}
+
+/** What the registry's `synced` said (the part the announcement carries). */
+export interface SyncedAnnouncement {
+  readonly markets: number;
+  readonly warm: boolean;
+}
+
+/** The synced announcement waiting for its changes and records to be acknowledged. */
+interface PendingAnnouncement extends SyncedAnnouncement {
+  readonly syncedAt: number;
+  /** Changes published since the publisher subscribed, at `markSynced`: the publisher must have taken that many. */
+  readonly changes: number;
+  /** Data-only records dirty at `markSynced`, not yet taken into a batch. */
+  readonly dirty: Set<string>;
 }
 
 interface Batch {
@@ -91,7 +119,15 @@ export class NatsPublisher {
   #running: Promise<void> | null = null;
   #busy = false;
   readonly #idleWaiters: (() => void)[] = [];
+  readonly #instance = nuid.next();
+  readonly #startedAt = Date.now();
+  /** Changes taken from the subscription (every change the registry published since the publisher subscribed). */
+  #received = 0;
+  /** The change stream's `published` count when the publisher subscribed (changes before it never reach it). */
+  readonly #publishedBefore: number;
+  #pendingSynced: PendingAnnouncement | null = null;
   #stats = {
+    announced: 'none' as PublisherStats['announced'],
     stage: 'idle' as PublisherStats['stage'],
     connected: false,
     published: 0,
@@ -106,6 +142,7 @@ export class NatsPublisher {
     this.#options = options;
     this.#deps = deps;
     // Subscribed at once, before the registry starts: the publisher sees every change.
+    this.#publishedBefore = deps.changes.published;
     this.#sub = deps.changes.subscribe({ overflow: 'block' });
     deps.tracker?.listen((ticker, change) => {
       if (change !== null) return;
@@ -115,7 +152,25 @@ export class NatsPublisher {
   }
 
   stats(): PublisherStats {
-    return { ...this.#stats, buffered: this.#sub.buffered, dataPending: this.#dataDirty.size };
+    return { ...this.#stats, buffered: this.#sub.buffered, dataPending: this.#dataDirty.size, instance: this.#instance };
+  }
+
+  /**
+   * The registry's `synced` resolved: announce it on `_registry` once everything the registry
+   * published before now is acknowledged (so a follower that reads past the announcement holds
+   * the registry's synced state). Called once; later calls are ignored.
+   */
+  markSynced(summary: SyncedAnnouncement): void {
+    if (this.#pendingSynced !== null || this.#stats.announced === 'synced' || this.#stop.signal.aborted) return;
+    // Every change published so far reaches this subscription (subscribed before the registry started, policy block).
+    this.#pendingSynced = {
+      markets: summary.markets,
+      warm: summary.warm,
+      syncedAt: Date.now(),
+      changes: this.#deps.changes.published - this.#publishedBefore,
+      dirty: new Set(this.#dataDirty),
+    };
+    this.#dataSignal?.();
   }
 
   /** Connects and publishes in the background. `resync`: bring NATS up to a loaded (warm) store first. */
@@ -129,7 +184,7 @@ export class NatsPublisher {
   /** Waits (up to `timeoutMs`) until every change read so far is published. */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#sub.buffered > 0 || this.#busy || this.#dataDirty.size > 0) {
+    while (this.#sub.buffered > 0 || this.#busy || this.#dataDirty.size > 0 || this.#pendingSynced !== null) {
       // No server to drain to: waiting would only delay the stop.
       if (Date.now() >= deadline || this.#running === null || this.#stop.signal.aborted || !this.#stats.connected) return false;
       await new Promise<void>((resolve) => {
@@ -168,6 +223,8 @@ export class NatsPublisher {
     this.#stats.stage = 'preparing';
     const ready = await this.#retry('create the stream and KV bucket', () => this.#prepare(nc));
     if (ready === null) return;
+    // Before any record of this instance: from now on the bucket is no registry's synced state.
+    if ((await this.#retry('announce the registry', () => this.#announce(null))) === null) return;
     if (resync) {
       this.#stats.stage = 'resyncing';
       if ((await this.#retry('resync the KV bucket with the stored state', () => this.#resync())) === null) return;
@@ -178,8 +235,16 @@ export class NatsPublisher {
       if (batch === null) return;
       this.#busy = true;
       try {
-        if (this.#deps.whenDurable !== null) await this.#deps.whenDurable();
-        if ((await this.#retry('publish', () => this.#send(batch))) === null) return;
+        if (batch.changes.length > 0 || batch.records.size > 0) {
+          if (this.#deps.whenDurable !== null) await this.#deps.whenDurable();
+          if ((await this.#retry('publish', () => this.#send(batch))) === null) return;
+        }
+        // After the batch's acks: every change and record before the registry's `synced` is stored.
+        const pending = this.#pendingSynced;
+        if (pending !== null && this.#syncedDue(pending)) {
+          if ((await this.#retry('announce the synced registry', () => this.#announce(pending))) === null) return;
+          this.#pendingSynced = null;
+        }
       } finally {
         this.#busy = false;
         for (const w of this.#idleWaiters.splice(0)) w();
@@ -228,11 +293,36 @@ export class NatsPublisher {
     this.#kv = await new Kvm(this.#js).create(bucket, { history: 1, storage: StorageType.File });
   }
 
-  /** The next batch: at least one change or data-only update, then whatever else is already waiting. */
+  /** Whether everything before `markSynced` has been taken into batches (so, once they are sent, acknowledged). */
+  #syncedDue(pending: PendingAnnouncement): boolean {
+    return this.#received >= pending.changes && pending.dirty.size === 0;
+  }
+
+  /** Writes `_registry`: this instance syncing (null), or synced. */
+  async #announce(synced: PendingAnnouncement | null): Promise<void> {
+    const value: RegistryAnnouncement = {
+      version: 1,
+      instance: this.#instance,
+      startedAt: this.#startedAt,
+      synced: synced !== null,
+      syncedAt: synced?.syncedAt ?? null,
+      markets: synced?.markets ?? null,
+      warm: synced?.warm ?? null,
+      at: Date.now(),
+    };
+    await (this.#kv as KV).put(REGISTRY_KEY, JSON.stringify(value));
+    this.#stats.announced = synced === null ? 'syncing' : 'synced';
+    if (synced !== null) this.#deps.logger.info({ instance: this.#instance, markets: synced.markets }, 'announced the synced registry on NATS');
+  }
+
+  /**
+   * The next batch: at least one change or data-only update, then whatever else is already
+   * waiting; or an empty one when only the synced announcement is due.
+   */
   async #take(): Promise<Batch | null> {
     const max = this.#options.maxBatch ?? 500;
     const changes: MarketChange[] = [];
-    while (changes.length === 0 && this.#dataDirty.size === 0) {
+    while (changes.length === 0 && this.#dataDirty.size === 0 && !(this.#pendingSynced !== null && this.#syncedDue(this.#pendingSynced))) {
       const next = (this.#nextChange ??= this.#sub.next());
       const data = new Promise<null>((resolve) => (this.#dataSignal = () => resolve(null)));
       const result = await Promise.race([next, data]);
@@ -242,11 +332,13 @@ export class NatsPublisher {
       this.#nextChange = null;
       if (result.done) return null;
       changes.push(result.value);
+      this.#received++;
     }
     while (changes.length < max && this.#sub.buffered > 0) {
       const r = await this.#sub.next();
       if (r.done) break;
       changes.push(r.value);
+      this.#received++;
     }
     const { store } = this.#deps;
     const records = new Map<string, Market>();
@@ -257,6 +349,7 @@ export class NatsPublisher {
     for (const ticker of this.#dataDirty) {
       if (records.size >= 2 * max) break;
       this.#dataDirty.delete(ticker);
+      this.#pendingSynced?.dirty.delete(ticker);
       const record = currentMarket(store, ticker);
       if (record !== undefined && !records.has(ticker)) records.set(ticker, record);
     }
@@ -328,8 +421,9 @@ export class NatsPublisher {
       const messages = await consumer.consume({ max_messages: 1000 });
       for await (const msg of messages) {
         const op = msg.headers?.get(KV_OPERATION);
-        if (msg.subject.startsWith(prefix) && op !== 'DEL' && op !== 'PURGE') {
-          const ticker = tickerOfKvKey(msg.subject.slice(prefix.length));
+        const key = msg.subject.slice(prefix.length);
+        if (msg.subject.startsWith(prefix) && op !== 'DEL' && op !== 'PURGE' && key !== REGISTRY_KEY) {
+          const ticker = tickerOfKvKey(key);
           seen.add(ticker);
           let known: Market | null = null;
           try {

@@ -218,6 +218,8 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
     rejectSynced = reject;
   });
   synced.catch(() => {}); // an embedder that never awaits `synced` must not see an unhandled rejection
+  // Followers on NATS count as synced only once the publisher has announced this (src/publish/publisher.ts).
+  void synced.then((s) => durable.registrySynced(s), () => {});
 
   // `synced` waits for the markets and for the first event pass (whatever its outcome).
   let marketsSynced: Omit<SyncSummary, 'events'> | null = null;
