@@ -80,8 +80,15 @@ describe('market-registry follow', () => {
       );
       const publisher = cli(['--rest-url', sim.restUrl, '--ws-url', sim.wsUrl, '--no-visualize', '--publish', empty.url, '--json', '--log-level', 'warn']);
       const published = await publisher.waitLine(isSynced);
+      // The follower syncs only to a registry that announced itself synced on NATS (`_registry`),
+      // after reading everything published before that announcement: the registry's whole
+      // universe, not whatever part of its initial sync had reached NATS when the stream appeared.
       const followed = await f.waitLine(isSynced);
-      expect(followed).toMatchObject({ markets: published['markets'], active: published['active'] });
+      expect(followed).toMatchObject({
+        markets: published['markets'],
+        active: published['active'],
+        registry: { markets: published['markets'], warm: false, syncedAt: expect.any(Number), instance: expect.any(String) },
+      });
       expect((await interrupt(f)).code, f.stderr()).toBe(0);
       expect((await interrupt(publisher)).code, publisher.stderr()).toBe(0);
     } finally {

@@ -1,7 +1,7 @@
 /** Tickers as NATS subject tokens and KV keys: reversible, and always valid for both. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { changeMsgId, changeSubject, parseChangeSubject } from '../../src/publish/layout.js';
+import { REGISTRY_KEY, changeMsgId, changeSubject, parseAnnouncement, parseChangeSubject } from '../../src/publish/layout.js';
 import { TickerCodecError, decodeTicker, encodeTicker } from '../../src/publish/ticker-codec.js';
 
 /** NATS KV keys: `[-/_=.A-Za-z0-9]+`, not starting or ending with `.`; a subject token has no `.`, `*`, `>` or whitespace. */
@@ -47,6 +47,32 @@ describe('ticker codec', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('never writes the reserved key _registry: it is no encoded ticker, and no ticker encodes to it', () => {
+    expect(REGISTRY_KEY).toBe('_registry');
+    expect(validToken(REGISTRY_KEY)).toBe(true);
+    expect(() => decodeTicker(REGISTRY_KEY)).toThrow(TickerCodecError);
+    // The tickers closest to it: its own text, with a leading '_', with the escape the codec writes for '_'.
+    for (const t of ['_registry', 'registry', '_5Fregistry', '\u0000registry', '_', '']) expect(encodeTicker(t)).not.toBe(REGISTRY_KEY);
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 12 }), (ticker) => {
+        const token = encodeTicker(ticker);
+        // Every '_' the codec writes starts an upper-case hex escape (or is the whole token).
+        expect(token === '_' || /^([A-Za-z0-9-]|_[0-9A-F]{2})+$/.test(token)).toBe(true);
+        expect(token).not.toBe(REGISTRY_KEY);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads a registry announcement, and nothing else as one', () => {
+    const syncing = { version: 1, instance: 'i1', startedAt: 10, synced: false, syncedAt: null, markets: null, warm: null, at: 11 };
+    const synced = { ...syncing, synced: true, syncedAt: 12, markets: 300, warm: false, at: 13 };
+    expect(parseAnnouncement(syncing)).toEqual(syncing);
+    expect(parseAnnouncement(synced)).toEqual(synced);
+    for (const bad of [null, 'x', { ...synced, version: 2 }, { ...synced, markets: null }, { ...synced, instance: 3 }, { ...syncing, warm: 'no' }])
+      expect(parseAnnouncement(bad), JSON.stringify(bad)).toBeNull();
   });
 
   it('refuses what no ticker encodes to', () => {
