@@ -142,6 +142,8 @@ async function phaseLag(url: string): Promise<void> {
   const plane = registryPlane(M, url);
   if (plane.durable === null) throw new Error('lag needs a server');
   await until(() => plane.durable?.publishStats()?.stage === 'publishing', 'the publisher to be ready', 60_000);
+  // A follower's synced waits for the registry's synced announcement (`_registry`); this plane has no initial sync.
+  plane.durable.registrySynced({ markets: M, warm: false });
   const follower = await startChild<{ ready: boolean }>(SELF, ['--phase', 'follower', '--url', url]);
   const seen = new Map<string, number>();
   void (async () => {
