@@ -16,6 +16,7 @@ import { createRegistry, type MarketRegistry } from '../registry/create-registry
 import { StateDirError } from '../persist/errors.js';
 import type { CliOptions } from './args.js';
 import { ExitError } from './errors.js';
+import { ChangeLines } from './change-lines.js';
 import { LiveScreen, renderLiveSummary, renderSynced, renderSyncProgress } from './live-view.js';
 import { redactSecrets, redactUrl } from './redact.js';
 import type { StopSignals } from './signals.js';
@@ -308,26 +309,13 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
   }
 
   const tasks: Promise<unknown>[] = [];
-  // The "synced" line comes after the sync's changes: published counts them, written follows
-  // the subscription (which lags behind by up to its buffer).
-  let published = 0;
-  let written = 0;
-  let caughtUp = null as { target: number; resolve: () => void } | null;
+  // The "synced" line comes after the sync's changes (ChangeLines.drained).
+  let changeLines: ChangeLines | null = null;
   if (cli.json) {
-    registry.onChange(() => {
-      published++;
-    });
-    const subscription = registry.subscribeChanges();
-    tasks.push(
-      (async () => {
-        for await (const change of subscription) {
-          await json.write({ kind: 'change', ...change });
-          written++;
-          if (caughtUp && written >= caughtUp.target) caughtUp.resolve();
-        }
-        caughtUp?.resolve();
-      })(),
-    );
+    const lines = new ChangeLines(registry.subscribeChanges(), json);
+    changeLines = lines;
+    registry.onChange(() => lines.countPublished());
+    tasks.push(lines.finished);
     registry.onRejected((r) => void json.write({ kind: 'rejected', ...r }));
     let lastExchange = '';
     registry.summary.subscribe((snap) => {
@@ -388,9 +376,7 @@ async function runOrThrow(cli: CliOptions, err: Stderr, stop: StopSignals, json:
     } else human(renderSynced(synced.markets, synced.pages, synced.ms, quarantined, Infinity, synced));
     if (cli.json) {
       const active = registry.getActiveMarkets().length;
-      const target = published;
-      if (written < target) await Promise.race([new Promise<void>((resolve) => (caughtUp = { target, resolve })), stopped]);
-      caughtUp = null;
+      await changeLines?.drained(stopped);
       await json.write({ kind: 'synced', markets: synced.markets, active, ms: synced.ms, warm: synced.warm, loaded: synced.loaded });
     } else if (!interactive) logger.info({ markets: synced.markets, ms: synced.ms, warm: synced.warm, loaded: synced.loaded }, 'synced');
     if (sim && cli.simEventsPerSec > 0) sim.startRandomLifecycle({ eventsPerSecond: cli.simEventsPerSec });
