@@ -12,9 +12,9 @@
  *     registry makes one change every `--lag-every-ms`, and the follower reports when it sees each
  *     one: lag = time from the change in the registry to the follower's onChange (both stamped
  *     with Date.now() on one machine, so one clock). Median and p99 over the changes.
- * Results go to bench/results-nats.json.
+ * Results go to bench/results-nats.json, and as `nats` into bench/results-durable.json when it exists.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChangeStream } from '../src/registry/change-stream.js';
@@ -222,6 +222,12 @@ async function orchestrate(): Promise<void> {
     lag: { runs: lag, medianMs: median(lag.map((x) => x.medianMs as number)), p99Ms: median(lag.map((x) => x.p99Ms as number)) },
   };
   writeFileSync(path.join(path.dirname(SELF), 'results-nats.json'), JSON.stringify(result, null, 2) + '\n');
+  // Also beside the state directory's figures (bench/durable.ts), as the `nats` row of its results.
+  const durableFile = path.join(path.dirname(SELF), 'results-durable.json');
+  if (existsSync(durableFile)) {
+    const durable = JSON.parse(readFileSync(durableFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(durableFile, JSON.stringify({ ...durable, nats: result }, null, 2) + '\n');
+  }
   process.stdout.write(
     [
       `publish: ${fmtNum(result.throughput.changesPerSecOff)} changes/s without, ${fmtNum(result.throughput.changesPerSecOn)} with publish (until acked, stream + KV), median of ${args.runs}: cost ${fmtNum(result.throughput.cost * 100, 1)} %; CPU ${fmtNum(result.throughput.cpuUsPerChangeOff, 2)} vs ${fmtNum(result.throughput.cpuUsPerChangeOn, 2)} µs per change (this process)`,

@@ -243,6 +243,7 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
       // size is a hint read in O(log n): records has about one row per market, and its largest
       // rowid bounds their number (count(*) would scan the whole table: 0.2-0.4 s at 1M).
       const bulk = store.size === 0;
+      let previous = '';
       if (bulk) store.reserve(Math.min(MAX_RESERVE, Number(db.prepare('SELECT coalesce(max(rowid), 0) FROM records').pluck().get())));
       for (const json of db.prepare('SELECT row FROM markets').pluck().iterate() as IterableIterator<string>) {
         let row: unknown;
@@ -253,8 +254,13 @@ export function openStateDir(dir: string, options: OpenStateOptions): OpenedStat
         }
         const market = Array.isArray(row) ? marketFromRow(row) : 'a stored market row is not a list';
         if (typeof market === 'string') throw new StateDirError(file, 'corrupt', `invalid stored market: ${market}`);
-        if (bulk) store.insert(market, statusCode(market.marketStatus), market.updatedAt);
-        else store.set(market);
+        if (!bulk) store.set(market);
+        else if (market.ticker === previous) throw new StateDirError(file, 'corrupt', `the markets table holds ${market.ticker} twice`);
+        else {
+          // A primary-key scan comes in ticker order: a duplicate (a damaged index) is adjacent.
+          store.insert(market, statusCode(market.marketStatus), market.updatedAt);
+          previous = market.ticker;
+        }
         loaded++;
       }
       // Batches not yet folded into `markets`, in the order they were written.
