@@ -300,7 +300,7 @@ export function followRegistry(input: FollowerOptions): FollowerRegistry {
   /**
    * Reads the change stream into the change stream of this process, acknowledging each change
    * once delivered. Calls `onCaughtUp` once a change at or past `target()` is applied (null: no
-   * target yet); `caughtUpAlready` covers a consumer with nothing left to deliver.
+   * target yet); a consumer with nothing left to deliver is checked where the target is set.
    */
   const followChanges = async (js: JetStreamClient, target: () => number | null, onCaughtUp: () => void): Promise<void> => {
     const reached = (seq: number) => {
