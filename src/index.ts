@@ -88,6 +88,9 @@ export {
   DEFAULT_SUBJECT_PREFIX,
   DEFAULT_BUCKET,
   type NatsLayout,
+  REGISTRY_KEY,
+  parseAnnouncement,
+  type RegistryAnnouncement,
 } from './publish/layout.js';
 
 export * from './metrics/index.js';

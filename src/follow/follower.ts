@@ -52,8 +52,6 @@ import {
   type RegistryAnnouncement,
 } from '../publish/layout.js';
 
-export type { RegistryAnnouncement } from '../publish/layout.js';
-
 const natsUrl = z.string().regex(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, 'expected nats://host:port');
 
 /** The options of followRegistry (zod): the NATS server, the registry's layout names, the consumer. */
