@@ -219,7 +219,10 @@ export function createRegistry(input: RegistryOptions): MarketRegistry {
   });
   synced.catch(() => {}); // an embedder that never awaits `synced` must not see an unhandled rejection
   // Followers on NATS count as synced only once the publisher has announced this (src/publish/publisher.ts).
-  void synced.then((s) => durable.registrySynced(s), () => {});
+  void synced.then(
+    (s) => durable.registrySynced(s),
+    () => {},
+  );
 
   // `synced` waits for the markets and for the first event pass (whatever its outcome).
   let marketsSynced: Omit<SyncSummary, 'events'> | null = null;

@@ -50,7 +50,7 @@ export type {
   SimStats,
   SimFaultState,
 } from './exchange.js';
-export type { SimExchangeOptions } from './options.js';
+export type { SimExchangeOptions, SimRange } from './options.js';
 export { SimExchangeOptionsSchema, DEFAULT_STATUS_MIX } from './options.js';
 export { PRICE_LEVEL_STRUCTURES } from './store.js';
 export { ADMIN_OPS, AdminRequestSchema, type AdminOp } from './admin.js';
