@@ -70,7 +70,9 @@ describe('follower synced: equal to a synced registry', () => {
     expect(summary.registry).toMatchObject({ synced: true, markets: r.markets, warm: false, instance: registry.stats().publish?.instance });
     expect(f.stats()).toMatchObject({ registry: summary.registry, registrySyncedAt: summary.registry.syncedAt });
     expect(f.statusCounts()).toEqual(registry.statusCounts());
-    expect(registry.stats().publish?.announced).toBe('synced');
+    // The publisher records its announcement when NATS acknowledges the put, which a follower
+    // watching the bucket may see first.
+    await waitUntil('the publisher to record its acknowledged announcement', () => registry.stats().publish?.announced === 'synced');
   });
 
   it('on a bucket whose registry is gone, synced is as of its announcement; a restarted registry announces again and the follower stays synced', async () => {
