@@ -6,9 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { LoadAdmission, loadFilteredRest, type RestApi } from '../../src/registry/rest-tasks.js';
 import type { MarketsQuery, EventsQuery, MultivariateEventsQuery, RawPage } from '../../src/kalshi/rest-client.js';
 import { MarketStore } from '../../src/store/market-store.js';
-import { withStatus } from '../../src/domain/mapping.js';
-import type { Market, Micros } from '../../src/domain/types.js';
-import type { MarketStatus } from '../../src/domain/vocabulary.js';
+import { testMarket as market } from '../fixtures/markets.js';
+import type { Micros } from '../../src/domain/types.js';
 
 function fakeRest() {
   const calls: { path: string; query: object }[] = [];
@@ -34,27 +33,6 @@ async function drain(it: AsyncIterable<RawPage>): Promise<number> {
 }
 
 const us = (n: number): Micros => n;
-
-function market(ticker: string, eventTicker: string, status: MarketStatus): Market {
-  const base = {
-    ticker,
-    eventTicker,
-    title: '',
-    marketStatus: status,
-    tradingStatus: 'open',
-    marketType: 'binary',
-    result: '',
-    yesBid: 0,
-    yesAsk: 0,
-    lastPrice: 0,
-    volume: 0,
-    openTs: 0,
-    closeTs: 0,
-    expirationTs: 0,
-    updatedAt: 0,
-  };
-  return withStatus(base as unknown as Market, status, us(1));
-}
 
 describe('loadFilteredRest', () => {
   it('splits a full pass into one per series × status, a delta pass into one per series, and leaves targeted reads alone', async () => {

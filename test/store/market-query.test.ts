@@ -2,36 +2,15 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MarketStore } from '../../src/store/market-store.js';
 import { seriesOfEventTicker, type MarketQuery } from '../../src/store/market-query.js';
-import { withStatus } from '../../src/domain/mapping.js';
+import { testMarket as market } from '../fixtures/markets.js';
 import { statusCode } from '../../src/domain/fast-status.js';
-import { MARKET_STATUSES, type MarketStatus } from '../../src/domain/vocabulary.js';
+import { MARKET_STATUSES } from '../../src/domain/vocabulary.js';
 import type { Market, Micros } from '../../src/domain/types.js';
 import { hasErrorCode } from '../../src/errors.js';
 
 const HOUR = 3_600_000_000;
 /** A number in microseconds, as the unit's type (whether plain or branded). */
 const us = (n: number): Micros => n;
-
-function market(ticker: string, eventTicker: string, status: MarketStatus, closeTs: number): Market {
-  const base = {
-    ticker,
-    eventTicker,
-    title: '',
-    marketStatus: 'initialized',
-    tradingStatus: 'unopened',
-    marketType: 'binary',
-    result: '',
-    yesBid: 0,
-    yesAsk: 0,
-    lastPrice: 0,
-    volume: 0,
-    openTs: 0,
-    closeTs,
-    expirationTs: 0,
-    updatedAt: 0,
-  };
-  return withStatus(base as unknown as Market, status, us(1));
-}
 
 function event(eventTicker: string, seriesTicker: string) {
   return { eventTicker, seriesTicker, title: '', subTitle: '', mutuallyExclusive: false, updatedAt: us(0) };

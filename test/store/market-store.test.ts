@@ -2,33 +2,12 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MarketStore, TickerIndex } from '../../src/store/market-store.js';
 import { withStatus } from '../../src/domain/mapping.js';
+import { testMarket } from '../fixtures/markets.js';
 import { MARKET_STATUSES, type MarketStatus } from '../../src/domain/vocabulary.js';
 import type { Market } from '../../src/domain/types.js';
 import { asCountE2, asPriceE4 } from '../../src/domain/units.js';
 
-function market(ticker: string, status: MarketStatus): Market {
-  return withStatus(
-    {
-      ticker,
-      eventTicker: 'EV',
-      title: '',
-      marketStatus: 'initialized',
-      tradingStatus: 'unopened',
-      marketType: 'binary',
-      result: '',
-      yesBid: asPriceE4(0),
-      yesAsk: asPriceE4(0),
-      lastPrice: asPriceE4(0),
-      volume: asCountE2(0),
-      openTs: 0,
-      closeTs: 0,
-      expirationTs: 0,
-      updatedAt: 0,
-    },
-    status,
-    1,
-  );
-}
+const market = (ticker: string, status: MarketStatus): Market => testMarket(ticker, 'EV', status);
 
 describe('MarketStore', () => {
   it('indexes active markets and keeps counts as statuses change', () => {
