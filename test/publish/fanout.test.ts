@@ -16,6 +16,7 @@ import { createRegistry, type MarketRegistry, type RegistryOptions } from '../..
 import { startSimExchange, type SimExchange } from '../../src/sim/index.js';
 import { firstTickerWithStatus, testRegistryOptions, waitUntil } from '../integration/helpers.js';
 import { tempDir } from '../persist/helpers.js';
+import { mismatches } from './follower-diff.js';
 import { freePort, natsServer, type NatsServer } from './nats-server.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -35,22 +36,6 @@ function follower(nats: NatsServer, name?: string): FollowerRegistry {
   const f = followRegistry({ nats: { url: nats.url }, ...(name === undefined ? {} : { name }) });
   cleanups.push(() => f.stop());
   return f;
-}
-
-/** Markets whose record differs between the registry and a follower. */
-function mismatches(registry: MarketRegistry, f: FollowerRegistry): string[] {
-  const out: string[] = [];
-  let n = 0;
-  for (const m of registry.markets()) {
-    n++;
-    const theirs = f.getMarket(m.ticker);
-    if (theirs === undefined) out.push(`${m.ticker}: missing`);
-    else if (JSON.stringify(theirs) !== JSON.stringify(m))
-      out.push(`${m.ticker}: ${theirs.marketStatus}@${theirs.updatedAt}, registry ${m.marketStatus}@${m.updatedAt}`);
-  }
-  const theirCount = [...f.markets()].length;
-  if (theirCount !== n) out.push(`count: follower ${theirCount}, registry ${n}`);
-  return out;
 }
 
 async function equal(registry: MarketRegistry, ...followers: FollowerRegistry[]): Promise<void> {

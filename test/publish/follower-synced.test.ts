@@ -7,34 +7,19 @@
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { followRegistry, type FollowerRegistry } from '../../src/follow/follower.js';
+import { followRegistry } from '../../src/follow/follower.js';
 import { silentLogger } from '../../src/log.js';
 import { DEFAULT_BUCKET, REGISTRY_KEY, parseAnnouncement } from '../../src/publish/layout.js';
-import { createRegistry, type MarketRegistry } from '../../src/registry/create-registry.js';
+import { createRegistry } from '../../src/registry/create-registry.js';
 import { startSimExchange } from '../../src/sim/index.js';
 import { testRegistryOptions, waitUntil } from '../integration/helpers.js';
+import { mismatches } from './follower-diff.js';
 import { natsServer } from './nats-server.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** Tickers whose record differs between the registry and the follower, and a count mismatch. */
-function mismatches(registry: MarketRegistry, f: FollowerRegistry): string[] {
-  const out: string[] = [];
-  let n = 0;
-  for (const m of registry.markets()) {
-    n++;
-    const theirs = f.getMarket(m.ticker);
-    if (theirs === undefined) out.push(`${m.ticker}: missing`);
-    else if (JSON.stringify(theirs) !== JSON.stringify(m))
-      out.push(`${m.ticker}: ${theirs.marketStatus}@${theirs.updatedAt}, registry ${m.marketStatus}@${m.updatedAt}`);
-  }
-  const theirCount = [...f.markets()].length;
-  if (theirCount !== n) out.push(`count: follower ${theirCount}, registry ${n}`);
-  return out;
-}
 
 describe('follower synced: equal to a synced registry', () => {
   it('a follower started before the registry resolves synced only with the full universe, equal to the registry', async () => {
