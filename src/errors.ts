@@ -22,8 +22,9 @@
  * | `E_RESPONSE_TOO_LARGE` | `ResponseTooLargeError`                | a body (on the wire or decompressed) above `maxResponseBytes` |
  * | `E_PAGINATION_LOOP`    | `PaginationLoopError`                  | the server handed back a cursor it had already returned |
  * | `E_CLIENT_CLOSED`      | `ClientClosedError`                    | the REST client was closed while the call was queued or in flight |
+ * | `E_STATE_DIR`          | `StateDirError`                        | a state directory or file the registry cannot trust or use (`file`, `problem`) |
  *
- * The REST errors live in src/kalshi/http-errors.ts.
+ * The REST errors live in src/kalshi/http-errors.ts, `StateDirError` in src/persist/errors.ts.
  */
 import type { z } from 'zod';
 
@@ -40,6 +41,7 @@ export const ERROR_CODES = [
   'E_RESPONSE_TOO_LARGE',
   'E_PAGINATION_LOOP',
   'E_CLIENT_CLOSED',
+  'E_STATE_DIR',
 ] as const;
 export type RegistryErrorCode = (typeof ERROR_CODES)[number];
 

@@ -23,6 +23,7 @@ export type StateDirProblem =
 
 export class StateDirError extends RegistryError {
   override readonly name = 'StateDirError';
+  override readonly code = 'E_STATE_DIR';
   constructor(
     /** The file (or directory) the problem is about. */
     readonly file: string,

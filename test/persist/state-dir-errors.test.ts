@@ -39,6 +39,8 @@ function failure(fn: () => unknown): StateDirError {
     fn();
   } catch (err) {
     expect(err).toBeInstanceOf(StateDirError);
+    // Its own stable code, so an embedder can tell a state problem from any other failure.
+    expect((err as StateDirError).code).toBe('E_STATE_DIR');
     return err as StateDirError;
   }
   throw new Error('expected a StateDirError');
