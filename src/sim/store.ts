@@ -18,6 +18,7 @@
  */
 import { MARKET_STATUSES, type MarketStatus, type MarketStatusFilter } from '../kalshi/schemas.js';
 import { createRng, hashUnit, type Rng } from './prng.js';
+import { lowerBound } from '../util/lower-bound.js';
 
 // Status codes are indexes into MARKET_STATUSES.
 export const ST_INITIALIZED = 0;
@@ -1370,17 +1371,6 @@ function withCommas(v: number): string {
   s = frac === undefined ? grouped : `${grouped}.${frac}`;
   if (commaCache.size < 100_000) commaCache.set(v, s);
   return s;
-}
-
-function lowerBound(list: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export interface GenerateOptions {

@@ -42,6 +42,7 @@ import { STATUS_BY_CODE, STATUS_COUNT, S_ACTIVE, S_FINALIZED, TRADING_BY_CODE, s
 import type { CountE2, Market, MarketEvent, Micros, PriceE4 } from '../domain/types.js';
 import { isComboTicker } from '../domain/mapping.js';
 import { parseMarketQuery, seriesOfEventTicker, type MarketQuery } from './market-query.js';
+import { lowerBound } from '../util/lower-bound.js';
 
 export type StatusCounts = Record<MarketStatus, number>;
 
@@ -88,18 +89,6 @@ function pushId(list: Int32Array, length: number, id: number): Int32Array {
   }
   list[length] = id;
   return list;
-}
-
-/** First index in `sorted` (ascending) whose value is >= x. */
-function lowerBound(sorted: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Common strings as this module's own, so that a million cells share them. */
