@@ -23,6 +23,7 @@ import { KALSHI_HOSTS } from '../../src/kalshi/hosts.js';
 import { OptionsError, ValidationError } from '../../src/errors.js';
 import { TestClock, flush } from './rest-test-clock.js';
 import type { Logger } from '../../src/log.js';
+import { closeHttpServers } from '../fixtures/http-servers.js';
 
 // ---------------------------------------------------------------------------------------------
 // A tiny HTTP server per test, on 127.0.0.1 only.
@@ -41,15 +42,7 @@ const clients: KalshiRestClient[] = [];
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(
-    servers.splice(0).map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.closeAllConnections();
-          s.close(() => resolve());
-        }),
-    ),
-  );
+  await closeHttpServers(servers);
 });
 
 async function serve(handler: Handler): Promise<{ base: string; seen: Seen[]; port: number }> {

@@ -19,6 +19,7 @@ import { requireRealDataDir } from '../fixtures/real-kalshi.js';
 import { serveMetrics, type MetricsServer } from '../../src/metrics/index.js';
 import { firstTickerWithStatus, startHarness, waitUntil, type Harness } from '../integration/helpers.js';
 import { TestClock } from '../kalshi/rest-test-clock.js';
+import { closeHttpServers } from '../fixtures/http-servers.js';
 
 const P = 'kalshi_registry_';
 const H = `${P}rest_request_duration_seconds`;
@@ -33,15 +34,7 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await Promise.all(
-    servers.splice(0).map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          s.closeAllConnections();
-          s.close(() => resolve());
-        }),
-    ),
-  );
+  await closeHttpServers(servers);
 });
 
 async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<{ base: string; hits: () => number }> {
