@@ -312,7 +312,7 @@ export class LoadAdmission implements MarketAdmission {
     const rest = source === 'sync' || source === 'reconcile';
     const ok =
       (this.#statuses === null || this.#statuses.has(market.tradingStatus)) &&
-      (rest || this.#series === null || this.#series.has(this.#store.getEvent(market.eventTicker)?.seriesTicker ?? seriesOfEventTicker(market.eventTicker)));
+      (rest || this.#series === null || this.#series.has(this.#store.seriesOfEvent(market.eventTicker)));
     if (!ok) {
       if (source === 'websocket') this.framesIgnored++;
       else this.recordsIgnored++;

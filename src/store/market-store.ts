@@ -706,6 +706,14 @@ export class MarketStore {
     return this.#events.get(eventTicker);
   }
 
+  /**
+   * The series a market of this event is filed under: the event's own (GET /events) once it has
+   * been read, until then the one its ticker names (`seriesOfEventTicker`).
+   */
+  seriesOfEvent(eventTicker: string): string {
+    return this.#events.get(eventTicker)?.seriesTicker ?? seriesOfEventTicker(eventTicker);
+  }
+
   setEvent(event: MarketEvent): void {
     this.#events.set(event.eventTicker, event);
     if (!this.#indexed) return;
@@ -838,7 +846,7 @@ export class MarketStore {
       // Consecutive cells usually share their event (and its string): one lookup per run.
       if (et !== lastTicker || lastSlot < 0) {
         lastTicker = et;
-        lastSlot = this.#eventSlot(et, this.#events.get(et)?.seriesTicker ?? seriesOfEventTicker(et));
+        lastSlot = this.#eventSlot(et, this.seriesOfEvent(et));
       }
       eventOf[id] = lastSlot;
       eventCount[lastSlot] = (eventCount[lastSlot] ?? 0) + 1;
@@ -919,8 +927,7 @@ export class MarketStore {
 
   #indexEvent(id: number, eventTicker: string): void {
     // An event not (yet) read from GET /events is filed under the series its ticker names.
-    const known = this.#events.get(eventTicker);
-    const slot = this.#eventSlot(eventTicker, known?.seriesTicker ?? seriesOfEventTicker(eventTicker));
+    const slot = this.#eventSlot(eventTicker, this.seriesOfEvent(eventTicker));
     const members = this.#slotMembers[slot] as number[];
     this.#eventOf[id] = slot;
     this.#eventPos[id] = members.length;
