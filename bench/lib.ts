@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import type { Market } from '../src/domain/types.js';
+import { asCountE2, asPriceE4 } from '../src/domain/units.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -228,4 +230,29 @@ export function spread(xs: readonly number[]): { median: number; min: number; ma
 export function finish(result: unknown): never {
   process.stdout.write(JSON.stringify(result) + '\n');
   process.exit(0);
+}
+
+/**
+ * Market i of the in-process micro benches (bench/micro-*.ts): eight markets per event, fixed
+ * prices, opened a day before `nowMicros` and closing 30 days after it unless `closeTs` says
+ * otherwise; `active` markets are open, the others finalized.
+ */
+export function benchMarket(i: number, nowMicros: number, active: boolean, closeTs: number = nowMicros + 30 * 86_400e6): Market {
+  return {
+    ticker: `KXBENCH-26NOV24-T${i}`,
+    eventTicker: `KXBENCH-26NOV24-${i >> 3}`,
+    title: `Will the bench market ${i >> 3} resolve yes?`,
+    marketStatus: active ? 'active' : 'finalized',
+    tradingStatus: active ? 'open' : 'settled',
+    marketType: 'binary',
+    result: '',
+    yesBid: asPriceE4(4500),
+    yesAsk: asPriceE4(4600),
+    lastPrice: asPriceE4(4550),
+    volume: asCountE2(123_400),
+    openTs: nowMicros - 86_400e6,
+    closeTs,
+    expirationTs: nowMicros + 31 * 86_400e6,
+    updatedAt: nowMicros,
+  };
 }

@@ -6,15 +6,13 @@
  *
  *   npx tsx --expose-gc bench/micro-deadline.ts [--markets 1000000] [--closes 100000] [--rounds 3]
  */
-import type { Market } from '../src/domain/types.js';
 import { silentLogger } from '../src/log.js';
 import { ChangeStream } from '../src/registry/change-stream.js';
 import { RegistryCore } from '../src/registry/core.js';
 import { DeadlineScheduler } from '../src/registry/deadline-scheduler.js';
 import { MarketStore } from '../src/store/market-store.js';
-import { median, parseArgsOrExit } from './lib.js';
+import { benchMarket, median, parseArgsOrExit } from './lib.js';
 import { Profiler } from './profile.js';
-import { asCountE2, asPriceE4 } from '../src/domain/units.js';
 
 const args = parseArgsOrExit(
   process.argv.slice(2),
@@ -46,23 +44,7 @@ for (let round = 0; round < args.rounds; round++) {
   core.attachScheduler(scheduler);
   for (let i = 0; i < args.markets; i++) {
     const closes = i < args.closes;
-    const m: Market = {
-      ticker: `KXBENCH-26NOV24-T${i}`,
-      eventTicker: `KXBENCH-26NOV24-${i >> 3}`,
-      title: `Will the bench market ${i >> 3} resolve yes?`,
-      marketStatus: closes || i % 10 < 2 ? 'active' : 'finalized',
-      tradingStatus: closes || i % 10 < 2 ? 'open' : 'settled',
-      marketType: 'binary',
-      result: '',
-      yesBid: asPriceE4(4500),
-      yesAsk: asPriceE4(4600),
-      lastPrice: asPriceE4(4550),
-      volume: asCountE2(123_400),
-      openTs: now - 86_400e6,
-      closeTs: closes ? due : now + 30 * 86_400e6,
-      expirationTs: now + 31 * 86_400e6,
-      updatedAt: now,
-    };
+    const m = benchMarket(i, now, closes || i % 10 < 2, closes ? due : undefined);
     store.set(m);
   }
   scheduler.start();

@@ -11,16 +11,14 @@
  */
 import { fastLifecycleFrame, newFastFrame } from '../src/domain/fast-frame.js';
 import { lifecycleUpdateFromMsg, parseLifecycleFrame } from '../src/domain/mapping.js';
-import type { Market } from '../src/domain/types.js';
 import { FrameQueue } from '../src/kalshi/frame-queue.js';
 import { silentLogger } from '../src/log.js';
 import { ChangeStream } from '../src/registry/change-stream.js';
 import { RegistryCore } from '../src/registry/core.js';
 import { LifecycleHandler } from '../src/registry/lifecycle-handler.js';
 import { MarketStore } from '../src/store/market-store.js';
-import { median, parseArgsOrExit } from './lib.js';
+import { benchMarket, median, parseArgsOrExit } from './lib.js';
 import { Profiler } from './profile.js';
-import { asCountE2, asPriceE4 } from '../src/domain/units.js';
 
 const args = parseArgsOrExit(
   process.argv.slice(2),
@@ -38,23 +36,7 @@ const K = Math.min(100_000, Math.floor(N * 0.3));
 const store = new MarketStore();
 const now = Date.now() * 1000;
 for (let i = 0; i < N; i++) {
-  const m: Market = {
-    ticker: `KXBENCH-26NOV24-T${i}`,
-    eventTicker: `KXBENCH-26NOV24-${i >> 3}`,
-    title: `Will the bench market ${i >> 3} resolve yes?`,
-    marketStatus: i % 10 < 3 ? 'active' : 'finalized',
-    tradingStatus: i % 10 < 3 ? 'open' : 'settled',
-    marketType: 'binary',
-    result: '',
-    yesBid: asPriceE4(4500),
-    yesAsk: asPriceE4(4600),
-    lastPrice: asPriceE4(4550),
-    volume: asCountE2(123_400),
-    openTs: now - 86_400e6,
-    closeTs: now + 30 * 86_400e6,
-    expirationTs: now + 31 * 86_400e6,
-    updatedAt: now,
-  };
+  const m = benchMarket(i, now, i % 10 < 3);
   store.set(m);
 }
 const tickers: string[] = [];
