@@ -475,12 +475,7 @@ export class RegistryCore {
     const id = this.store.insert(market, status, now);
     this.#lastObserved = id;
     this.#arm(id);
-    this.counters.changes++;
-    // Nobody to hear it (an embedded sync with no listener yet): no change, no snapshot.
-    if (!this.changes.hasAudience) {
-      this.changes.countUnheard();
-      return undefined;
-    }
+    if (!this.#counted()) return undefined;
     const newStatus = STATUS_BY_CODE[status] as MarketStatus;
     return this.changes.publish({ ticker: market.ticker, eventType: 'created', oldStatus: null, newStatus, market: this.store.snapshot(id) });
   }
@@ -500,12 +495,19 @@ export class RegistryCore {
     if (!Number.isNaN(deadline)) this.#scheduler.arm(id, deadline);
   }
 
-  #publishTransition(from: number, id: number): Pending {
+  /**
+   * Counts one accepted change; false when nobody would hear it (an embedded sync with no
+   * listener yet): then it is only counted, and no change or snapshot is built.
+   */
+  #counted(): boolean {
     this.counters.changes++;
-    if (!this.changes.hasAudience) {
-      this.changes.countUnheard();
-      return undefined;
-    }
+    if (this.changes.hasAudience) return true;
+    this.changes.countUnheard();
+    return false;
+  }
+
+  #publishTransition(from: number, id: number): Pending {
+    if (!this.#counted()) return undefined;
     const store = this.store;
     const to = store.statusOf(id);
     const ticker = store.tickerOf(id);
