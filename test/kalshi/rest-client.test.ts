@@ -648,4 +648,56 @@ describe('peekCursor (pagination peeks at the cursor before parsing)', () => {
     // Without the peek the second request waits for the parse.
     expect(await run(false)).toEqual(['request 1', 'parse page 1', 'request 2']);
   });
+
+  it('the prefetched request reaches the exchange while this page is still being parsed', async () => {
+    // The exchange runs in its own process, so it notes when request 2 arrives whatever this
+    // process is doing; page 1's parse is made to take 400 ms. Stamping a request (the test
+    // above) is not sending it: before the fix, request 2 left only after the parse.
+    const { spawn } = await import('node:child_process');
+    const exchange = `
+      const http = require('node:http');
+      const arrivals = [];
+      const page1 = JSON.stringify({ cursor: 'page2', markets: [{ ticker: 'A' }] });
+      const server = http.createServer((req, res) => {
+        const u = new URL(req.url, 'http://x');
+        if (u.pathname === '/arrivals') return res.end(JSON.stringify(arrivals));
+        arrivals.push({ cursor: u.searchParams.get('cursor'), at: Date.now() });
+        res.setHeader('content-type', 'application/json');
+        res.end(u.searchParams.get('cursor') === null ? page1 : '{"cursor":"","markets":[]}');
+      });
+      server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
+    `;
+    const child = spawn(process.execPath, ['-e', exchange], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        child.once('exit', (code) => reject(new Error(`exchange exited ${code}`)));
+      });
+      const base = `http://127.0.0.1:${port}/trade-api/v2`;
+      const parse = JSON.parse;
+      let parsedAt = 0;
+      JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+        if (typeof text === 'string' && text.includes('"cursor":"page2"')) {
+          const until = Date.now() + 400;
+          while (Date.now() < until); // a page that takes 400 ms to parse
+          parsedAt = Date.now();
+        }
+        return parse(text, reviver) as unknown;
+      }) as typeof JSON.parse;
+      try {
+        let pages = 0;
+        for await (const page of client(base).marketPages({})) pages += page.records.length >= 0 ? 1 : 0;
+        expect(pages).toBe(2);
+      } finally {
+        JSON.parse = parse;
+      }
+      const arrivals = (await (await fetch(`http://127.0.0.1:${port}/arrivals`)).json()) as { cursor: string | null; at: number }[];
+      expect(arrivals.map((a) => a.cursor)).toEqual([null, 'page2']);
+      expect(parsedAt).toBeGreaterThan(0);
+      // Arrived during the 400 ms parse, not after it.
+      expect(arrivals[1]?.at).toBeLessThan(parsedAt - 100);
+    } finally {
+      child.kill();
+    }
+  });
 });

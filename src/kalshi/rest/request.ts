@@ -3,6 +3,7 @@
  * verdict, until there is an answer to hand back or an error to throw. Every wait (tokens,
  * backoff) is on the client's `Clock` and is cut short by the caller's signal or `close()`.
  */
+import { setImmediate as immediate } from 'node:timers/promises';
 import type { Logger } from '../../log.js';
 import { linkSignals, abortReason } from '../../util/abort.js';
 import { sleep, type Clock } from '../../util/clock.js';
@@ -98,7 +99,17 @@ export async function sendRequest(ctx: RestContext, spec: RequestSpec, callerSig
       const { status, text } = outcome;
       const base = { status, wireBytes: outcome.wireBytes, decodedBytes: outcome.decodedBytes };
       if (status >= 200 && status < 300) {
-        spec.onBody?.(text);
+        if (spec.onBody) {
+          spec.onBody(text);
+          // The peek may have started the next page's request, but it is not on the wire yet:
+          // undici writes a request on a reused keep-alive socket only from a setImmediate of its
+          // own (it first checks that the idle socket was not closed), queued by the microtasks
+          // that follow this call. Parsing now (~10 ms for 1000 markets) would hold that write
+          // back; ending this turn twice lets it go first, so the exchange builds page k+1 while
+          // this process parses page k. The test with the exchange in another process checks it.
+          await immediate();
+          await immediate();
+        }
         let json: unknown;
         try {
           json = JSON.parse(text) as unknown;
