@@ -106,18 +106,18 @@ function build(opts: BuildOptions = {}) {
 }
 
 describe('registry supervisor statechart', () => {
-  it('live invokes lifecycle, deadlines and exchange status before the sync; running invokes reconcile and event sync', async () => {
+  it('live invokes lifecycle, deadlines, exchange status and event sync beside the sync; running invokes reconcile', async () => {
     const { actor, log, phase, child } = build({ sync: () => {} });
     await flush();
     // All started in the first macrostep, before any page can arrive.
     expect(phase()).toBe('syncing');
-    expect(log).toEqual(expect.arrayContaining(['deadlines:start', 'sync', 'socket:start', 'status']));
+    expect(log).toEqual(expect.arrayContaining(['deadlines:start', 'sync', 'socket:start', 'status', 'events']));
     expect(child('reconcile')).toBeUndefined();
-    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual(['changeFlow', 'deadlines', 'exchangeStatus', 'initialSync', 'lifecycle']);
+    expect(Object.keys(actor.getSnapshot().children).sort()).toEqual(['changeFlow', 'deadlines', 'eventSync', 'exchangeStatus', 'initialSync', 'lifecycle']);
     actor.stop();
   });
 
-  it('running owns reconcile and event sync; the first reconcile is a delta from the sync start', async () => {
+  it('running owns reconcile; the first reconcile is a delta from the sync start', async () => {
     const { actor, log, phase, passes } = build();
     await flush();
     expect(phase()).toBe('running.healthy');

@@ -119,10 +119,10 @@ describe('machineToGraph', () => {
         'live.lifecycle.external→live.lifecycle.external SOURCE.SET',
       ]),
     );
-    expect(node('live')?.invoke.map((i) => i.src)).toEqual(['deadlines', 'changeFlow', 'exchangeStatus']);
+    expect(node('live')?.invoke.map((i) => i.src)).toEqual(['deadlines', 'changeFlow', 'exchangeStatus', 'eventSync']);
     expect(node('live.lifecycle.websocket')?.invoke.map((i) => i.src)).toEqual(['lifecycleConnection']);
     expect(node('live.sync.syncing')?.invoke.map((i) => i.src)).toEqual(['initialSync']);
-    expect(node('live.sync.running')?.invoke.map((i) => i.src)).toEqual(['reconcile', 'eventSync']);
+    expect(node('live.sync.running')?.invoke.map((i) => i.src)).toEqual(['reconcile']);
     // Delayed-event plumbing (raise/cancel of xstate.after.*) is not shown as an action.
     expect(node('live.sync.syncBackoff')?.entry).toEqual([]);
   });
