@@ -6,7 +6,7 @@
  *   query.ts         one zod schema + wire-name map per endpoint → validator, encoder and TS type
  *   retry-policy.ts  which statuses/errors retry, Retry-After, attempts: data + pure functions
  *   transport.ts     one attempt: signing, the undici Pool, timeout, body size limit, decoding
- *   decode.ts        Content-Encoding and the latin1 fast path for ASCII bodies
+ *   decode.ts        Content-Encoding and the body's text
  *   request.ts       the retry loop: rate-limit tokens, attempt, policy verdict, backoff
  *   pagination.ts    cursor loop, repeated-cursor guard, prefetch with the cursor peek
  *   endpoints.ts     markets, market by ticker (404 retry), events, multivariate events, status

@@ -2,7 +2,6 @@
  * Response bodies: undoing Content-Encoding (node:zlib; undici's `request` does not decompress,
  * and its `decompress` interceptor is still experimental in 7.x) and turning bytes into text.
  */
-import { isAscii } from 'node:buffer';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 
@@ -49,10 +48,15 @@ export async function decodeContent(wire: Buffer, contentEncoding: string | unde
 }
 
 /**
- * The body as text. Pure-ASCII bodies (JSON with \u escapes, which is what Kalshi and the
- * simulator send) decode about 8× faster as latin1, which gives the same string; Node 20's
- * UTF-8 decoder costs ~9 ms per 1.8 MB page of 1000 markets.
+ * The body as text (UTF-8).
+ *
+ * Not `toString('latin1')` for ASCII bodies, although that decodes a 1.6 MB page of 1000 markets
+ * ~1.2 ms faster: Node makes a string that large an external one (outside the V8 heap), and
+ * hundreds of external strings keep V8 collecting for memory pressure. With the page's strings
+ * kept, as the store keeps them (bench/micro-decode.ts: 600 pages decoded, parsed, three strings
+ * per record kept), TextDecoder costs 10.4 µs CPU per market and latin1 13.8; in a 300k-market
+ * sync, latin1 meant 13 mark-compacts instead of 4.
  */
 export function bodyText(body: Buffer): string {
-  return isAscii(body) ? body.toString('latin1') : utf8.decode(body);
+  return utf8.decode(body);
 }
