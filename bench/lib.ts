@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { Market } from '../src/domain/types.js';
 import { asCountE2, asPriceE4 } from '../src/domain/units.js';
+import { generateStore } from '../src/sim/store.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -255,4 +256,27 @@ export function benchMarket(i: number, nowMicros: number, active: boolean, close
     expirationTs: nowMicros + 31 * 86_400e6,
     updatedAt: nowMicros,
   };
+}
+
+/**
+ * The records of a generated simulator exchange as the simulator serves them, one JSON text per
+ * market (every status, one to twelve markets per event, `comboShare` of them combos), for the
+ * in-process micro benches that need real-looking GET /markets records.
+ */
+export function simulatorRecordTexts(markets: number, nowMs: number, comboShare: number): string[] {
+  const store = generateStore({
+    markets,
+    seed: 7,
+    marketsPerEvent: { min: 1, max: 12 },
+    statusMix: { initialized: 1, active: 3, inactive: 1, closed: 1, determined: 1, disputed: 1, amended: 1, finalized: 5 },
+    bumpOnImplicit: false,
+    nowMs,
+    comboShare,
+  });
+  const texts: string[] = [];
+  for (let i = 0; i < store.count; i++) {
+    store.effStatus(i, nowMs);
+    texts.push(store.marketJson(i));
+  }
+  return texts;
 }

@@ -14,8 +14,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
-import { generateStore } from '../src/sim/store.js';
-import { finish, median, parseArgsOrExit, runWorker } from './lib.js';
+import { finish, median, parseArgsOrExit, runWorker, simulatorRecordTexts } from './lib.js';
 
 const VARIANTS = ['textdecoder', 'latin1', 'latin1-pieces'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -45,24 +44,10 @@ const decoders: Record<Variant, (b: Buffer) => string> = {
 
 /** 30 distinct pages of 1000 simulator markets, as the simulator serves them. */
 function pages(): Buffer[] {
-  const nowMs = Date.UTC(2026, 10, 24, 12);
-  const store = generateStore({
-    markets: 30_000,
-    seed: 7,
-    marketsPerEvent: { min: 1, max: 12 },
-    statusMix: { initialized: 1, active: 3, inactive: 1, closed: 1, determined: 1, disputed: 1, amended: 1, finalized: 5 },
-    bumpOnImplicit: false,
-    nowMs,
-    comboShare: 0.05,
-  });
+  const texts = simulatorRecordTexts(30_000, Date.UTC(2026, 10, 24, 12), 0.05);
   const out: Buffer[] = [];
   for (let p = 0; p < 30; p++) {
-    const texts: string[] = [];
-    for (let i = p * 1000; i < (p + 1) * 1000; i++) {
-      store.effStatus(i, nowMs);
-      texts.push(store.marketJson(i));
-    }
-    out.push(Buffer.from(`{"cursor":"c${p}","markets":[${texts.join(',')}]}`, 'latin1'));
+    out.push(Buffer.from(`{"cursor":"c${p}","markets":[${texts.slice(p * 1000, (p + 1) * 1000).join(',')}]}`, 'latin1'));
   }
   return out;
 }

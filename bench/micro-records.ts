@@ -7,8 +7,7 @@
  */
 import { fastMarketFromRecord } from '../src/domain/fast-market.js';
 import { parseMarketRecord, parseMarketRecordWithZod } from '../src/domain/mapping.js';
-import { generateStore } from '../src/sim/store.js';
-import { median, parseArgsOrExit } from './lib.js';
+import { median, parseArgsOrExit, simulatorRecordTexts } from './lib.js';
 
 const args = parseArgsOrExit(
   process.argv.slice(2),
@@ -16,20 +15,7 @@ const args = parseArgsOrExit(
   'micro-records',
 );
 const nowMs = Date.UTC(2026, 10, 24, 12);
-const store = generateStore({
-  markets: args.markets,
-  seed: 7,
-  marketsPerEvent: { min: 1, max: 12 },
-  statusMix: { initialized: 1, active: 3, inactive: 1, closed: 1, determined: 1, disputed: 1, amended: 1, finalized: 5 },
-  bumpOnImplicit: false,
-  nowMs,
-  comboShare: 0.1,
-});
-const texts: string[] = [];
-for (let i = 0; i < store.count; i++) {
-  store.effStatus(i, nowMs);
-  texts.push(store.marketJson(i));
-}
+const texts = simulatorRecordTexts(args.markets, nowMs, 0.1);
 const page = `[${texts.join(',')}]`;
 const records = JSON.parse(page) as unknown[];
 const now = nowMs * 1000;
