@@ -91,6 +91,20 @@ function pushId(list: Int32Array, length: number, id: number): Int32Array {
   return list;
 }
 
+/**
+ * Removes `id` from a dense id list whose positions `pos` keeps (-1: not in it): the last member
+ * moves into its hole, so removal is O(1) and the list stays dense. True when a member moved.
+ */
+function swapRemove(list: number[], pos: Int32Array, id: number): boolean {
+  const p = pos[id] as number;
+  const moved = list.pop() as number;
+  pos[id] = -1;
+  if (moved === id) return false;
+  list[p] = moved;
+  pos[moved] = p;
+  return true;
+}
+
 /** Common strings as this module's own, so that a million cells share them. */
 function internType(v: string): string {
   return v === 'binary' ? 'binary' : v === 'scalar' ? 'scalar' : v;
@@ -937,15 +951,8 @@ export class MarketStore {
   #unindexEvent(id: number): void {
     const slot = this.#eventOf[id] as number;
     if (slot < 0) return;
-    const members = this.#slotMembers[slot] as number[];
-    const p = this.#eventPos[id] as number;
-    const moved = members.pop() as number;
-    if (moved !== id) {
-      members[p] = moved;
-      this.#eventPos[moved] = p;
-    }
+    swapRemove(this.#slotMembers[slot] as number[], this.#eventPos, id);
     this.#eventOf[id] = -1;
-    this.#eventPos[id] = -1;
   }
 
   #indexClose(id: number, closeTs: number): void {
@@ -969,17 +976,11 @@ export class MarketStore {
 
   /** Removes `id`, whose indexed close time was `closeTs`, from its bucket. */
   #unindexClose(id: number, closeTs: number): void {
-    const p = this.#closePos[id] as number;
-    if (p < 0) return;
+    if ((this.#closePos[id] as number) < 0) return;
     const bucket = this.#closeBuckets.get(closeBucketOf(closeTs)) as CloseBucket;
     const ids = bucket.ids;
-    const moved = ids.pop() as number;
-    if (moved !== id) {
-      ids[p] = moved;
-      this.#closePos[moved] = p;
-      bucket.sorted = false;
-    }
-    this.#closePos[id] = -1;
+    // The member moved into the hole may break the bucket's order.
+    if (swapRemove(ids, this.#closePos, id)) bucket.sorted = false;
     if (ids.length === 0) {
       this.#closeBuckets.delete(bucket.key);
       this.#closeKeys = null;
@@ -1004,14 +1005,7 @@ export class MarketStore {
   }
 
   #unindexCombo(id: number): void {
-    const ids = this.#comboIds;
-    const p = this.#comboPos[id] as number;
-    const moved = ids.pop() as number;
-    if (moved !== id) {
-      ids[p] = moved;
-      this.#comboPos[moved] = p;
-    }
-    this.#comboPos[id] = -1;
+    swapRemove(this.#comboIds, this.#comboPos, id);
   }
 
   /** The keys of the non-empty close-time buckets, ascending. */
