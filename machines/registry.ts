@@ -303,8 +303,8 @@ export const registryMachine = setup({
         },
         // From the start, beside the market sync rather than after it: the two page different
         // endpoints, so each one's requests and parses fill the other's waits (on an unlimited
-        // simulator the event pass after a 1M sync added ~15% to the time to \`synced\`; under a
-        // rate limit they share the bucket and the total is the same). \`synced\` waits for both.
+        // simulator the event pass after a 1M sync added ~15% to the time to `synced`; under a
+        // rate limit they share the bucket and the total is the same). `synced` waits for both.
         {
           id: 'eventSync',
           systemId: 'eventSync',

@@ -25,7 +25,7 @@ import {
 } from './query.js';
 import { pause, sendRequest, type RestContext } from './request.js';
 
-type OnBody = ((text: string) => void) | undefined;
+type OnBody = ((text: string) => boolean) | undefined;
 
 export async function marketsPage(ctx: RestContext, query: MarketsQuery, signal?: AbortSignal, onBody?: OnBody): Promise<RawPage> {
   return page(ctx, '/markets', marketsQuery.encode(query), marketsEnvelope, signal, onBody);

@@ -38,8 +38,11 @@ export interface PageOptions {
   readonly stamp?: () => number;
 }
 
-/** Fetches the page at `cursor` (undefined: the first); `onBody` sees the raw text before the parse. */
-export type FetchPage = (cursor: string | undefined, onBody?: (text: string) => void) => Promise<RawPage>;
+/**
+ * Fetches the page at `cursor` (undefined: the first); `onBody` sees the raw text before the
+ * parse and says whether it started another request.
+ */
+export type FetchPage = (cursor: string | undefined, onBody?: (text: string) => boolean) => Promise<RawPage>;
 
 export async function* paginate(
   endpoint: string,
@@ -58,9 +61,12 @@ export async function* paginate(
     page.catch(() => {});
     return page;
   };
-  function peek(text: string): void {
+  /** Starts the request of the page whose cursor `text` begins or ends with; true if it did. */
+  function peek(text: string): boolean {
     const cursor = peekCursor(text);
-    if (cursor !== null && !seen.has(cursor) && !early.has(cursor)) early.set(cursor, start(cursor));
+    if (cursor === null || seen.has(cursor) || early.has(cursor)) return false;
+    early.set(cursor, start(cursor));
+    return true;
   }
   const cursor = firstCursor || undefined;
   if (cursor) seen.add(cursor);

@@ -45,8 +45,11 @@ export interface RequestSpec {
   readonly acceptServerError?: (status: number, json: unknown) => boolean;
   /** After the last retry, hand back these 5xx statuses instead of throwing. */
   readonly returnExhausted?: readonly number[];
-  /** Sees a 2xx body as text before it is parsed (pagination peeks at the cursor). */
-  readonly onBody?: (text: string) => void;
+  /**
+   * Sees a 2xx body as text before it is parsed (pagination peeks at the cursor); true when it
+   * started another request, which must reach the wire before this body is parsed.
+   */
+  readonly onBody?: (text: string) => boolean;
 }
 
 export interface RawResponse {
@@ -99,9 +102,8 @@ export async function sendRequest(ctx: RestContext, spec: RequestSpec, callerSig
       const { status, text } = outcome;
       const base = { status, wireBytes: outcome.wireBytes, decodedBytes: outcome.decodedBytes };
       if (status >= 200 && status < 300) {
-        if (spec.onBody) {
-          spec.onBody(text);
-          // The peek may have started the next page's request, but it is not on the wire yet:
+        if (spec.onBody?.(text) === true) {
+          // The peek started the next page's request, but it is not on the wire yet:
           // undici writes a request on a reused keep-alive socket only from a setImmediate of its
           // own (it first checks that the idle socket was not closed), queued by the microtasks
           // that follow this call. Parsing now (~10 ms for 1000 markets) would hold that write
